@@ -1,0 +1,12 @@
+#pragma once
+/// The whole public API of libactor's runtime.
+
+#include "actor/actor_base.hpp"
+#include "actor/actor_ref.hpp"
+#include "actor/behavior.hpp"
+#include "actor/clock.hpp"
+#include "actor/config.hpp"
+#include "actor/error.hpp"
+#include "actor/expected.hpp"
+#include "actor/message.hpp"
+#include "actor/system.hpp"

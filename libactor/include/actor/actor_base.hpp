@@ -1,0 +1,247 @@
+#pragma once
+/// actor_base: derive from it to write an actor.
+///
+///   class counter final : public actor::actor_base {
+///    protected:
+///     actor::behavior make_behavior() override {
+///       return {[this](const incr& m) { n_ += m.by; },
+///               [this](const get&) { return value{n_}; }};
+///     }
+///    private:
+///     std::int64_t n_ = 0;
+///   };
+///
+/// Threading contract: an actor handles one message at a time, in arrival order
+/// (messages from one sender keep their order). Every protected member below may
+/// only be called from the actor's own handlers, make_behavior, on_start or on_stop.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "actor/actor_ref.hpp"
+#include "actor/behavior.hpp"
+#include "actor/clock.hpp"
+#include "actor/detail/endpoint.hpp"
+#include "actor/detail/envelope.hpp"
+#include "actor/error.hpp"
+#include "actor/message.hpp"
+
+namespace actor {
+
+class actor_system;
+
+namespace detail {
+class executor;
+struct actor_extras;
+struct live_list;
+}  // namespace detail
+
+/// Why an actor stopped.
+struct stop_reason {
+  enum class kind : std::uint8_t {
+    normal,    ///< it called quit()
+    requested, ///< it was sent stop_msg
+    crashed,   ///< a handler (or on_start) threw; text has the exception's what()
+    shutdown,  ///< its system is shutting down
+  };
+  kind what = kind::normal;
+  std::string text;
+};
+[[nodiscard]] std::string_view to_string(stop_reason::kind k) noexcept;
+
+/// Handle of a timer started by an actor; cancel it with cancel_timer().
+struct timer_handle {
+  std::uint64_t id = 0;
+  explicit operator bool() const noexcept { return id != 0; }
+};
+
+/// Lets a handler answer the current request later (or from another actor's
+/// reply). Exactly the first deliver() counts. Copyable; deliver from any thread.
+class response_promise {
+ public:
+  response_promise() = default;
+  response_promise(actor_ref to, std::uint64_t correlation, bool is_request)
+      : to_(std::move(to)), correlation_(correlation), is_request_(is_request) {}
+  template <registered_message T>
+  void deliver(T&& value) {
+    finish(detail::make_envelope(std::forward<T>(value),
+                                 is_request_ ? detail::envelope_kind::reply : detail::envelope_kind::send, {},
+                                 correlation_));
+  }
+  void deliver(error e) { finish(detail::make_error(std::move(e), {}, correlation_)); }
+  /// True while nothing has been delivered.
+  [[nodiscard]] bool pending() const noexcept { return state_ && !state_->done.load(); }
+
+ private:
+  struct shared {
+    std::atomic<bool> done{false};
+  };
+  void finish(detail::envelope* e) {
+    if (state_->done.exchange(true)) {
+      delete e;
+      return;
+    }
+    detail::deliver(to_, e);
+  }
+  actor_ref to_;
+  std::uint64_t correlation_ = 0;
+  bool is_request_ = false;
+  std::shared_ptr<shared> state_ = std::make_shared<shared>();
+};
+
+class actor_base;
+
+/// What request() returns inside an actor: attach the continuation with then().
+/// Exactly one of on_reply / on_error runs, on the actor's own thread. Without
+/// then(), the outcome is dropped.
+class request_handle {
+ public:
+  request_handle(actor_base* self, std::uint64_t id) noexcept : self_(self), id_(id) {}
+  /// on_reply takes `const R&` (R: the expected reply type), on_error takes `const error&`.
+  /// A reply of another type arrives as error{bad_message}.
+  template <class OnReply, class OnError>
+  void then(OnReply on_reply, OnError on_error);
+
+ private:
+  actor_base* self_;
+  std::uint64_t id_;
+};
+
+class actor_base : public detail::endpoint {
+ public:
+  ~actor_base() override;
+
+  /// Mailbox entry point used by actor_ref; thread-safe, lock-free, never blocks.
+  void enqueue(detail::envelope* e) noexcept final;
+
+  /// Internal: what resume() tells the executor.
+  enum class resume_result : std::uint8_t { again, idle, done };
+  /// Internal: runs up to max_messages messages; called by exactly one executor thread at a time.
+  resume_result resume(std::size_t max_messages) noexcept;
+
+ protected:
+  actor_base();
+
+  /// Builds the initial behavior; called once, before on_start, on the actor's thread.
+  virtual behavior make_behavior() = 0;
+  /// Runs after make_behavior, before the first message. Throwing crashes the actor.
+  virtual void on_start() {}
+  /// Runs once when the actor stops, for every reason. Must not throw.
+  virtual void on_stop(const stop_reason& /*why*/) {}
+
+  /// A ref to this actor.
+  [[nodiscard]] actor_ref self() noexcept { return actor_ref{this}; }
+  /// The sender of the message being handled (empty when anonymous).
+  [[nodiscard]] const actor_ref& sender() const noexcept;
+  /// The system this actor runs in.
+  [[nodiscard]] actor_system& system() const noexcept { return *system_; }
+  [[nodiscard]] time_point now() const;
+
+  /// Sends msg to `to`, with this actor as the sender.
+  template <registered_message T>
+  void send(const actor_ref& to, T&& msg) {
+    detail::deliver(to, detail::make_envelope(std::forward<T>(msg), detail::envelope_kind::send, self()));
+  }
+  /// Answers the message being handled (the request's reply, or a plain send to
+  /// its sender). Only the first answer to a message counts: a handler that
+  /// calls reply() should return void.
+  template <registered_message T>
+  void reply(T&& msg) {
+    answer(detail::to_reply(std::forward<T>(msg)));
+  }
+  void reply(error e) { answer(detail::to_reply(std::move(e))); }
+  /// Takes over answering the message being handled; the handler's return value
+  /// then no longer answers it.
+  [[nodiscard]] response_promise make_response_promise();
+
+  /// Sends a request to `to` with a deadline `timeout` from now. Exactly one outcome
+  /// reaches the continuation: the reply or an error (timeout, actor_stopped, ...).
+  template <registered_message T>
+  [[nodiscard]] request_handle request(const actor_ref& to, T&& msg, duration timeout) {
+    return request_handle{this, send_request(to, detail::make_envelope(std::forward<T>(msg),
+                                                                        detail::envelope_kind::request, self()),
+                                             timeout)};
+  }
+
+  /// Replaces the current behavior after the running handler returns.
+  void become(behavior next);
+
+  /// Sends msg to this actor once, after `delay`.
+  template <registered_message T>
+  timer_handle delayed_send(duration delay, T msg) {
+    return start_timer(delay, false, [m = std::move(msg)]() mutable {
+      return detail::make_envelope(std::move(m), detail::envelope_kind::timer, {});
+    });
+  }
+  /// Sends a copy of msg to this actor every `interval`, until cancelled or stopped.
+  template <registered_message T>
+  timer_handle periodic_send(duration interval, T msg) {
+    return start_timer(interval, true, [m = std::move(msg)]() {
+      return detail::make_envelope(T(m), detail::envelope_kind::timer, {});
+    });
+  }
+  /// Cancels a timer; no message of it arrives afterwards. False if it already finished.
+  bool cancel_timer(timer_handle h);
+
+  /// Stops this actor (reason normal) once the running handler returns.
+  void quit();
+
+ private:
+  friend class actor_system;
+  friend class request_handle;
+  friend struct detail::live_list;
+
+  std::uint64_t send_request(const actor_ref& to, detail::envelope* e, duration timeout);
+  void set_continuation(std::uint64_t id, std::function<void(detail::envelope&)> fn);
+  timer_handle start_timer(duration d, bool periodic, std::function<detail::envelope*()> make);
+  void answer(detail::envelope* reply) noexcept;
+  detail::actor_extras& extras();
+
+  void start() noexcept;
+  void handle(detail::envelope* e) noexcept;
+  void dispatch(detail::envelope& e);
+  void handle_outcome(detail::envelope& e);
+  void terminate(stop_reason why) noexcept;
+  void crash(const char* what) noexcept;
+  detail::envelope* take_next() noexcept;
+  bool try_block() noexcept;
+  void close_and_drain(const stop_reason& why) noexcept;
+
+  // runtime state; fields ordered for size: an idle actor stays small
+  std::atomic<detail::envelope*> inbox_{nullptr};  // LIFO stack of new envelopes, or a tag
+  detail::envelope* cache_ = nullptr;               // FIFO of envelopes taken from inbox_
+  detail::envelope* current_ = nullptr;             // being handled
+  actor_system* system_ = nullptr;
+  detail::executor* executor_ = nullptr;
+  actor_base* live_prev_ = nullptr;  // the system's list of running actors
+  actor_base* live_next_ = nullptr;
+  std::unique_ptr<detail::actor_extras> extras_;  // allocated on first use of requests/timers/become
+  behavior behavior_;
+  enum class state : std::uint8_t { created, running, stopping, stopped };
+  state state_ = state::created;
+  bool answered_ = false;  // the current message has been answered
+  stop_reason::kind quit_reason_ = stop_reason::kind::normal;
+};
+
+template <class OnReply, class OnError>
+void request_handle::then(OnReply on_reply, OnError on_error) {
+  using R = detail::single_arg_t<OnReply>;
+  static_assert(registered_message<R>, "the reply type must be registered with ACTOR_MESSAGE");
+  self_->set_continuation(id_, [f = std::move(on_reply), g = std::move(on_error)](detail::envelope& e) mutable {
+    if (e.kind == detail::envelope_kind::error && e.type == &type_of<error>()) {
+      g(*static_cast<const error*>(e.data));
+    } else if (e.type == &type_of<R>()) {
+      f(*static_cast<R*>(e.data));
+    } else {
+      g(error{errc::bad_message, "expected a reply of type " + std::string(message_traits<R>::name) + ", got " +
+                                     std::string(e.type ? e.type->name : "nothing")});
+    }
+  });
+}
+
+}  // namespace actor

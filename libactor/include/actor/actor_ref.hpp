@@ -1,0 +1,41 @@
+#pragma once
+/// actor_ref: the handle through which every message reaches an actor.
+
+#include <cstdint>
+#include <functional>
+
+#include "actor/detail/endpoint.hpp"
+#include "actor/detail/intrusive_ptr.hpp"
+
+namespace actor {
+
+/// A reference to an actor (or to a reply promise). Cheap to copy, safe to copy
+/// and use from any thread; keeps the target's memory alive, not the actor
+/// running. An empty ref means "anonymous": sends to it are dropped.
+class actor_ref {
+ public:
+  actor_ref() noexcept = default;
+  explicit actor_ref(detail::endpoint* ep) noexcept : ep_(ep) {}
+
+  /// True unless this is the empty (anonymous) ref.
+  explicit operator bool() const noexcept { return static_cast<bool>(ep_); }
+  /// The actor's id within its system; 0 for the empty ref.
+  [[nodiscard]] std::uint64_t id() const noexcept { return ep_ ? ep_->id() : 0; }
+
+  friend bool operator==(const actor_ref& a, const actor_ref& b) noexcept { return a.ep_ == b.ep_; }
+
+  /// Internal: the endpoint behind the ref (null when empty).
+  [[nodiscard]] detail::endpoint* endpoint() const noexcept { return ep_.get(); }
+
+ private:
+  detail::intrusive_ptr<detail::endpoint> ep_;
+};
+
+}  // namespace actor
+
+template <>
+struct std::hash<actor::actor_ref> {
+  std::size_t operator()(const actor::actor_ref& r) const noexcept {
+    return std::hash<const void*>{}(r.endpoint());
+  }
+};

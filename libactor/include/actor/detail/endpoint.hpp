@@ -1,0 +1,39 @@
+#pragma once
+// endpoint: anything an actor_ref can point at (a local actor, a reply promise,
+// later a proxy for an actor on another node). The seam that makes refs
+// location transparent: senders only ever call enqueue().
+
+#include <atomic>
+#include <cstdint>
+
+namespace actor::detail {
+
+struct envelope;
+
+class endpoint {
+ public:
+  explicit endpoint(std::uint64_t id = 0) noexcept : id_(id) {}
+  endpoint(const endpoint&) = delete;
+  endpoint& operator=(const endpoint&) = delete;
+  virtual ~endpoint() = default;
+
+  /// Delivers e; takes ownership. Thread-safe, never blocks. An endpoint that can
+  /// no longer deliver answers requests with an error to their sender and drops the rest.
+  virtual void enqueue(envelope* e) noexcept = 0;
+
+  [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
+
+  void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+ protected:
+  void set_id(std::uint64_t id) noexcept { id_ = id; }
+
+ private:
+  std::atomic<std::uint32_t> refs_{0};
+  std::uint64_t id_;
+};
+
+}  // namespace actor::detail

@@ -1,0 +1,107 @@
+#pragma once
+// envelope: one message on its way to an actor, allocated together with its
+// body (one allocation per send). Mailboxes link envelopes through `next`.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+#include "actor/actor_ref.hpp"
+#include "actor/message.hpp"
+
+namespace actor::detail {
+
+enum class envelope_kind : std::uint8_t {
+  send,     // plain one-way message
+  request,  // expects exactly one reply or error, matched by correlation
+  reply,    // answer to a request: body is the reply
+  error,    // answer to a request: body is an actor::error
+  timeout,  // internal: a request's deadline passed (no body)
+  timer,    // internal: a timer fired (correlation = timer id)
+};
+
+using time_point = std::chrono::steady_clock::time_point;
+
+struct envelope {
+  envelope(const message_type* t, void* d) noexcept : type(t), data(d) {}
+  envelope(const envelope&) = delete;
+  envelope& operator=(const envelope&) = delete;
+  virtual ~envelope() = default;
+
+  envelope* next = nullptr;
+  const message_type* type;  // null for bodiless kinds
+  void* data;                // the body, of `type`
+  actor_ref sender;          // empty: anonymous
+  std::uint64_t correlation = 0;
+  time_point deadline{};     // requests only
+  envelope_kind kind = envelope_kind::send;
+
+  [[nodiscard]] message view() const noexcept { return {type, data}; }
+};
+
+template <class T>
+struct typed_envelope final : envelope {
+  template <class... Args>
+  explicit typed_envelope(Args&&... args)
+      : envelope(&type_of<T>(), nullptr), value(std::forward<Args>(args)...) {
+    data = &value;
+  }
+  T value;
+};
+
+struct bodiless_envelope final : envelope {
+  bodiless_envelope() noexcept : envelope(nullptr, nullptr) {}
+};
+
+template <class T>
+envelope* make_envelope(T&& value, envelope_kind kind, actor_ref sender, std::uint64_t correlation = 0) {
+  auto* e = new typed_envelope<std::remove_cvref_t<T>>(std::forward<T>(value));
+  e->kind = kind;
+  e->sender = std::move(sender);
+  e->correlation = correlation;
+  return e;
+}
+
+inline envelope* make_error(error err, actor_ref sender, std::uint64_t correlation) {
+  return make_envelope(std::move(err), envelope_kind::error, std::move(sender), correlation);
+}
+
+/// Delivers e to `to`, or deletes it when `to` is empty.
+inline void deliver(const actor_ref& to, envelope* e) noexcept {
+  if (auto* ep = to.endpoint()) {
+    ep->enqueue(e);
+  } else {
+    delete e;
+  }
+}
+
+/// Answers a request envelope with an error to its sender (if it has one).
+inline void reject(const envelope& req, errc code, std::string text = {}) noexcept {
+  if (req.kind != envelope_kind::request || !req.sender) return;
+  try {
+    deliver(req.sender, make_error(error{code, std::move(text)}, actor_ref{}, req.correlation));
+  } catch (...) {  // allocation failure: nothing better to do than drop
+  }
+}
+
+template <class T>
+const message_type& type_info_for() noexcept {
+  static const message_type t{
+      message_traits<T>::name,
+      [](const void* v, msgpack::packer<msgpack::sbuffer>& out) { out.pack(*static_cast<const T*>(v)); },
+      [](const msgpack::object& o) -> envelope* {
+        auto e = std::make_unique<typed_envelope<T>>();
+        o.convert(e->value);
+        return e.release();
+      },
+  };
+  return t;
+}
+
+}  // namespace actor::detail
+
+template <actor::registered_message T>
+const actor::message_type& actor::type_of() noexcept {
+  return detail::type_info_for<std::remove_cvref_t<T>>();
+}

@@ -1,0 +1,184 @@
+#pragma once
+/// actor_system: runs actors on a pool of worker threads (M:N), or each on a
+/// dedicated thread, and owns the clock behind every deadline and timer.
+
+#include <cstddef>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "actor/actor_base.hpp"
+#include "actor/actor_ref.hpp"
+#include "actor/clock.hpp"
+#include "actor/config.hpp"
+#include "actor/expected.hpp"
+#include "actor/message.hpp"
+
+namespace actor {
+
+struct system_options {
+  /// Worker threads of the pool; 0: one per core.
+  std::size_t workers = 0;
+  /// How many messages an actor handles before it yields its worker to others.
+  std::size_t throughput = 256;
+  /// The clock for deadlines and timers; null: the real steady clock.
+  std::shared_ptr<actor::clock> clock;
+};
+
+/// Counters of a system, read with stats().
+struct system_stats {
+  std::size_t actors_alive = 0;
+  std::uint64_t actors_spawned = 0;
+  std::uint64_t actors_crashed = 0;
+  std::uint64_t dead_letters = 0;  ///< messages that reached a stopped actor, or no handler
+};
+
+namespace detail {
+class scheduler;
+struct system_state;
+}  // namespace detail
+
+/// Thread-safe: every member may be called from any thread, including from actors.
+/// Destroying the system stops every actor still running (on_stop runs) and waits
+/// for them: handlers must return.
+class actor_system {
+ public:
+  explicit actor_system(system_options opts = {});
+  ~actor_system();
+  actor_system(const actor_system&) = delete;
+  actor_system& operator=(const actor_system&) = delete;
+
+  /// Starts a T(args...) on the worker pool; make_behavior and on_start run there.
+  template <class T, class... Args>
+  actor_ref spawn(Args&&... args) {
+    static_assert(std::is_base_of_v<actor_base, T>, "T must derive from actor::actor_base");
+    return launch(new T(std::forward<Args>(args)...), false);
+  }
+  /// Starts a T(args...) on a thread of its own, for handlers that block.
+  template <class T, class... Args>
+  actor_ref spawn_detached(Args&&... args) {
+    static_assert(std::is_base_of_v<actor_base, T>, "T must derive from actor::actor_base");
+    return launch(new T(std::forward<Args>(args)...), true);
+  }
+
+  /// Makes T spawnable by name. T is built as T(const config&) when it has that
+  /// constructor, else default-constructed. A second registration of a name replaces the first.
+  template <class T>
+  void register_actor_type(std::string name) {
+    static_assert(std::is_base_of_v<actor_base, T>, "T must derive from actor::actor_base");
+    add_actor_type(std::move(name), [](const config& cfg) -> actor_base* {
+      if constexpr (std::is_constructible_v<T, const config&>) {
+        return new T(cfg);
+      } else {
+        return new T();
+      }
+    });
+  }
+  /// Spawns an actor of a registered type; errc::unknown_type when the name is not
+  /// registered, errc::bad_message when the configuration is rejected (its constructor threw).
+  expected<actor_ref> spawn(std::string_view type_name, const config& cfg = {}, bool detached = false);
+  /// The registered actor type names, sorted.
+  [[nodiscard]] std::vector<std::string> actor_types() const;
+
+  /// Sends msg to `to` from outside any actor (anonymous sender).
+  template <registered_message T>
+  void send(const actor_ref& to, T&& msg) {
+    detail::deliver(to, detail::make_envelope(std::forward<T>(msg), detail::envelope_kind::send, {}));
+  }
+
+  /// Requests from outside any actor: the future gets exactly one outcome, the reply
+  /// of type R or an error (timeout at the deadline, actor_stopped, remote_error, ...).
+  template <registered_message R, registered_message T>
+  std::future<expected<R>> request(const actor_ref& to, T&& msg, duration timeout);
+
+  /// Stops `to` and waits: stopped, or the error (e.g. actor_stopped, timeout).
+  std::future<expected<stopped>> stop(const actor_ref& to, duration timeout) {
+    return request<stopped>(to, stop_msg{}, timeout);
+  }
+
+  [[nodiscard]] actor::clock& clock() const noexcept;
+  [[nodiscard]] system_stats stats() const;
+  /// Blocks until no actor is running.
+  void await_all_actors_done();
+  /// Like await_all_actors_done, with a deadline on the real clock; false on timeout.
+  bool await_all_actors_done_for(std::chrono::milliseconds limit);
+
+  /// Internal: counters touched by actors.
+  [[nodiscard]] detail::system_state& state() noexcept { return *state_; }
+
+ private:
+  actor_ref launch(actor_base* a, bool detached);
+  void add_actor_type(std::string name, std::function<actor_base*(const config&)> factory);
+  std::uint64_t next_id() noexcept;
+
+  std::unique_ptr<detail::system_state> state_;
+};
+
+namespace detail {
+
+// A one-shot endpoint that completes a std::promise with the first outcome it
+// sees, and then cancels its deadline timer (which holds a ref to it).
+template <class R>
+class promise_endpoint final : public endpoint {
+ public:
+  promise_endpoint(std::uint64_t id, clock& clk) : endpoint(id), clock_(clk) {}
+  void enqueue(envelope* e) noexcept override {
+    std::unique_ptr<envelope> owned(e);
+    if (done_.exchange(true)) return;
+    try {
+      if (e->type == &type_of<R>() && e->kind != envelope_kind::error) {
+        promise_.set_value(std::move(*static_cast<R*>(e->data)));
+      } else if (e->type == &type_of<error>()) {
+        promise_.set_value(*static_cast<error*>(e->data));
+      } else {
+        promise_.set_value(error{errc::bad_message, "expected a reply of type " + std::string(message_traits<R>::name) +
+                                                        ", got " + std::string(e->type ? e->type->name : "nothing")});
+      }
+    } catch (...) {
+    }
+    cancel_timer();
+  }
+  std::future<expected<R>> future() { return promise_.get_future(); }
+  void arm(clock::timer_id t) noexcept {
+    timer_.store(t);
+    if (done_.load()) cancel_timer();
+  }
+
+ private:
+  void cancel_timer() noexcept {
+    if (auto t = timer_.exchange(0)) clock_.cancel(t);
+  }
+  clock& clock_;
+  std::atomic<bool> done_{false};
+  std::atomic<clock::timer_id> timer_{0};
+  std::promise<expected<R>> promise_;
+};
+
+}  // namespace detail
+
+template <registered_message R, registered_message T>
+std::future<expected<R>> actor_system::request(const actor_ref& to, T&& msg, duration timeout) {
+  auto& clk = clock();
+  auto* p = new detail::promise_endpoint<R>(next_id(), clk);
+  actor_ref reply_to{p};
+  auto fut = p->future();
+  if (!to) {
+    p->enqueue(detail::make_error(error{errc::no_such_actor, "empty actor ref"}, {}, 0));
+    return fut;
+  }
+  auto deadline = clk.now() + timeout;
+  p->arm(clk.schedule_at(deadline, [reply_to] {
+    reply_to.endpoint()->enqueue(detail::make_error(error{errc::timeout, "no reply before the deadline"}, {}, 0));
+  }));
+  auto* e = detail::make_envelope(std::forward<T>(msg), detail::envelope_kind::request, reply_to, 1);
+  e->deadline = deadline;
+  to.endpoint()->enqueue(e);
+  return fut;
+}
+
+}  // namespace actor

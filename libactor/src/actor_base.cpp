@@ -1,0 +1,392 @@
+// The actor runtime: mailbox, message dispatch, requests, timers, lifecycle.
+//
+// The mailbox is a lock-free LIFO stack (inbox_) that producers push onto,
+// and a private FIFO (cache_) that the actor refills by taking the whole
+// stack and reversing it. inbox_ doubles as the scheduling flag: when the actor
+// finds no message it swaps in `blocked`, and the next producer that replaces
+// `blocked` schedules it. `closed` marks a stopped actor: producers bounce.
+
+#include <cstdio>
+#include <unordered_map>
+
+#include "actor/actor_base.hpp"
+#include "actor/system.hpp"
+#include "executor.hpp"
+#include "system_state.hpp"
+
+namespace actor {
+
+namespace detail {
+
+namespace {
+envelope* const blocked_tag = reinterpret_cast<envelope*>(std::uintptr_t{1});
+envelope* const closed_tag = reinterpret_cast<envelope*>(std::uintptr_t{2});
+bool is_tag(envelope* e) noexcept { return e == blocked_tag || e == closed_tag; }
+}  // namespace
+
+// A timer's state, shared by the actor and the clock callback that fires it.
+struct timer_state {
+  std::mutex mu;
+  bool cancelled = false;
+  bool periodic = false;
+  std::uint64_t id = 0;
+  clock::timer_id clock_id = 0;
+  duration period{};
+  actor_ref target;
+  std::function<envelope*()> make;
+};
+
+namespace {
+void arm(clock& clk, const std::shared_ptr<timer_state>& st, time_point at) {
+  // called with st->mu held (or before st is shared)
+  st->clock_id = clk.schedule_at(at, [&clk, st, at] {
+    std::lock_guard lk(st->mu);
+    if (st->cancelled) return;
+    envelope* e = nullptr;
+    try {
+      e = st->make();
+    } catch (...) {
+      return;
+    }
+    e->correlation = st->id;
+    deliver(st->target, e);
+    if (st->periodic) arm(clk, st, at + st->period);
+  });
+}
+
+void cancel(clock& clk, timer_state& st) {
+  std::lock_guard lk(st.mu);
+  st.cancelled = true;
+  clk.cancel(st.clock_id);
+  st.target = actor_ref{};
+}
+}  // namespace
+
+struct pending_request {
+  std::function<void(envelope&)> then;
+  clock::timer_id deadline_timer = 0;
+};
+
+// What only some actors need: kept out of line so an idle actor stays small.
+struct actor_extras {
+  std::uint64_t last_request_id = 0;
+  std::uint64_t last_timer_id = 0;
+  std::unordered_map<std::uint64_t, pending_request> pending;
+  std::unordered_map<std::uint64_t, std::shared_ptr<timer_state>> timers;
+  std::optional<behavior> next_behavior;
+};
+
+}  // namespace detail
+
+using detail::envelope;
+using detail::envelope_kind;
+
+std::string_view to_string(stop_reason::kind k) noexcept {
+  switch (k) {
+    case stop_reason::kind::normal: return "normal";
+    case stop_reason::kind::requested: return "requested";
+    case stop_reason::kind::crashed: return "crashed";
+    case stop_reason::kind::shutdown: return "shutdown";
+  }
+  return "unknown";
+}
+
+actor_base::actor_base() = default;
+
+actor_base::~actor_base() {
+  // a never-started or already-drained actor: free whatever is still queued
+  auto* head = inbox_.load(std::memory_order_acquire);
+  if (!detail::is_tag(head)) {
+    while (head != nullptr) delete std::exchange(head, head->next);
+  }
+  while (cache_ != nullptr) delete std::exchange(cache_, cache_->next);
+}
+
+detail::actor_extras& actor_base::extras() {
+  if (!extras_) extras_ = std::make_unique<detail::actor_extras>();
+  return *extras_;
+}
+
+const actor_ref& actor_base::sender() const noexcept {
+  static const actor_ref anonymous;
+  return current_ != nullptr ? current_->sender : anonymous;
+}
+
+time_point actor_base::now() const { return system_->clock().now(); }
+
+// ---- mailbox -----------------------------------------------------------------
+
+void actor_base::enqueue(envelope* e) noexcept {
+  auto* head = inbox_.load(std::memory_order_acquire);
+  for (;;) {
+    if (head == detail::closed_tag) {
+      // a stopped actor: requests learn it at once, the rest are dead letters
+      if (e->kind == envelope_kind::request) {
+        detail::reject(*e, errc::actor_stopped, "actor " + std::to_string(id()) + " has stopped");
+      } else if (system_ != nullptr && e->kind != envelope_kind::timer) {
+        system_->state().dead_letters.fetch_add(1, std::memory_order_relaxed);
+      }
+      delete e;
+      return;
+    }
+    e->next = head == detail::blocked_tag ? nullptr : head;
+    if (inbox_.compare_exchange_weak(head, e, std::memory_order_release, std::memory_order_acquire)) break;
+  }
+  if (head == detail::blocked_tag) {
+    add_ref();
+    executor_->schedule(this);
+  }
+}
+
+envelope* actor_base::take_next() noexcept {
+  if (cache_ == nullptr) {
+    envelope* stack = inbox_.exchange(nullptr, std::memory_order_acquire);
+    // reverse the LIFO stack into arrival order
+    while (stack != nullptr) {
+      auto* next = stack->next;
+      stack->next = cache_;
+      cache_ = stack;
+      stack = next;
+    }
+    if (cache_ == nullptr) return nullptr;
+  }
+  return std::exchange(cache_, cache_->next);
+}
+
+bool actor_base::try_block() noexcept {
+  envelope* expected = nullptr;
+  return inbox_.compare_exchange_strong(expected, detail::blocked_tag, std::memory_order_acq_rel);
+}
+
+void actor_base::close_and_drain(const stop_reason& why) noexcept {
+  auto* stack = inbox_.exchange(detail::closed_tag, std::memory_order_acq_rel);
+  if (detail::is_tag(stack)) stack = nullptr;
+  auto fail = [&](envelope* e) {
+    if (why.what == stop_reason::kind::crashed) {
+      detail::reject(*e, errc::remote_error, why.text);
+    } else {
+      detail::reject(*e, errc::actor_stopped, "actor " + std::to_string(id()) + " has stopped");
+    }
+    delete e;
+  };
+  while (cache_ != nullptr) fail(std::exchange(cache_, cache_->next));
+  // the stack is newest-first; order does not matter for rejections
+  while (stack != nullptr) fail(std::exchange(stack, stack->next));
+}
+
+// ---- running -------------------------------------------------------------------
+
+actor_base::resume_result actor_base::resume(std::size_t max_messages) noexcept {
+  if (state_ == state::created) start();
+  for (std::size_t n = 0; n < max_messages; ++n) {
+    if (state_ != state::running) return resume_result::done;
+    auto* e = take_next();
+    if (e == nullptr) {
+      if (try_block()) return resume_result::idle;
+      --n;
+      continue;
+    }
+    handle(e);
+  }
+  return state_ == state::running ? resume_result::again : resume_result::done;
+}
+
+void actor_base::start() noexcept {
+  state_ = state::running;
+  try {
+    behavior_ = make_behavior();
+    on_start();
+  } catch (const std::exception& ex) {
+    crash(ex.what());
+    return;
+  } catch (...) {
+    crash("unknown exception");
+    return;
+  }
+  if (extras_ && extras_->next_behavior) behavior_ = std::move(*std::exchange(extras_->next_behavior, std::nullopt));
+  if (state_ == state::stopping) terminate({quit_reason_, {}});
+}
+
+void actor_base::handle(envelope* e) noexcept {
+  std::unique_ptr<envelope> owned(e);
+  current_ = e;
+  answered_ = false;
+  try {
+    switch (e->kind) {
+      case envelope_kind::reply:
+      case envelope_kind::error:
+        handle_outcome(*e);
+        break;
+      case envelope_kind::timer: {
+        if (!extras_) break;
+        auto it = extras_->timers.find(e->correlation);
+        if (it == extras_->timers.end()) break;  // cancelled
+        if (!it->second->periodic) extras_->timers.erase(it);
+        dispatch(*e);
+        break;
+      }
+      case envelope_kind::request:
+        if (e->deadline != time_point{} && e->deadline < now()) break;  // the requester gave up already
+        [[fallthrough]];
+      case envelope_kind::send:
+      case envelope_kind::timeout:
+        if (e->type == &type_of<stop_msg>()) {
+          quit_reason_ = stop_reason::kind::requested;
+          state_ = state::stopping;
+        } else {
+          dispatch(*e);
+        }
+        break;
+    }
+  } catch (const std::exception& ex) {
+    crash(ex.what());
+  } catch (...) {
+    crash("unknown exception");
+  }
+  if (state_ == state::stopping) {
+    terminate({quit_reason_, {}});
+    if (e->type == &type_of<stop_msg>()) answer(detail::make_envelope(stopped{}, envelope_kind::reply, {}));
+  } else if (extras_ && extras_->next_behavior) {
+    behavior_ = std::move(*std::exchange(extras_->next_behavior, std::nullopt));
+  }
+  current_ = nullptr;
+}
+
+void actor_base::dispatch(envelope& e) {
+  const auto* h = behavior_.find(e.type);
+  if (h == nullptr) {
+    if (e.kind == envelope_kind::request) {
+      detail::reject(e, errc::bad_message,
+                     "actor " + std::to_string(id()) + " has no handler for " + std::string(e.type->name));
+    } else {
+      system_->state().dead_letters.fetch_add(1, std::memory_order_relaxed);
+    }
+    return;
+  }
+  if (auto* r = h->fn(e)) answer(r);
+}
+
+void actor_base::handle_outcome(envelope& e) {
+  if (!extras_) return;
+  auto it = extras_->pending.find(e.correlation);
+  if (it == extras_->pending.end()) return;  // a late reply: the request already has its outcome
+  auto p = std::move(it->second);
+  extras_->pending.erase(it);
+  if (p.deadline_timer != 0) system_->clock().cancel(p.deadline_timer);
+  answered_ = true;  // an outcome is not a message to answer
+  if (p.then) p.then(e);
+}
+
+void actor_base::answer(envelope* r) noexcept {
+  std::unique_ptr<envelope> owned(r);
+  if (answered_ || current_ == nullptr || !current_->sender) return;
+  answered_ = true;
+  r->correlation = current_->correlation;
+  if (current_->kind != envelope_kind::request) r->kind = envelope_kind::send;
+  r->sender = self();
+  detail::deliver(current_->sender, owned.release());
+}
+
+response_promise actor_base::make_response_promise() {
+  if (current_ == nullptr || answered_) return {};
+  answered_ = true;
+  return {current_->sender, current_->correlation, current_->kind == envelope_kind::request};
+}
+
+void actor_base::crash(const char* what) noexcept {
+  std::string text = std::string("actor ") + std::to_string(id()) + " crashed: " + what;
+  if (current_ != nullptr && !answered_) {
+    answered_ = true;
+    detail::reject(*current_, errc::remote_error, text);
+  }
+  system_->state().crashed.fetch_add(1, std::memory_order_relaxed);
+  terminate({stop_reason::kind::crashed, std::move(text)});
+}
+
+void actor_base::terminate(stop_reason why) noexcept {
+  if (state_ == state::stopped) return;
+  state_ = state::stopped;
+  try {
+    on_stop(why);
+  } catch (...) {  // on_stop must not throw; if it does, the actor stops all the same
+  }
+  close_and_drain(why);
+  if (extras_) {
+    auto& clk = system_->clock();
+    for (auto& [id, p] : extras_->pending) {
+      if (p.deadline_timer != 0) clk.cancel(p.deadline_timer);
+    }
+    for (auto& [id, t] : extras_->timers) detail::cancel(clk, *t);
+  }
+  // release what the handlers captured; keep extras_ itself (a handler may still
+  // be on the stack when a crash unwinds into here)
+  behavior_ = behavior{};
+  if (extras_) {
+    extras_->pending.clear();
+    extras_->timers.clear();
+  }
+  detail::live_list::remove(system_->state(), this);
+}
+
+void actor_base::quit() {
+  if (state_ == state::running) {
+    quit_reason_ = stop_reason::kind::normal;
+    state_ = state::stopping;
+  }
+}
+
+void actor_base::become(behavior next) { extras().next_behavior = std::move(next); }
+
+// ---- requests and timers ------------------------------------------------------
+
+std::uint64_t actor_base::send_request(const actor_ref& to, envelope* e, duration timeout) {
+  auto& x = extras();
+  auto id = ++x.last_request_id;
+  e->correlation = id;
+  auto& clk = system_->clock();
+  e->deadline = clk.now() + timeout;
+  auto& p = x.pending[id];
+  p.deadline_timer = clk.schedule_at(e->deadline, [me = self(), id] {
+    detail::deliver(me, detail::make_error(error{errc::timeout, "no reply before the deadline"}, {}, id));
+  });
+  if (to) {
+    detail::deliver(to, e);
+  } else {
+    detail::reject(*e, errc::no_such_actor, "empty actor ref");
+    delete e;
+  }
+  return id;
+}
+
+void actor_base::set_continuation(std::uint64_t id, std::function<void(envelope&)> fn) {
+  auto& x = extras();
+  auto it = x.pending.find(id);
+  if (it != x.pending.end()) it->second.then = std::move(fn);
+}
+
+timer_handle actor_base::start_timer(duration d, bool periodic, std::function<envelope*()> make) {
+  if (state_ == state::stopped) return {};
+  auto& x = extras();
+  auto st = std::make_shared<detail::timer_state>();
+  st->id = ++x.last_timer_id;
+  st->periodic = periodic;
+  st->period = d;
+  st->target = self();
+  st->make = std::move(make);
+  x.timers.emplace(st->id, st);
+  auto& clk = system_->clock();
+  std::lock_guard lk(st->mu);
+  detail::arm(clk, st, clk.now() + d);
+  return timer_handle{st->id};
+}
+
+bool actor_base::cancel_timer(timer_handle h) {
+  if (!extras_) return false;
+  auto it = extras_->timers.find(h.id);
+  if (it == extras_->timers.end()) return false;
+  detail::cancel(system_->clock(), *it->second);
+  extras_->timers.erase(it);
+  return true;
+}
+
+}  // namespace actor

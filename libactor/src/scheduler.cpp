@@ -1,0 +1,89 @@
+#include "scheduler.hpp"
+
+#include "actor/actor_base.hpp"
+
+namespace actor::detail {
+
+namespace {
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+// How long an idle worker polls before it sleeps: waking a sleeping thread
+// costs microseconds, far more than a message.
+constexpr int spin_rounds = 2000;
+}  // namespace
+
+scheduler::scheduler(std::size_t workers, std::size_t throughput) : throughput_(throughput) {
+  if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
+  threads_.reserve(workers);
+  for (std::size_t i = 0; i < workers; ++i) threads_.emplace_back([this] { run(); });
+}
+
+scheduler::~scheduler() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  for (auto* a : queue_) a->release();
+}
+
+void scheduler::schedule(actor_base* a) noexcept {
+  {
+    std::lock_guard lk(mu_);
+    queue_.push_back(a);
+    queued_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (sleeping_.load(std::memory_order_seq_cst) > 0) cv_.notify_one();
+}
+
+bool scheduler::try_pop(actor_base*& out) noexcept {
+  if (queued_.load(std::memory_order_relaxed) == 0) return false;
+  std::lock_guard lk(mu_);
+  if (queue_.empty()) return false;
+  out = queue_.front();
+  queue_.pop_front();
+  queued_.fetch_sub(1, std::memory_order_relaxed);
+  return true;
+}
+
+actor_base* scheduler::pop() noexcept {
+  actor_base* a = nullptr;
+  for (int i = 0; i < spin_rounds; ++i) {
+    if (try_pop(a)) return a;
+    cpu_relax();
+  }
+  std::unique_lock lk(mu_);
+  sleeping_.fetch_add(1, std::memory_order_seq_cst);
+  cv_.wait(lk, [this] { return stopping_ || !queue_.empty(); });
+  sleeping_.fetch_sub(1, std::memory_order_seq_cst);
+  if (queue_.empty()) return nullptr;
+  a = queue_.front();
+  queue_.pop_front();
+  queued_.fetch_sub(1, std::memory_order_relaxed);
+  return a;
+}
+
+void scheduler::run() noexcept {
+  while (auto* a = pop()) {
+    for (;;) {
+      auto r = a->resume(throughput_);
+      if (r != actor_base::resume_result::again) {
+        a->release();
+        break;
+      }
+      // keep running it while nobody else waits for a worker
+      if (queued_.load(std::memory_order_relaxed) != 0) {
+        schedule(a);
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace actor::detail

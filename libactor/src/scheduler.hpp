@@ -1,0 +1,43 @@
+#pragma once
+// scheduler: the M:N worker pool. Actors with messages wait in one FIFO run
+// queue; each worker takes an actor, lets it handle up to `throughput`
+// messages, and puts it back if it still has some.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "executor.hpp"
+
+namespace actor::detail {
+
+class scheduler final : public executor {
+ public:
+  scheduler(std::size_t workers, std::size_t throughput);
+  ~scheduler() override;  // joins the workers
+  scheduler(const scheduler&) = delete;
+  scheduler& operator=(const scheduler&) = delete;
+
+  void schedule(actor_base* a) noexcept override;
+  [[nodiscard]] std::size_t workers() const noexcept { return threads_.size(); }
+
+ private:
+  void run() noexcept;
+  actor_base* pop() noexcept;  // nullptr: shutting down
+  bool try_pop(actor_base*& out) noexcept;
+
+  std::size_t throughput_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<actor_base*> queue_;
+  std::atomic<std::size_t> queued_{0};  // queue_.size(), readable without the lock
+  std::atomic<int> sleeping_{0};
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace actor::detail

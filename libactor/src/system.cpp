@@ -1,0 +1,140 @@
+#include "actor/system.hpp"
+
+#include <chrono>
+
+#include "dedicated_executor.hpp"
+#include "system_state.hpp"
+
+namespace actor {
+
+namespace detail {
+
+system_state::system_state(system_options o) : opts(std::move(o)) {
+  clock = opts.clock ? opts.clock : make_steady_clock();
+  pool = std::make_unique<scheduler>(opts.workers, opts.throughput == 0 ? 1 : opts.throughput);
+}
+
+void live_list::add(system_state& s, actor_base* a) noexcept {
+  a->add_ref();
+  std::lock_guard lk(s.live_mu);
+  a->live_prev_ = nullptr;
+  a->live_next_ = s.live_head;
+  if (s.live_head != nullptr) s.live_head->live_prev_ = a;
+  s.live_head = a;
+  ++s.live_count;
+}
+
+void live_list::remove(system_state& s, actor_base* a) noexcept {
+  {
+    std::lock_guard lk(s.live_mu);
+    if (a->live_prev_ != nullptr) {
+      a->live_prev_->live_next_ = a->live_next_;
+    } else {
+      s.live_head = a->live_next_;
+    }
+    if (a->live_next_ != nullptr) a->live_next_->live_prev_ = a->live_prev_;
+    a->live_prev_ = a->live_next_ = nullptr;
+    if (--s.live_count == 0) s.live_cv.notify_all();
+  }
+  a->release();
+}
+
+std::vector<actor_ref> live_list::snapshot(system_state& s) {
+  std::vector<actor_ref> out;
+  std::lock_guard lk(s.live_mu);
+  out.reserve(s.live_count);
+  for (auto* a = s.live_head; a != nullptr; a = a->live_next_) out.emplace_back(a);
+  return out;
+}
+
+}  // namespace detail
+
+actor_system::actor_system(system_options opts) : state_(std::make_unique<detail::system_state>(std::move(opts))) {}
+
+actor_system::~actor_system() {
+  // stop every actor (on_stop runs), including any spawned while we stop others
+  for (;;) {
+    auto running = detail::live_list::snapshot(*state_);
+    if (running.empty()) break;
+    for (auto& r : running) send(r, stop_msg{});
+    std::unique_lock lk(state_->live_mu);
+    state_->live_cv.wait_for(lk, std::chrono::milliseconds(200), [this] { return state_->live_count == 0; });
+  }
+  {
+    std::unique_lock lk(state_->threads_mu);
+    state_->threads_cv.wait(lk, [this] { return state_->threads_running == 0; });
+  }
+  state_->pool.reset();  // joins the workers
+}
+
+actor_ref actor_system::launch(actor_base* a, bool detached) {
+  a->set_id(next_id());
+  a->system_ = this;
+  a->executor_ = detached ? static_cast<detail::executor*>(detail::dedicated_executor::start(*state_, a))
+                          : static_cast<detail::executor*>(state_->pool.get());
+  detail::live_list::add(*state_, a);
+  state_->spawned.fetch_add(1, std::memory_order_relaxed);
+  actor_ref ref{a};
+  a->add_ref();  // the executor's reference while it runs a
+  a->executor_->schedule(a);
+  return ref;
+}
+
+void actor_system::add_actor_type(std::string name, std::function<actor_base*(const config&)> factory) {
+  std::lock_guard lk(state_->types_mu);
+  state_->types[std::move(name)] = std::move(factory);
+}
+
+expected<actor_ref> actor_system::spawn(std::string_view type_name, const config& cfg, bool detached) {
+  std::function<actor_base*(const config&)> factory;
+  {
+    std::lock_guard lk(state_->types_mu);
+    auto it = state_->types.find(type_name);
+    if (it == state_->types.end()) {
+      return error{errc::unknown_type, "no actor type named '" + std::string(type_name) + "'"};
+    }
+    factory = it->second;
+  }
+  actor_base* a = nullptr;
+  try {
+    a = factory(cfg);
+  } catch (const std::exception& ex) {
+    return error{errc::bad_message, "cannot configure '" + std::string(type_name) + "': " + ex.what()};
+  }
+  return launch(a, detached);
+}
+
+std::vector<std::string> actor_system::actor_types() const {
+  std::lock_guard lk(state_->types_mu);
+  std::vector<std::string> out;
+  for (const auto& [name, f] : state_->types) out.push_back(name);
+  return out;
+}
+
+clock& actor_system::clock() const noexcept { return *state_->clock; }
+
+std::uint64_t actor_system::next_id() noexcept { return state_->next_id.fetch_add(1, std::memory_order_relaxed); }
+
+system_stats actor_system::stats() const {
+  system_stats s;
+  {
+    std::lock_guard lk(state_->live_mu);
+    s.actors_alive = state_->live_count;
+  }
+  s.actors_spawned = state_->spawned.load();
+  s.actors_crashed = state_->crashed.load();
+  s.dead_letters = state_->dead_letters.load();
+  return s;
+}
+
+void actor_system::await_all_actors_done() {
+  std::unique_lock lk(state_->live_mu);
+  state_->live_cv.wait(lk, [this] { return state_->live_count == 0; });
+}
+
+bool actor_system::await_all_actors_done_for(std::chrono::milliseconds limit) {
+  std::unique_lock lk(state_->live_mu);
+  return state_->live_cv.wait_for(lk, limit, [this] { return state_->live_count == 0; });
+}
+
+}  // namespace actor

@@ -1,0 +1,55 @@
+#pragma once
+// The private state of an actor_system, shared by the system and its actors.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "actor/system.hpp"
+#include "scheduler.hpp"
+
+namespace actor::detail {
+
+struct system_state {
+  explicit system_state(system_options o);
+
+  system_options opts;
+  std::shared_ptr<actor::clock> clock;
+  std::unique_ptr<scheduler> pool;
+  std::atomic<std::uint64_t> next_id{1};
+
+  // counters
+  std::atomic<std::uint64_t> spawned{0};
+  std::atomic<std::uint64_t> crashed{0};
+  std::atomic<std::uint64_t> dead_letters{0};
+
+  // every running actor, in an intrusive list that holds a reference to each
+  std::mutex live_mu;
+  std::condition_variable live_cv;
+  actor_base* live_head = nullptr;
+  std::size_t live_count = 0;
+
+  // dedicated threads still running
+  std::mutex threads_mu;
+  std::condition_variable threads_cv;
+  std::size_t threads_running = 0;
+
+  mutable std::mutex types_mu;
+  std::map<std::string, std::function<actor_base*(const config&)>, std::less<>> types;
+};
+
+// Access to actor_base's list links.
+struct live_list {
+  static void add(system_state& s, actor_base* a) noexcept;
+  /// Unlinks a and drops the list's reference (which may delete a).
+  static void remove(system_state& s, actor_base* a) noexcept;
+  /// Adds a reference to each listed actor and returns them.
+  static std::vector<actor_ref> snapshot(system_state& s);
+};
+
+}  // namespace actor::detail
