@@ -231,7 +231,8 @@ void actor_base::handle(envelope* e) noexcept {
       case envelope_kind::send:
       case envelope_kind::timeout:
         if (e->type == &type_of<stop_msg>()) {
-          quit_reason_ = stop_reason::kind::requested;
+          quit_reason_ = system_->state().shutting_down.load(std::memory_order_relaxed) ? stop_reason::kind::shutdown
+                                                                                         : stop_reason::kind::requested;
           state_ = state::stopping;
         } else {
           dispatch(*e);

@@ -53,6 +53,7 @@ actor_system::actor_system(system_options opts) : state_(std::make_unique<detail
 
 actor_system::~actor_system() {
   // stop every actor (on_stop runs), including any spawned while we stop others
+  state_->shutting_down.store(true);
   for (;;) {
     auto running = detail::live_list::snapshot(*state_);
     if (running.empty()) break;

@@ -22,6 +22,7 @@ struct system_state {
   std::shared_ptr<actor::clock> clock;
   std::unique_ptr<scheduler> pool;
   std::atomic<std::uint64_t> next_id{1};
+  std::atomic<bool> shutting_down{false};  // set by ~actor_system: stops are for shutdown
 
   // counters
   std::atomic<std::uint64_t> spawned{0};

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "actor/actor_ref.hpp"
+#include "actor/detail/pool.hpp"
 #include "actor/message.hpp"
 
 namespace actor::detail {
@@ -28,6 +29,11 @@ struct envelope {
   envelope(const envelope&) = delete;
   envelope& operator=(const envelope&) = delete;
   virtual ~envelope() = default;
+
+  // envelopes come from the small-object pool; the virtual destructor makes
+  // `delete e` pass the dynamic type's size
+  static void* operator new(std::size_t n) { return pool::allocate(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { pool::deallocate(p, n); }
 
   envelope* next = nullptr;
   const message_type* type;  // null for bodiless kinds
