@@ -164,6 +164,8 @@ void actor_base::close_and_drain(const stop_reason& why) noexcept {
   auto fail = [&](envelope* e) {
     if (why.what == stop_reason::kind::crashed) {
       detail::reject(*e, errc::remote_error, why.text);
+    } else if (why.what == stop_reason::kind::shutdown) {
+      detail::reject(*e, errc::shutting_down, "the system is shutting down");
     } else {
       detail::reject(*e, errc::actor_stopped, "actor " + std::to_string(id()) + " has stopped");
     }
@@ -325,6 +327,11 @@ void actor_base::terminate(stop_reason why) noexcept {
   if (extras_) {
     extras_->pending.clear();
     extras_->timers.clear();
+  }
+  {
+    auto& st = system_->state();
+    std::lock_guard lk(st.observer_mu);
+    if (st.stop_observer) st.stop_observer(id());
   }
   detail::live_list::remove(system_->state(), this);
 }

@@ -52,20 +52,35 @@ std::vector<actor_ref> live_list::snapshot(system_state& s) {
 actor_system::actor_system(system_options opts) : state_(std::make_unique<detail::system_state>(std::move(opts))) {}
 
 actor_system::~actor_system() {
-  // stop every actor (on_stop runs), including any spawned while we stop others
-  state_->shutting_down.store(true);
-  for (;;) {
-    auto running = detail::live_list::snapshot(*state_);
-    if (running.empty()) break;
-    for (auto& r : running) send(r, stop_msg{});
-    std::unique_lock lk(state_->live_mu);
-    state_->live_cv.wait_for(lk, std::chrono::milliseconds(200), [this] { return state_->live_count == 0; });
-  }
+  shutdown();
   {
     std::unique_lock lk(state_->threads_mu);
     state_->threads_cv.wait(lk, [this] { return state_->threads_running == 0; });
   }
   state_->pool.reset();  // joins the workers
+}
+
+bool actor_system::shutdown(std::chrono::milliseconds limit) {
+  // stop every actor (on_stop runs), including any spawned while we stop others
+  state_->shutting_down.store(true);
+  const auto until = std::chrono::steady_clock::now() + std::min(limit, std::chrono::milliseconds(1000LL * 3600 * 24 * 365));
+  for (;;) {
+    auto running = detail::live_list::snapshot(*state_);
+    if (running.empty()) return true;
+    for (auto& r : running) send(r, stop_msg{});
+    running.clear();
+    std::unique_lock lk(state_->live_mu);
+    auto step = std::min(std::chrono::steady_clock::now() + std::chrono::milliseconds(200), until);
+    if (state_->live_cv.wait_until(lk, step, [this] { return state_->live_count == 0; })) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+  }
+}
+
+bool actor_system::shutting_down() const noexcept { return state_->shutting_down.load(); }
+
+void actor_system::set_stop_observer(std::function<void(std::uint64_t)> fn) {
+  std::lock_guard lk(state_->observer_mu);
+  state_->stop_observer = std::move(fn);
 }
 
 actor_ref actor_system::launch(actor_base* a, bool detached) {

@@ -40,6 +40,9 @@ struct system_state {
   std::condition_variable threads_cv;
   std::size_t threads_running = 0;
 
+  std::mutex observer_mu;
+  std::function<void(std::uint64_t)> stop_observer;
+
   mutable std::mutex types_mu;
   std::map<std::string, std::function<actor_base*(const config&)>, std::less<>> types;
 };

@@ -4,8 +4,13 @@
 #include <cstdint>
 #include <functional>
 
+#include <stdexcept>
+
+#include <msgpack.hpp>
+
 #include "actor/detail/endpoint.hpp"
 #include "actor/detail/intrusive_ptr.hpp"
+#include "actor/detail/ref_codec.hpp"
 
 namespace actor {
 
@@ -32,6 +37,38 @@ class actor_ref {
 };
 
 }  // namespace actor
+
+// An actor_ref inside a message: nil for the empty ref, else [node, address,
+// incarnation, id]. Needs a node on the encoding/decoding thread.
+namespace msgpack {
+MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
+  namespace adaptor {
+  template <>
+  struct pack<actor::actor_ref> {
+    template <typename Stream>
+    packer<Stream>& operator()(packer<Stream>& o, const actor::actor_ref& r) const {
+      if (!r) return o.pack_nil();
+      auto* codec = actor::detail::ref_codec::current();
+      if (codec == nullptr) throw std::runtime_error("an actor_ref can only be serialized by a node");
+      return o.pack(codec->to_wire(r));
+    }
+  };
+  template <>
+  struct convert<actor::actor_ref> {
+    const msgpack::object& operator()(const msgpack::object& o, actor::actor_ref& r) const {
+      if (o.is_nil()) {
+        r = actor::actor_ref{};
+        return o;
+      }
+      auto* codec = actor::detail::ref_codec::current();
+      if (codec == nullptr) throw std::runtime_error("an actor_ref can only be deserialized by a node");
+      r = codec->from_wire(o.as<actor::detail::wire_ref>());
+      return o;
+    }
+  };
+  }  // namespace adaptor
+}
+}  // namespace msgpack
 
 template <>
 struct std::hash<actor::actor_ref> {

@@ -21,6 +21,19 @@
 
 namespace actor {
 
+/// An owned copy of a message of any registered type; a handler (typically a
+/// fallback) may return one as its reply.
+class any_message {
+ public:
+  explicit any_message(const message& m) : e_(m.clone()) {}
+  [[nodiscard]] message view() const noexcept { return e_->view(); }
+  /// Internal: gives up the envelope.
+  [[nodiscard]] detail::envelope* release() noexcept { return e_.release(); }
+
+ private:
+  std::unique_ptr<detail::envelope> e_;
+};
+
 namespace detail {
 
 // The single parameter type of a callable (a lambda or function object with one operator()).
@@ -46,7 +59,11 @@ struct is_expected<expected<T>> : std::true_type {};
 template <class R>
 envelope* to_reply(R&& r) {
   using T = std::remove_cvref_t<R>;
-  if constexpr (std::is_same_v<T, error>) {
+  if constexpr (std::is_same_v<T, any_message>) {
+    auto* e = r.release();
+    e->kind = envelope_kind::reply;
+    return e;
+  } else if constexpr (std::is_same_v<T, error>) {
     return make_envelope(std::forward<R>(r), envelope_kind::error, actor_ref{});
   } else if constexpr (std::is_same_v<T, expected<void>>) {
     return r ? nullptr : make_envelope(r.error(), envelope_kind::error, actor_ref{});

@@ -54,9 +54,48 @@ class config {
   [[nodiscard]] std::vector<std::string> keys() const;
   [[nodiscard]] bool empty() const noexcept { return values_.empty(); }
 
+  /// Writes the map to a MessagePack packer.
+  template <typename Stream>
+  void pack_to(msgpack::packer<Stream>& pk) const {
+    pk.pack_map(static_cast<std::uint32_t>(values_.size()));
+    for (const auto& [k, v] : values_) {
+      pk.pack(k);
+      pk.pack(v);
+    }
+  }
+
  private:
   std::shared_ptr<msgpack::zone> zone_;
   std::map<std::string, msgpack::object, std::less<>> values_;
 };
 
 }  // namespace actor
+
+// A config inside a message is written as its MessagePack map.
+namespace msgpack {
+MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
+  namespace adaptor {
+  template <>
+  struct pack<actor::config> {
+    template <typename Stream>
+    packer<Stream>& operator()(packer<Stream>& o, const actor::config& c) const {
+      c.pack_to(o);
+      return o;
+    }
+  };
+  template <>
+  struct convert<actor::config> {
+    const msgpack::object& operator()(const msgpack::object& o, actor::config& c) const {
+      if (o.is_nil()) {
+        c = actor::config{};
+        return o;
+      }
+      auto r = actor::config::from_object(o);
+      if (!r) throw msgpack::type_error();
+      c = std::move(*r);
+      return o;
+    }
+  };
+  }  // namespace adaptor
+}
+}  // namespace msgpack

@@ -41,6 +41,8 @@ struct message_type {
   /// Builds an envelope holding a value decoded from `obj`; throws msgpack::type_error
   /// (or std::exception) when obj does not fit the type.
   detail::envelope* (*unpack)(const msgpack::object& obj);
+  /// Builds an envelope holding a copy of the value at `value`.
+  detail::envelope* (*copy)(const void* value);
 };
 
 /// The run-time description of T.
@@ -73,6 +75,8 @@ class message {
   [[nodiscard]] const T& get() const noexcept { return *static_cast<const T*>(data_); }
   /// The body as MessagePack bytes.
   [[nodiscard]] std::string pack() const;
+  /// Internal: an envelope holding a copy of this message.
+  [[nodiscard]] detail::envelope* clone() const { return type_->copy(data_); }
 
  private:
   const message_type* type_;

@@ -101,6 +101,16 @@ class actor_system {
     return request<stopped>(to, stop_msg{}, timeout);
   }
 
+  /// Stops every running actor (their on_stop runs; requests still queued for them fail
+  /// with shutting_down) and waits up to `limit` for them; false when some did not stop
+  /// in time (a handler that never returns). Idempotent; the destructor calls it too.
+  bool shutdown(std::chrono::milliseconds limit = std::chrono::milliseconds::max());
+  [[nodiscard]] bool shutting_down() const noexcept;
+
+  /// Called with an actor's id when it stops, on the thread that stopped it; must be
+  /// quick and must not block. One observer (a node sets it); null to clear.
+  void set_stop_observer(std::function<void(std::uint64_t)> fn);
+
   [[nodiscard]] actor::clock& clock() const noexcept;
   [[nodiscard]] system_stats stats() const;
   /// Blocks until no actor is running.

@@ -24,6 +24,15 @@ class endpoint {
   [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
 
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  /// Adds a reference unless the count already reached zero (the endpoint is being destroyed).
+  [[nodiscard]] bool try_add_ref() noexcept {
+    auto n = refs_.load(std::memory_order_relaxed);
+    while (n != 0) {
+      if (refs_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed)) return true;
+    }
+    return false;
+  }
+  [[nodiscard]] std::uint32_t use_count() const noexcept { return refs_.load(std::memory_order_acquire); }
   void release() noexcept {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }

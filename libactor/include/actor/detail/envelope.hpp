@@ -101,6 +101,7 @@ const message_type& type_info_for() noexcept {
         o.convert(e->value);
         return e.release();
       },
+      [](const void* v) -> envelope* { return new typed_envelope<T>(*static_cast<const T*>(v)); },
   };
   return t;
 }

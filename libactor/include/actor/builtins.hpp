@@ -1,0 +1,76 @@
+#pragma once
+/// The actor types every node hosts by name: "echo", "counter" and "kv".
+///
+///   echo     answers every message with a copy of it
+///   counter  counter_incr{by} -> counter_value{value}; counter_get -> counter_value
+///            config: {"start": int}
+///   kv       kv_put{key, value} -> kv_ok; kv_get{key} -> kv_value{found, value};
+///            kv_delete{key} -> kv_ok{existed}; kv_keys -> kv_key_list{keys} (sorted)
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "actor/message.hpp"
+
+namespace actor {
+
+class actor_system;
+
+struct counter_incr {
+  std::int64_t by = 1;
+  MSGPACK_DEFINE_MAP(by)
+};
+struct counter_get {
+  ACTOR_NO_FIELDS
+};
+struct counter_value {
+  std::int64_t value = 0;
+  MSGPACK_DEFINE_MAP(value)
+};
+
+struct kv_put {
+  std::string key;
+  std::string value;
+  MSGPACK_DEFINE_MAP(key, value)
+};
+struct kv_get {
+  std::string key;
+  MSGPACK_DEFINE_MAP(key)
+};
+struct kv_delete {
+  std::string key;
+  MSGPACK_DEFINE_MAP(key)
+};
+struct kv_keys {
+  ACTOR_NO_FIELDS
+};
+struct kv_ok {
+  bool existed = false;  ///< put: the key had a value; delete: the key existed
+  MSGPACK_DEFINE_MAP(existed)
+};
+struct kv_value {
+  bool found = false;
+  std::string value;
+  MSGPACK_DEFINE_MAP(found, value)
+};
+struct kv_key_list {
+  std::vector<std::string> keys;
+  MSGPACK_DEFINE_MAP(keys)
+};
+
+/// Registers "echo", "counter" and "kv" with sys.
+void register_builtin_types(actor_system& sys);
+
+}  // namespace actor
+
+ACTOR_MESSAGE(actor::counter_incr, "actor.counter.incr");
+ACTOR_MESSAGE(actor::counter_get, "actor.counter.get");
+ACTOR_MESSAGE(actor::counter_value, "actor.counter.value");
+ACTOR_MESSAGE(actor::kv_put, "actor.kv.put");
+ACTOR_MESSAGE(actor::kv_get, "actor.kv.get");
+ACTOR_MESSAGE(actor::kv_delete, "actor.kv.delete");
+ACTOR_MESSAGE(actor::kv_keys, "actor.kv.keys");
+ACTOR_MESSAGE(actor::kv_ok, "actor.kv.ok");
+ACTOR_MESSAGE(actor::kv_value, "actor.kv.value");
+ACTOR_MESSAGE(actor::kv_key_list, "actor.kv.key_list");

@@ -1,0 +1,154 @@
+#pragma once
+/// node: makes an actor_system reachable from other processes over ZeroMQ.
+///
+/// Refs to actors on other nodes are ordinary actor_refs: send, request and
+/// stop work the same. Refs inside messages travel too. Every node answers,
+/// at actor id 0 (its manager), the requests below: spawn, lookup, stats, ping.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actor/actor_ref.hpp"
+#include "actor/config.hpp"
+#include "actor/expected.hpp"
+#include "actor/message.hpp"
+#include "actor/system.hpp"
+
+namespace actor {
+
+namespace detail {
+class router;
+}
+
+struct node_options {
+  std::string name = "node";
+  /// ZeroMQ endpoint to bind, e.g. tcp://127.0.0.1:7000 (port 0: any free port).
+  std::string listen = "tcp://127.0.0.1:0";
+  /// The address peers use to reach this node; empty: the bound endpoint.
+  /// Needed when listening on a wildcard address (containers, NAT).
+  std::string advertise;
+  std::chrono::milliseconds heartbeat_interval{500};
+  std::chrono::milliseconds suspect_after{1000};
+  /// Silence after which a peer is down and requests pending on it fail with node_down.
+  std::chrono::milliseconds down_after{2000};
+  std::size_t max_message_size = 16u << 20;
+  /// Envelopes queued for one peer before senders get `overloaded`.
+  std::size_t peer_queue_limit = 100000;
+  int linger_ms = 200;
+};
+
+// ---- the manager's protocol ------------------------------------------------------
+
+/// Spawn an actor of a registered type; `name`, when not empty, is registered on the node.
+struct spawn_request {
+  std::string type;
+  std::string name;
+  actor::config config;
+  MSGPACK_DEFINE_MAP(type, name, config)
+};
+struct spawn_reply {
+  actor_ref ref;
+  MSGPACK_DEFINE_MAP(ref)
+};
+/// Find an actor by a name registered on that node.
+struct lookup_request {
+  std::string name;
+  MSGPACK_DEFINE_MAP(name)
+};
+struct lookup_reply {
+  actor_ref ref;
+  MSGPACK_DEFINE_MAP(ref)
+};
+struct ping_request {
+  ACTOR_NO_FIELDS
+};
+struct ping_reply {
+  std::string node;
+  std::string address;
+  std::uint64_t incarnation = 0;
+  MSGPACK_DEFINE_MAP(node, address, incarnation)
+};
+struct stats_request {
+  ACTOR_NO_FIELDS
+};
+struct peer_stats {
+  std::string address;
+  std::string name;
+  std::uint64_t incarnation = 0;
+  std::string state;  ///< connecting, alive, suspect, down, refused
+  MSGPACK_DEFINE_MAP(address, name, incarnation, state)
+};
+struct node_stats {
+  std::string node;
+  std::string address;
+  std::uint64_t incarnation = 0;
+  std::uint64_t actors_alive = 0;
+  std::uint64_t actors_spawned = 0;
+  std::uint64_t actors_crashed = 0;
+  std::uint64_t dead_letters = 0;
+  std::uint64_t messages_sent = 0;      ///< envelopes sent to other processes
+  std::uint64_t messages_received = 0;  ///< envelopes received from other processes
+  std::uint64_t frames_sent = 0;
+  std::uint64_t frames_received = 0;
+  std::uint64_t decode_errors = 0;      ///< malformed frames and undecodable envelopes
+  std::uint64_t undeliverable = 0;      ///< envelopes for actors this node does not have
+  std::map<std::string, std::uint64_t> dropped;  ///< by reason
+  std::vector<peer_stats> peers;
+  MSGPACK_DEFINE_MAP(node, address, incarnation, actors_alive, actors_spawned, actors_crashed, dead_letters,
+                     messages_sent, messages_received, frames_sent, frames_received, decode_errors, undeliverable,
+                     dropped, peers)
+};
+
+/// Thread-safe. Construction binds the listen address (std::runtime_error when it
+/// cannot); destruction closes every socket with bounded linger.
+class node {
+ public:
+  node(actor_system& sys, node_options opts);
+  ~node();
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  [[nodiscard]] const std::string& name() const noexcept;
+  /// Random, new at every start: refs to an earlier incarnation are stale.
+  [[nodiscard]] std::uint64_t incarnation() const noexcept;
+  /// The advertised address peers connect to.
+  [[nodiscard]] const std::string& address() const noexcept;
+  [[nodiscard]] actor_system& system() noexcept { return sys_; }
+
+  /// This node's manager, and the manager of the node at `address`.
+  [[nodiscard]] actor_ref manager() const;
+  [[nodiscard]] actor_ref manager_at(const std::string& address);
+
+  /// Spawns a registered actor type here, registering `name` when not empty
+  /// (errc::name_taken when a live actor has it; it is released when that actor stops).
+  expected<actor_ref> spawn(const std::string& type, const std::string& name = {}, const config& cfg = {});
+  expected<void> register_name(const std::string& name, const actor_ref& ref);
+  bool unregister_name(const std::string& name);
+  /// The actor registered here under name, or the empty ref.
+  [[nodiscard]] actor_ref whereis(const std::string& name) const;
+
+  [[nodiscard]] node_stats stats() const;
+
+  /// Closes the sockets: requests still pending on other nodes fail with
+  /// shutting_down, and remote sends from now on too. Idempotent.
+  void shutdown();
+
+ private:
+  actor_system& sys_;
+  std::shared_ptr<detail::router> router_;
+};
+
+}  // namespace actor
+
+ACTOR_MESSAGE(actor::spawn_request, "actor.node.spawn");
+ACTOR_MESSAGE(actor::spawn_reply, "actor.node.spawned");
+ACTOR_MESSAGE(actor::lookup_request, "actor.node.lookup");
+ACTOR_MESSAGE(actor::lookup_reply, "actor.node.found");
+ACTOR_MESSAGE(actor::ping_request, "actor.node.ping");
+ACTOR_MESSAGE(actor::ping_reply, "actor.node.pong");
+ACTOR_MESSAGE(actor::stats_request, "actor.node.stats");
+ACTOR_MESSAGE(actor::node_stats, "actor.node.stats_reply");

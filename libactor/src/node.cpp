@@ -1,0 +1,134 @@
+#include "actor/node.hpp"
+
+#include <random>
+
+#include "actor/log.hpp"
+#include "router.hpp"
+
+namespace actor {
+
+namespace {
+
+std::uint64_t new_incarnation() {
+  std::random_device rd;
+  std::uint64_t v = 0;
+  while (v == 0) v = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  return v;
+}
+
+// Answers a node's built-in requests at actor id 0.
+class manager_actor final : public actor_base {
+ public:
+  explicit manager_actor(node& n) : node_(n) {}
+
+ protected:
+  behavior make_behavior() override {
+    return {
+        [this](const spawn_request& r) -> expected<spawn_reply> {
+          auto ref = node_.spawn(r.type, r.name, r.config);
+          if (!ref) return ref.error();
+          return spawn_reply{*ref};
+        },
+        [this](const lookup_request& r) -> expected<lookup_reply> {
+          auto ref = node_.whereis(r.name);
+          if (!ref) return error{errc::no_such_actor, "no actor named '" + r.name + "' on node " + node_.name()};
+          return lookup_reply{ref};
+        },
+        [this](const ping_request&) { return ping_reply{node_.name(), node_.address(), node_.incarnation()}; },
+        [this](const stats_request&) { return node_.stats(); },
+    };
+  }
+
+ private:
+  node& node_;
+};
+
+}  // namespace
+
+node::node(actor_system& sys, node_options opts) : sys_(sys) {
+  detail::transport_options t;
+  t.node_name = opts.name;
+  t.incarnation = new_incarnation();
+  t.listen = opts.listen;
+  t.advertise = opts.advertise;
+  t.heartbeat_interval = opts.heartbeat_interval;
+  t.suspect_after = opts.suspect_after;
+  t.down_after = opts.down_after;
+  t.max_message_size = opts.max_message_size;
+  t.peer_queue_limit = opts.peer_queue_limit;
+  t.linger_ms = opts.linger_ms;
+  router_ = std::make_shared<detail::router>(sys, std::move(t));
+  router_->start();
+  router_->set_manager(sys_.spawn<manager_actor>(*this));
+  std::weak_ptr<detail::router> weak = router_;
+  sys_.set_stop_observer([weak](std::uint64_t id) {
+    if (auto r = weak.lock()) r->actor_stopped(id);
+  });
+  ACTOR_LOG(info, "node", "listening", {"name", name()}, {"address", address()},
+            {"bound", router_->net().bound_endpoint()}, {"incarnation", incarnation()});
+}
+
+node::~node() {
+  shutdown();
+  sys_.set_stop_observer(nullptr);
+  if (auto m = router_->manager()) sys_.send(m, stop_msg{});
+  router_->set_manager({});
+}
+
+const std::string& node::name() const noexcept { return router_->name(); }
+std::uint64_t node::incarnation() const noexcept { return router_->incarnation(); }
+const std::string& node::address() const noexcept { return router_->address(); }
+actor_ref node::manager() const { return router_->manager(); }
+actor_ref node::manager_at(const std::string& address) { return router_->remote(address, 0, 0); }
+
+expected<actor_ref> node::spawn(const std::string& type, const std::string& name, const config& cfg) {
+  if (!name.empty() && whereis(name)) {
+    return error{errc::name_taken, "the name '" + name + "' is taken on node " + this->name()};
+  }
+  auto ref = sys_.spawn(type, cfg);
+  if (!ref) return ref;
+  if (!name.empty()) {
+    if (auto ok = register_name(name, *ref); !ok) {
+      sys_.send(*ref, stop_msg{});
+      return ok.error();
+    }
+  }
+  ACTOR_LOG(debug, "node", "spawned", {"type", type}, {"name", name}, {"id", ref->id()});
+  return ref;
+}
+
+expected<void> node::register_name(const std::string& name, const actor_ref& ref) {
+  return router_->register_name(name, ref);
+}
+bool node::unregister_name(const std::string& name) { return router_->unregister_name(name); }
+actor_ref node::whereis(const std::string& name) const { return router_->whereis(name); }
+
+node_stats node::stats() const {
+  node_stats s;
+  s.node = name();
+  s.address = address();
+  s.incarnation = incarnation();
+  auto sys = sys_.stats();
+  s.actors_alive = sys.actors_alive;
+  s.actors_spawned = sys.actors_spawned;
+  s.actors_crashed = sys.actors_crashed;
+  s.dead_letters = sys.dead_letters;
+  const auto& c = router_->net().counters();
+  s.messages_sent = c.envelopes_out.load();
+  s.messages_received = c.envelopes_in.load();
+  s.frames_sent = c.frames_out.load();
+  s.frames_received = c.frames_in.load();
+  for (std::size_t i = 0; i < c.dropped.size(); ++i) {
+    s.dropped[std::string(detail::to_string(static_cast<detail::drop_reason>(i)))] = c.dropped[i].load();
+  }
+  s.decode_errors = c.dropped[static_cast<std::size_t>(detail::drop_reason::malformed)].load() + router_->decode_errors();
+  s.undeliverable = router_->undeliverable();
+  for (const auto& p : router_->net().peers()) {
+    s.peers.push_back({p.address, p.name, p.incarnation, std::string(detail::to_string(p.state))});
+  }
+  return s;
+}
+
+void node::shutdown() { router_->stop(); }
+
+}  // namespace actor

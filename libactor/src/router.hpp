@@ -1,0 +1,82 @@
+#pragma once
+// router: where envelopes go between this node and others. It owns the
+// transport, the table of local actors that were exported (their refs left
+// this node), the cache of proxies for remote actors, and the node's local
+// names; it is the ref_codec that turns refs into wire refs and back.
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "actor/actor_ref.hpp"
+#include "actor/detail/ref_codec.hpp"
+#include "actor/system.hpp"
+#include "transport.hpp"
+#include "wire.hpp"
+
+namespace actor::detail {
+
+class router final : public ref_codec, public std::enable_shared_from_this<router> {
+ public:
+  router(actor_system& sys, transport_options opts);
+  ~router() override;
+
+  /// Starts the transport (binds; throws std::runtime_error when it cannot).
+  void start();
+  /// Stops the transport; remote sends afterwards fail with shutting_down.
+  void stop();
+
+  [[nodiscard]] const std::string& name() const noexcept { return opts_.node_name; }
+  [[nodiscard]] std::uint64_t incarnation() const noexcept { return opts_.incarnation; }
+  [[nodiscard]] const std::string& address() const noexcept { return transport_->address(); }
+  [[nodiscard]] transport& net() noexcept { return *transport_; }
+  [[nodiscard]] actor_system& system() noexcept { return sys_; }
+
+  /// The local actor answering at id 0 (spawn, lookup, stats, ping).
+  void set_manager(actor_ref m);
+  [[nodiscard]] actor_ref manager() const;
+
+  // local names
+  expected<void> register_name(const std::string& name, const actor_ref& ref);
+  bool unregister_name(const std::string& name);
+  [[nodiscard]] actor_ref whereis(const std::string& name) const;
+  [[nodiscard]] std::vector<std::string> names() const;
+  /// An actor stopped: release its names and its export entry.
+  void actor_stopped(std::uint64_t id);
+
+  /// A ref to actor `id` on the node at `address` (id 0: that node's manager).
+  actor_ref remote(const std::string& address, std::uint64_t incarnation, std::uint64_t id);
+
+  // ref_codec
+  wire_ref to_wire(const actor_ref& r) override;
+  actor_ref from_wire(const wire_ref& w) override;
+
+  /// Encodes e for the actor behind proxy and hands it to the transport (any thread).
+  void send_remote(const wire_ref& to, peer_slot* slot, const std::string& client_id, envelope* e) noexcept;
+  /// Decodes an inbound envelope and delivers it locally (I/O thread).
+  void deliver_inbound(const wire::envelope_view& v, const origin& from);
+  /// Envelopes that arrived well-formed but could not be decoded or delivered.
+  [[nodiscard]] std::uint64_t decode_errors() const noexcept { return decode_errors_.load(); }
+  [[nodiscard]] std::uint64_t undeliverable() const noexcept { return undeliverable_.load(); }
+
+  void forget_proxy(const std::string& key, const endpoint* which) noexcept;
+
+ private:
+  actor_ref local_target(const wire_ref& w, std::string& why);
+
+  actor_system& sys_;
+  transport_options opts_;
+  std::unique_ptr<transport> transport_;
+  std::atomic<std::uint64_t> decode_errors_{0};
+  std::atomic<std::uint64_t> undeliverable_{0};
+
+  mutable std::mutex mu_;
+  actor_ref manager_;
+  std::unordered_map<std::uint64_t, actor_ref> exported_;
+  std::unordered_map<std::string, endpoint*> proxies_;  // weak: proxies remove themselves
+  std::unordered_map<std::string, actor_ref> names_;
+};
+
+}  // namespace actor::detail

@@ -1,0 +1,681 @@
+#include "transport.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "actor/log.hpp"
+
+namespace actor::detail {
+
+namespace {
+constexpr std::size_t max_batch_bytes = 256u << 10;  // a batch frame is sent once it grows past this
+constexpr int socket_hwm = 1000;                     // frames; with max_batch_bytes, bounds zmq's buffers
+constexpr int read_budget = 4096;                    // messages read from one socket before polling again
+
+std::chrono::steady_clock::time_point mono_now() { return std::chrono::steady_clock::now(); }
+
+struct inflight_key {
+  std::uint64_t requester;
+  std::uint64_t correlation;
+  bool operator==(const inflight_key&) const = default;
+};
+struct inflight_hash {
+  std::size_t operator()(const inflight_key& k) const noexcept {
+    return std::hash<std::uint64_t>{}(k.requester * 0x9e3779b97f4a7c15ULL ^ k.correlation);
+  }
+};
+}  // namespace
+
+std::string_view to_string(peer_state s) noexcept {
+  switch (s) {
+    case peer_state::connecting: return "connecting";
+    case peer_state::alive: return "alive";
+    case peer_state::suspect: return "suspect";
+    case peer_state::down: return "down";
+    case peer_state::refused: return "refused";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(drop_reason r) noexcept {
+  switch (r) {
+    case drop_reason::malformed: return "malformed";
+    case drop_reason::node_down: return "node_down";
+    case drop_reason::overloaded: return "overloaded";
+    case drop_reason::no_handshake: return "no_handshake";
+    case drop_reason::client_gone: return "client_gone";
+    case drop_reason::shutting_down: return "shutting_down";
+    case drop_reason::count_: break;
+  }
+  return "unknown";
+}
+
+struct transport::peer : peer_slot {
+  // the snapshot others read, written by the I/O thread under transport::mu_
+  std::string name;
+  std::uint64_t incarnation = 0;
+  peer_state state = peer_state::connecting;
+
+  // I/O thread only
+  std::unique_ptr<zmq::socket_t> dealer;
+  bool welcomed = false;
+  time_point opened{};
+  time_point last_heard{};
+  time_point last_probe{};
+  std::uint64_t seq = 0;
+  std::string batch;  // the BATCH frame being filled
+  std::size_t batch_count = 0;
+  std::deque<std::pair<std::string, std::size_t>> stalled;  // frames zmq would not take yet, with envelope counts
+  std::vector<outbound> backlog;                             // waiting for WELCOME
+  std::size_t queued = 0;                                    // envelopes in batch + stalled + backlog
+  struct inflight_entry {
+    actor_ref requester;
+    time_point deadline;
+  };
+  std::unordered_map<inflight_key, inflight_entry, inflight_hash> inflight;
+};
+
+struct transport::client {
+  std::string name;
+};
+
+transport::transport(transport_options opts, deliver_fn deliver)
+    : opts_(std::move(opts)),
+      deliver_(std::move(deliver)),
+      limits_(wire::limits(opts_.max_message_size)),
+      ctx_(1),
+      router_(ctx_, zmq::socket_type::router) {
+  char inc[17];
+  std::snprintf(inc, sizeof inc, "%016llx", static_cast<unsigned long long>(opts_.incarnation));
+  routing_id_ = opts_.node_name + "/" + inc;
+  try {
+    router_.set(zmq::sockopt::router_mandatory, 1);
+    router_.set(zmq::sockopt::router_handover, 1);
+    router_.set(zmq::sockopt::linger, opts_.linger_ms);
+    router_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(opts_.max_message_size));
+    router_.set(zmq::sockopt::rcvhwm, socket_hwm);
+    router_.set(zmq::sockopt::sndhwm, socket_hwm);
+    router_.set(zmq::sockopt::heartbeat_ivl, static_cast<int>(opts_.heartbeat_interval.count()));
+    router_.set(zmq::sockopt::heartbeat_timeout, static_cast<int>(opts_.down_after.count()));
+    router_.bind(opts_.listen);
+    bound_ = router_.get(zmq::sockopt::last_endpoint);
+  } catch (const zmq::error_t& e) {
+    throw std::runtime_error("cannot listen on '" + opts_.listen + "': " + e.what());
+  }
+  address_ = opts_.advertise.empty() ? bound_ : opts_.advertise;
+  if (address_.find("0.0.0.0") != std::string::npos || address_.find("://*") != std::string::npos) {
+    throw std::runtime_error("listening on a wildcard address (" + bound_ +
+                             "): give the address peers should use with --advertise");
+  }
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+  io_ = std::thread([this] { run(); });
+}
+
+transport::~transport() {
+  stop();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+peer_slot* transport::peer_for(const std::string& address) {
+  std::lock_guard lk(mu_);
+  auto& p = peers_[address];
+  if (!p) {
+    p = std::make_unique<peer>();
+    p->address = address;
+  }
+  return p.get();
+}
+
+void transport::post(outbound&& o) {
+  bool wake = false;
+  bool accepted = false;
+  {
+    std::lock_guard lk(mu_);
+    if (!stopped_) {
+      queue_.push_back(std::move(o));
+      accepted = true;
+      if (!wake_pending_) wake = wake_pending_ = true;
+    }
+  }
+  if (!accepted) {
+    reject(o, errc::shutting_down, "the node is shutting down", drop_reason::shutting_down);
+    return;
+  }
+  if (wake) {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  }
+}
+
+std::vector<peer_snapshot> transport::peers() const {
+  std::lock_guard lk(mu_);
+  std::vector<peer_snapshot> out;
+  for (const auto& [addr, p] : peers_) out.push_back({addr, p->name, p->incarnation, p->state});
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.address < b.address; });
+  return out;
+}
+
+void transport::stop() {
+  if (stopping_.exchange(true)) return;
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  if (io_.joinable()) io_.join();
+}
+
+// ---- the I/O thread --------------------------------------------------------------------
+
+void transport::run() noexcept {
+  std::vector<zmq_pollitem_t> items;
+  std::vector<peer*> polled;
+  const auto tick_every = std::max(std::chrono::milliseconds(10), opts_.heartbeat_interval / 5);
+  auto next_tick = mono_now();
+  while (!stopping_.load()) {
+    items.clear();
+    polled.clear();
+    items.push_back({nullptr, wake_fd_, ZMQ_POLLIN, 0});
+    items.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
+    bool stalled = false;
+    {
+      std::lock_guard lk(mu_);
+      for (auto& [addr, p] : peers_) {
+        if (!p->dealer) continue;
+        items.push_back({p->dealer->handle(), 0, ZMQ_POLLIN, 0});
+        polled.push_back(p.get());
+        stalled = stalled || !p->stalled.empty();
+      }
+    }
+    auto now = mono_now();
+    long timeout = stalled ? 1 : std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now).count());
+    try {
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(timeout));
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) ACTOR_LOG(error, "transport", "poll_failed", {"error", e.what()});
+      continue;
+    }
+    if (items[0].revents != 0) {
+      std::uint64_t v;
+      [[maybe_unused]] auto n = ::read(wake_fd_, &v, sizeof v);
+    }
+    try {
+      drain_outbound();
+      if (items[1].revents != 0) read_router();
+      for (std::size_t i = 0; i < polled.size(); ++i) {
+        if (items[i + 2].revents != 0) read_dealer(*polled[i]);
+      }
+      flush_batches();
+      now = mono_now();
+      if (now >= next_tick) {
+        tick(now);
+        next_tick = now + tick_every;
+      }
+    } catch (const std::exception& ex) {
+      ACTOR_LOG(error, "transport", "io_error", {"error", ex.what()});
+    }
+  }
+
+  // shutting down: send what is queued, fail what can no longer be answered, close
+  try {
+    drain_outbound();
+    flush_batches();
+  } catch (const std::exception&) {
+  }
+  {
+    std::lock_guard lk(mu_);
+    stopped_ = true;
+  }
+  std::vector<outbound> left;
+  {
+    std::lock_guard lk(mu_);
+    left.swap(queue_);
+  }
+  for (auto& o : left) reject(o, errc::shutting_down, "the node is shutting down", drop_reason::shutting_down);
+  std::vector<peer*> all;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [addr, p] : peers_) all.push_back(p.get());
+  }
+  for (auto* p : all) {
+    fail_inflight(*p, errc::shutting_down, "the node is shutting down");
+    p->backlog.clear();
+    if (p->dealer) p->dealer->close();  // linger bounds what is still unsent
+  }
+  router_.close();
+}
+
+void transport::drain_outbound() {
+  std::vector<outbound> batch;
+  {
+    std::lock_guard lk(mu_);
+    batch.swap(queue_);
+    wake_pending_ = false;
+  }
+  for (auto& o : batch) route(o);
+}
+
+void transport::reject(outbound& o, errc code, const std::string& text, drop_reason why) {
+  counters_.dropped[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
+  if (o.k == wire::kind::request && o.requester) {
+    deliver(o.requester, make_error(error{code, text}, {}, o.correlation));
+  }
+}
+
+void transport::route(outbound& o) {
+  if (o.to == nullptr) {  // a reply to a Bridge client
+    if (clients_.find(o.client_id) == clients_.end()) {
+      reject(o, errc::node_down, "client '" + o.client_id + "' is not connected", drop_reason::client_gone);
+      return;
+    }
+    auto& b = client_batches_[o.client_id];
+    if (b.empty()) wire::begin_batch(b, 0);
+    b += o.bytes;
+    ++client_batch_counts_[o.client_id];
+    return;
+  }
+  auto& p = *static_cast<peer*>(o.to);
+  if (!p.dealer) open_dealer(p);
+  switch (p.state) {
+    case peer_state::refused:
+      reject(o, errc::node_down, "peer " + p.address + " refused our handshake", drop_reason::node_down);
+      return;
+    case peer_state::down:
+      reject(o, errc::node_down, "peer " + p.address + " is down", drop_reason::node_down);
+      return;
+    default:
+      break;
+  }
+  if (p.queued >= opts_.peer_queue_limit) {
+    reject(o, errc::overloaded, "too many messages queued for " + p.address, drop_reason::overloaded);
+    return;
+  }
+  if (o.k == wire::kind::request && o.requester) {
+    p.inflight[{o.requester.id(), o.correlation}] = {o.requester, o.deadline};
+  }
+  ++p.queued;
+  if (!p.welcomed) {
+    p.backlog.push_back(std::move(o));
+    return;
+  }
+  if (p.batch_count == 0) {
+    p.batch.clear();
+    wire::begin_batch(p.batch, 0);
+  }
+  p.batch += o.bytes;
+  ++p.batch_count;
+  if (p.batch.size() >= max_batch_bytes) send_batch(p);
+}
+
+void transport::send_batch(peer& p) {
+  if (p.batch_count == 0) return;
+  const auto n = static_cast<std::uint32_t>(p.batch_count + 1);
+  p.batch[1] = static_cast<char>(n >> 24);
+  p.batch[2] = static_cast<char>(n >> 16);
+  p.batch[3] = static_cast<char>(n >> 8);
+  p.batch[4] = static_cast<char>(n);
+  if (p.stalled.empty() && send_raw(*p.dealer, p.batch)) {
+    counters_.frames_out.fetch_add(1, std::memory_order_relaxed);
+    counters_.envelopes_out.fetch_add(p.batch_count, std::memory_order_relaxed);
+    p.queued -= p.batch_count;
+  } else {
+    p.stalled.emplace_back(std::move(p.batch), p.batch_count);
+  }
+  p.batch = std::string();
+  p.batch_count = 0;
+}
+
+void transport::flush_batches() {
+  std::vector<peer*> active;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [addr, p] : peers_) {
+      if (p->dealer) active.push_back(p.get());
+    }
+  }
+  for (auto* p : active) {
+    while (!p->stalled.empty() && send_raw(*p->dealer, p->stalled.front().first)) {
+      counters_.frames_out.fetch_add(1, std::memory_order_relaxed);
+      counters_.envelopes_out.fetch_add(p->stalled.front().second, std::memory_order_relaxed);
+      p->queued -= p->stalled.front().second;
+      p->stalled.pop_front();
+    }
+    send_batch(*p);
+  }
+  for (auto& [id, b] : client_batches_) {
+    auto count = client_batch_counts_[id];
+    if (count == 0) continue;
+    const auto n = static_cast<std::uint32_t>(count + 1);
+    b[1] = static_cast<char>(n >> 24);
+    b[2] = static_cast<char>(n >> 16);
+    b[3] = static_cast<char>(n >> 8);
+    b[4] = static_cast<char>(n);
+    if (send_to_client(id, b)) {
+      counters_.envelopes_out.fetch_add(count, std::memory_order_relaxed);
+    } else {
+      counters_.dropped[static_cast<std::size_t>(drop_reason::client_gone)].fetch_add(count, std::memory_order_relaxed);
+    }
+  }
+  client_batches_.clear();
+  client_batch_counts_.clear();
+}
+
+bool transport::send_raw(zmq::socket_t& s, const std::string& frame) {
+  try {
+    return s.send(zmq::buffer(frame), zmq::send_flags::dontwait).has_value();
+  } catch (const zmq::error_t& e) {
+    ACTOR_LOG(warn, "transport", "send_failed", {"error", e.what()});
+    return false;
+  }
+}
+
+bool transport::send_to_client(const std::string& id, const std::string& frame) {
+  try {
+    if (!router_.send(zmq::buffer(id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return false;
+    if (!router_.send(zmq::buffer(frame), zmq::send_flags::dontwait)) return false;
+    counters_.frames_out.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  } catch (const zmq::error_t& e) {  // EHOSTUNREACH: the client is gone
+    if (e.num() == EHOSTUNREACH) clients_.erase(id);
+    return false;
+  }
+}
+
+void transport::open_dealer(peer& p) {
+  auto s = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
+  s->set(zmq::sockopt::routing_id, routing_id_);
+  s->set(zmq::sockopt::linger, opts_.linger_ms);
+  s->set(zmq::sockopt::sndhwm, socket_hwm);
+  s->set(zmq::sockopt::rcvhwm, socket_hwm);
+  s->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(opts_.max_message_size));
+  s->set(zmq::sockopt::heartbeat_ivl, static_cast<int>(opts_.heartbeat_interval.count()));
+  s->set(zmq::sockopt::heartbeat_timeout, static_cast<int>(opts_.down_after.count()));
+  s->set(zmq::sockopt::heartbeat_ttl, static_cast<int>(opts_.down_after.count()));
+  s->set(zmq::sockopt::reconnect_ivl, 100);
+  s->set(zmq::sockopt::reconnect_ivl_max, 1000);
+  try {
+    s->connect(p.address);
+  } catch (const zmq::error_t& e) {
+    ACTOR_LOG(warn, "transport", "connect_failed", {"peer", p.address}, {"error", e.what()});
+    std::lock_guard lk(mu_);
+    p.state = peer_state::refused;
+    return;
+  }
+  {
+    std::lock_guard lk(mu_);
+    p.dealer = std::move(s);
+  }
+  p.opened = p.last_heard = p.last_probe = mono_now();
+  send_raw(*p.dealer, wire::encode(wire::hello{wire::protocol_version, "node", opts_.node_name, address_,
+                                               opts_.incarnation}));
+  ACTOR_LOG(debug, "transport", "peer_connecting", {"peer", p.address});
+}
+
+void transport::read_router() {
+  for (int i = 0; i < read_budget; ++i) {
+    zmq::message_t id;
+    if (!router_.recv(id, zmq::recv_flags::dontwait)) return;
+    if (!id.more()) {
+      malformed("router", "a message without a frame");
+      continue;
+    }
+    zmq::message_t frame;
+    if (!router_.recv(frame, zmq::recv_flags::dontwait)) return;
+    std::string rid = id.to_string();
+    if (frame.more()) {
+      zmq::message_t extra;
+      while (frame.more() && router_.recv(frame, zmq::recv_flags::dontwait)) {
+      }
+      malformed(rid, "more than one frame in a message");
+      continue;
+    }
+    on_router_frame(rid, frame.data(), frame.size());
+  }
+}
+
+void transport::read_dealer(peer& p) {
+  for (int i = 0; i < read_budget && p.dealer; ++i) {
+    zmq::message_t frame;
+    if (!p.dealer->recv(frame, zmq::recv_flags::dontwait)) return;
+    if (frame.more()) {
+      while (frame.more() && p.dealer->recv(frame, zmq::recv_flags::dontwait)) {
+      }
+      malformed(p.address, "more than one frame in a message");
+      continue;
+    }
+    on_dealer_frame(p, frame.data(), frame.size());
+  }
+}
+
+void transport::malformed(const std::string& from, const std::string& why) {
+  counters_.dropped[static_cast<std::size_t>(drop_reason::malformed)].fetch_add(1, std::memory_order_relaxed);
+  ++malformed_since_log_;
+  auto now = mono_now();
+  if (now - last_malformed_log_ >= std::chrono::seconds(1)) {  // at most one line a second
+    ACTOR_LOG(warn, "transport", "malformed_input", {"from", from}, {"reason", why},
+              {"count_since_last_log", malformed_since_log_});
+    last_malformed_log_ = now;
+    malformed_since_log_ = 0;
+  }
+}
+
+void transport::on_router_frame(const std::string& id, const void* data, std::size_t size) {
+  auto f = wire::decode_frame(data, size, limits_);
+  if (!f) {
+    malformed(id, f.error().text);
+    return;
+  }
+  counters_.frames_in.fetch_add(1, std::memory_order_relaxed);
+  switch (f->tag) {
+    case wire::frame_tag::hello: {
+      auto h = wire::read_hello(*f);
+      if (!h) return malformed(id, h.error().text);
+      std::string refusal;
+      if (h->version != wire::protocol_version) {
+        refusal = "protocol version " + std::to_string(h->version) + " is not supported (this node speaks " +
+                  std::to_string(wire::protocol_version) + ")";
+      } else if (h->role != "node" && h->role != "client") {
+        refusal = "unknown role '" + h->role + "'";
+      }
+      if (!refusal.empty()) {
+        ACTOR_LOG(warn, "transport", "handshake_refused", {"from", id}, {"reason", refusal});
+        send_to_client(id, wire::encode(wire::refuse{wire::protocol_version, refusal}));
+        return;
+      }
+      if (h->role == "node") {
+        node_routes_[id] = h->address;
+      } else {
+        clients_[id] = client{h->node};
+      }
+      send_to_client(id, wire::encode(wire::welcome{wire::protocol_version, opts_.node_name, address_,
+                                                    opts_.incarnation}));
+      return;
+    }
+    case wire::frame_tag::ping: {
+      auto pr = wire::read_probe(*f);
+      if (!pr) return malformed(id, pr.error().text);
+      send_to_client(id, wire::encode_probe(wire::frame_tag::pong, {pr->seq, opts_.incarnation}));
+      return;
+    }
+    case wire::frame_tag::batch: {
+      if (auto it = node_routes_.find(id); it != node_routes_.end()) {
+        peer* p = nullptr;
+        {
+          std::lock_guard lk(mu_);
+          if (auto pit = peers_.find(it->second); pit != peers_.end() && pit->second->dealer) p = pit->second.get();
+        }
+        on_batch(*f, origin{it->second, {}}, p);
+      } else if (clients_.find(id) != clients_.end()) {
+        on_batch(*f, origin{{}, id}, nullptr);
+      } else {
+        counters_.dropped[static_cast<std::size_t>(drop_reason::no_handshake)].fetch_add(f->size - 1);
+        ACTOR_LOG(warn, "transport", "no_handshake", {"from", id}, {"envelopes", f->size - 1});
+      }
+      return;
+    }
+    default:
+      return malformed(id, "unexpected frame on the listening socket");
+  }
+}
+
+void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
+  auto f = wire::decode_frame(data, size, limits_);
+  if (!f) return malformed(p.address, f.error().text);
+  counters_.frames_in.fetch_add(1, std::memory_order_relaxed);
+  const auto now = mono_now();
+  switch (f->tag) {
+    case wire::frame_tag::welcome: {
+      auto w = wire::read_welcome(*f);
+      if (!w) return malformed(p.address, w.error().text);
+      const bool restarted = p.incarnation != 0 && p.incarnation != w->incarnation;
+      {
+        std::lock_guard lk(mu_);
+        p.name = w->node;
+        p.incarnation = w->incarnation;
+      }
+      if (!p.welcomed) {
+        ACTOR_LOG(info, "transport", restarted ? "peer_restarted" : "peer_connected", {"peer", p.address},
+                  {"name", w->node}, {"incarnation", w->incarnation});
+      }
+      p.welcomed = true;
+      heard_from(p, now);
+      auto backlog = std::move(p.backlog);
+      p.backlog.clear();
+      p.queued -= backlog.size();
+      for (auto& o : backlog) route(o);
+      return;
+    }
+    case wire::frame_tag::refuse: {
+      auto r = wire::read_refuse(*f);
+      if (!r) return malformed(p.address, r.error().text);
+      ACTOR_LOG(error, "transport", "handshake_refused_by_peer", {"peer", p.address}, {"reason", r->reason});
+      {
+        std::lock_guard lk(mu_);
+        p.state = peer_state::refused;
+      }
+      fail_inflight(p, errc::node_down, "peer " + p.address + " refused the handshake: " + r->reason);
+      p.backlog.clear();
+      p.queued = 0;
+      return;
+    }
+    case wire::frame_tag::pong: {
+      auto pr = wire::read_probe(*f);
+      if (!pr) return malformed(p.address, pr.error().text);
+      if (p.welcomed && pr->incarnation != p.incarnation) {
+        // the peer restarted: what was in flight to the old incarnation is lost; introduce ourselves again
+        ACTOR_LOG(info, "transport", "peer_restarted", {"peer", p.address}, {"incarnation", pr->incarnation});
+        fail_inflight(p, errc::node_down, "peer " + p.address + " restarted");
+        p.welcomed = false;
+        send_raw(*p.dealer, wire::encode(wire::hello{wire::protocol_version, "node", opts_.node_name, address_,
+                                                     opts_.incarnation}));
+        p.last_probe = now;
+      }
+      heard_from(p, now);
+      return;
+    }
+    case wire::frame_tag::batch:
+      on_batch(*f, origin{p.address, {}}, &p);
+      return;
+    default:
+      return malformed(p.address, "unexpected frame on a connection to a peer");
+  }
+}
+
+void transport::on_batch(const wire::frame& f, const origin& from, peer* p) {
+  if (p != nullptr) heard_from(*p, mono_now());
+  for (std::uint32_t i = 1; i < f.size; ++i) {
+    auto v = wire::read_envelope(f.items[i]);
+    if (!v) {
+      malformed(from.peer_address.empty() ? from.client_id : from.peer_address, v.error().text);
+      continue;
+    }
+    counters_.envelopes_in.fetch_add(1, std::memory_order_relaxed);
+    if (p != nullptr && (v->k == wire::kind::reply || v->k == wire::kind::error)) {
+      p->inflight.erase({v->receiver.id, v->correlation});
+    }
+    try {
+      deliver_(*v, from);
+    } catch (const std::exception& ex) {
+      malformed(from.peer_address.empty() ? from.client_id : from.peer_address, ex.what());
+    }
+  }
+}
+
+void transport::heard_from(peer& p, time_point now) {
+  p.last_heard = now;
+  if (p.welcomed && p.state != peer_state::alive) {
+    const auto before = p.state;
+    {
+      std::lock_guard lk(mu_);
+      p.state = peer_state::alive;
+    }
+    if (before == peer_state::down || before == peer_state::suspect) {
+      ACTOR_LOG(info, "transport", "peer_up", {"peer", p.address}, {"was", std::string(to_string(before))});
+    }
+  }
+}
+
+void transport::mark_down(peer& p, const std::string& why) {
+  {
+    std::lock_guard lk(mu_);
+    p.state = peer_state::down;
+  }
+  ACTOR_LOG(warn, "transport", "peer_down", {"peer", p.address}, {"reason", why});
+  fail_inflight(p, errc::node_down, "peer " + p.address + " is down: " + why);
+  counters_.dropped[static_cast<std::size_t>(drop_reason::node_down)].fetch_add(p.queued, std::memory_order_relaxed);
+  p.backlog.clear();
+  p.stalled.clear();
+  p.batch.clear();
+  p.batch_count = 0;
+  p.queued = 0;
+}
+
+void transport::fail_inflight(peer& p, errc code, const std::string& text) {
+  auto inflight = std::move(p.inflight);
+  p.inflight.clear();
+  for (auto& [key, entry] : inflight) deliver(entry.requester, make_error(error{code, text}, {}, key.correlation));
+}
+
+void transport::tick(time_point now) {
+  std::vector<peer*> active;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [addr, p] : peers_) {
+      if (p->dealer) active.push_back(p.get());
+    }
+  }
+  for (auto* p : active) {
+    if (p->state == peer_state::refused) continue;
+    if (now - p->last_probe >= opts_.heartbeat_interval) {
+      p->last_probe = now;
+      if (p->welcomed) {
+        send_raw(*p->dealer, wire::encode_probe(wire::frame_tag::ping, {++p->seq, opts_.incarnation}));
+      } else {
+        send_raw(*p->dealer, wire::encode(wire::hello{wire::protocol_version, "node", opts_.node_name, address_,
+                                                      opts_.incarnation}));
+      }
+    }
+    const auto silence = now - p->last_heard;
+    if (p->state == peer_state::alive && silence > opts_.suspect_after) {
+      std::lock_guard lk(mu_);
+      p->state = peer_state::suspect;
+    }
+    if (p->state != peer_state::down && silence > opts_.down_after) {
+      mark_down(*p, p->welcomed ? "silent for " + std::to_string(opts_.down_after.count()) + " ms"
+                                : "no handshake within " + std::to_string(opts_.down_after.count()) + " ms");
+    }
+    // forget requests whose requester has had its timeout already
+    for (auto it = p->inflight.begin(); it != p->inflight.end();) {
+      if (it->second.deadline != time_point{} && it->second.deadline + std::chrono::seconds(1) < now) {
+        it = p->inflight.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+}  // namespace actor::detail

@@ -1,0 +1,187 @@
+#pragma once
+// transport: the one I/O thread that owns every ZeroMQ socket of a node.
+//
+// Inbound: a ROUTER bound at the listen address receives frames from peer
+// nodes' DEALERs and from Bridge clients. Outbound: one DEALER per peer node,
+// connected to its advertised address; everything this node originates for
+// that peer (sends, requests, replies, pings) goes through it, batched. The
+// ROUTER answers only handshakes and pings, and carries replies to clients.
+//
+// Other threads hand over encoded envelopes with post() (a queue plus an
+// eventfd wake-up) and never touch a socket.
+//
+// Liveness per peer: alive -> suspect -> down from the silence since anything
+// was last heard from it (PONGs answer our PINGs every heartbeat interval).
+// Requests in flight to a peer fail with node_down the moment it goes down.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "actor/actor_ref.hpp"
+#include "actor/clock.hpp"
+#include "actor/detail/envelope.hpp"
+#include "wire.hpp"
+
+namespace actor::detail {
+
+struct transport_options {
+  std::string node_name;
+  std::uint64_t incarnation = 0;
+  std::string listen;     // bind address
+  std::string advertise;  // what peers connect to; empty: the bound endpoint
+  std::chrono::milliseconds heartbeat_interval{500};
+  std::chrono::milliseconds suspect_after{1000};
+  std::chrono::milliseconds down_after{2000};
+  std::size_t max_message_size = 16u << 20;
+  std::size_t peer_queue_limit = 100000;  // envelopes waiting for one peer before `overloaded`
+  int linger_ms = 200;
+};
+
+enum class peer_state : std::uint8_t { connecting, alive, suspect, down, refused };
+[[nodiscard]] std::string_view to_string(peer_state s) noexcept;
+
+/// Why the transport dropped something; the index into the drop counters.
+enum class drop_reason : std::uint8_t {
+  malformed,     // a frame or envelope that does not decode
+  node_down,     // addressed to a peer that is down
+  overloaded,    // a peer's queue was full
+  no_handshake,  // envelopes from a connection that never said HELLO
+  client_gone,   // a reply to a Bridge client that disconnected
+  shutting_down, // left over at shutdown
+  count_
+};
+[[nodiscard]] std::string_view to_string(drop_reason r) noexcept;
+
+/// A peer node as other threads see it: an address to post to.
+struct peer_slot {
+  std::string address;
+};
+
+/// Where an inbound envelope came from.
+struct origin {
+  std::string peer_address;  // a node's advertised address; empty for a client
+  std::string client_id;     // a Bridge client's routing id; empty for a node
+};
+
+/// An encoded envelope on its way out.
+struct outbound {
+  peer_slot* to = nullptr;   // null: a Bridge client, named by client_id
+  std::string client_id;
+  std::string bytes;         // one encoded envelope
+  wire::kind k = wire::kind::send;
+  actor_ref requester;       // requests: who gets node_down / overloaded / shutting_down
+  std::uint64_t correlation = 0;
+  time_point deadline{};
+};
+
+struct peer_snapshot {
+  std::string address;
+  std::string name;
+  std::uint64_t incarnation = 0;
+  peer_state state = peer_state::connecting;
+};
+
+struct transport_counters {
+  std::atomic<std::uint64_t> envelopes_out{0};
+  std::atomic<std::uint64_t> envelopes_in{0};
+  std::atomic<std::uint64_t> frames_out{0};
+  std::atomic<std::uint64_t> frames_in{0};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(drop_reason::count_)> dropped{};
+};
+
+class transport {
+ public:
+  /// Called on the I/O thread for every well-formed inbound envelope.
+  using deliver_fn = std::function<void(const wire::envelope_view&, const origin&)>;
+
+  /// Binds the ROUTER (throws std::runtime_error with the reason when it cannot)
+  /// and starts the I/O thread.
+  transport(transport_options opts, deliver_fn deliver);
+  ~transport();  // stop()
+  transport(const transport&) = delete;
+  transport& operator=(const transport&) = delete;
+
+  /// The advertised address (the bound endpoint when --advertise was not given).
+  [[nodiscard]] const std::string& address() const noexcept { return address_; }
+  [[nodiscard]] const std::string& bound_endpoint() const noexcept { return bound_; }
+
+  /// The slot for the peer at address, created on first use; stable until destruction. Thread-safe.
+  peer_slot* peer_for(const std::string& address);
+  /// Hands an envelope to the I/O thread. Thread-safe, never blocks on the network.
+  void post(outbound&& o);
+
+  /// Fails requests still in flight with shutting_down, closes every socket
+  /// (bounded linger) and joins the I/O thread. Idempotent.
+  void stop();
+
+  [[nodiscard]] const transport_counters& counters() const noexcept { return counters_; }
+  [[nodiscard]] std::vector<peer_snapshot> peers() const;
+
+ private:
+  struct peer;
+  struct client;
+
+  void run() noexcept;
+  void drain_outbound();
+  void route(outbound& o);
+  void flush_batches();
+  void send_batch(peer& p);
+  void read_router();
+  void read_dealer(peer& p);
+  void on_router_frame(const std::string& id, const void* data, std::size_t size);
+  void on_dealer_frame(peer& p, const void* data, std::size_t size);
+  void on_batch(const wire::frame& f, const origin& from, peer* p);
+  void tick(time_point now);
+  void open_dealer(peer& p);
+  void mark_down(peer& p, const std::string& why);
+  void heard_from(peer& p, time_point now);
+  void fail_inflight(peer& p, errc code, const std::string& text);
+  void reject(outbound& o, errc code, const std::string& text, drop_reason why);
+  bool send_raw(zmq::socket_t& s, const std::string& frame);
+  bool send_to_client(const std::string& id, const std::string& frame);
+  void malformed(const std::string& from, const std::string& why);
+
+  transport_options opts_;
+  deliver_fn deliver_;
+  msgpack::unpack_limit limits_;
+  std::string address_;
+  std::string bound_;
+  std::string routing_id_;
+  transport_counters counters_;
+
+  zmq::context_t ctx_;
+  zmq::socket_t router_;
+  int wake_fd_ = -1;
+
+  // shared with other threads
+  mutable std::mutex mu_;
+  std::vector<outbound> queue_;
+  bool wake_pending_ = false;
+  std::unordered_map<std::string, std::unique_ptr<peer>> peers_;
+  std::atomic<bool> stopping_{false};
+
+  // I/O thread only
+  std::unordered_map<std::string, client> clients_;  // routing id -> client
+  std::unordered_map<std::string, std::string> node_routes_;  // routing id -> peer address, from HELLO
+  std::unordered_map<std::string, std::string> client_batches_;  // routing id -> batch bytes
+  std::unordered_map<std::string, std::size_t> client_batch_counts_;
+  time_point last_malformed_log_{};
+  std::uint64_t malformed_since_log_ = 0;
+
+  std::thread io_;
+  bool stopped_ = false;
+};
+
+}  // namespace actor::detail

@@ -1,0 +1,96 @@
+#pragma once
+// The wire format (docs/protocol.md): every ZeroMQ message is one frame, a
+// MessagePack array whose first element is the frame's tag.
+//
+//   HELLO   [1, version, role, node, address, incarnation]   a peer introduces itself
+//   WELCOME [2, version, node, address, incarnation]         ...and is accepted
+//   REFUSE  [3, version, reason]                             ...or refused
+//   PING    [4, seq, incarnation]                            liveness probe
+//   PONG    [5, seq, incarnation]                            its answer
+//   BATCH   [6, envelope...]                                 one or more envelopes
+//
+//   envelope [kind, sender, receiver, correlation, ttl_ms, type, body]
+//     kind: 0 send, 1 request, 2 reply, 3 error; sender: nil or ref; receiver: ref;
+//     ttl_ms: a request's remaining time (0: none); type: the registered type name;
+//     body: the message (an error's body is {code, text}).
+//   ref [node, address, incarnation, id]
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <msgpack.hpp>
+
+#include "actor/detail/ref_codec.hpp"
+#include "actor/expected.hpp"
+
+namespace actor::detail::wire {
+
+inline constexpr std::uint32_t protocol_version = 1;
+
+enum class frame_tag : std::uint8_t { hello = 1, welcome = 2, refuse = 3, ping = 4, pong = 5, batch = 6 };
+enum class kind : std::uint8_t { send = 0, request = 1, reply = 2, error = 3 };
+
+struct hello {
+  std::uint32_t version = protocol_version;
+  std::string role;  // "node" or "client"
+  std::string node;
+  std::string address;
+  std::uint64_t incarnation = 0;
+};
+struct welcome {
+  std::uint32_t version = protocol_version;
+  std::string node;
+  std::string address;
+  std::uint64_t incarnation = 0;
+};
+struct refuse {
+  std::uint32_t version = protocol_version;
+  std::string reason;
+};
+struct probe {  // PING and PONG
+  std::uint64_t seq = 0;
+  std::uint64_t incarnation = 0;
+};
+
+[[nodiscard]] std::string encode(const hello& h);
+[[nodiscard]] std::string encode(const welcome& w);
+[[nodiscard]] std::string encode(const refuse& r);
+[[nodiscard]] std::string encode_probe(frame_tag tag, const probe& p);
+
+/// Writes a BATCH frame's header for `count` envelopes; the envelopes' bytes follow.
+void begin_batch(std::string& out, std::size_t count);
+
+/// Limits applied while decoding, so hostile input cannot allocate without bound.
+[[nodiscard]] msgpack::unpack_limit limits(std::size_t max_message_size);
+
+/// A decoded frame: its tag and elements (items[0] is the tag). The handle owns
+/// the memory; strings may point into the input buffer, which must outlive it.
+struct frame {
+  frame_tag tag{};
+  msgpack::object_handle handle;
+  const msgpack::object* items = nullptr;
+  std::uint32_t size = 0;
+};
+/// errc::bad_message (with the reason) for anything that is not a well-formed frame.
+[[nodiscard]] expected<frame> decode_frame(const void* data, std::size_t size, const msgpack::unpack_limit& lim);
+
+[[nodiscard]] expected<hello> read_hello(const frame& f);
+[[nodiscard]] expected<welcome> read_welcome(const frame& f);
+[[nodiscard]] expected<refuse> read_refuse(const frame& f);
+[[nodiscard]] expected<probe> read_probe(const frame& f);
+
+/// An envelope's fields as decoded from a BATCH element; sender and body stay
+/// MessagePack objects, decoded by the router.
+struct envelope_view {
+  kind k{};
+  const msgpack::object* sender = nullptr;  // nil or ref
+  wire_ref receiver;
+  std::uint64_t correlation = 0;
+  std::uint64_t ttl_ms = 0;
+  std::string_view type;
+  const msgpack::object* body = nullptr;
+};
+[[nodiscard]] expected<envelope_view> read_envelope(const msgpack::object& o);
+
+}  // namespace actor::detail::wire
