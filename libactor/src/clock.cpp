@@ -31,7 +31,9 @@ class steady_clock_service final : public clock {
     {
       std::lock_guard lk(mu_);
       id = next_id_++;
-      wake = timers_.empty() || at < timers_.begin()->first.first;
+      // wake the timer thread only when it would otherwise sleep past `at`: most
+      // timers are request deadlines that get cancelled long before they are due
+      wake = at < waiting_until_;
       timers_.emplace(std::pair{at, id}, std::move(fn));
       by_id_.emplace(id, at);
     }
@@ -54,16 +56,17 @@ class steady_clock_service final : public clock {
   void run() {
     std::unique_lock lk(mu_);
     while (!stop_) {
-      if (timers_.empty()) {
-        cv_.wait(lk);
+      const auto now = std::chrono::steady_clock::now();
+      // never sleep longer than max_sleep, so a new later timer needs no wake-up
+      const time_point horizon = now + max_sleep;
+      if (timers_.empty() || timers_.begin()->first.first > now) {
+        const time_point due = timers_.empty() ? horizon : std::min(horizon, timers_.begin()->first.first);
+        waiting_until_ = due;
+        cv_.wait_until(lk, due);
+        waiting_until_ = time_point::min();
         continue;
       }
       auto first = timers_.begin();
-      const time_point due = first->first.first;  // a copy: cancel() may erase the node while we wait
-      if (due > std::chrono::steady_clock::now()) {
-        cv_.wait_until(lk, due);
-        continue;
-      }
       auto fn = std::move(first->second);
       by_id_.erase(first->first.second);
       timers_.erase(first);
@@ -74,9 +77,11 @@ class steady_clock_service final : public clock {
     }
   }
 
+  static constexpr std::chrono::milliseconds max_sleep{50};
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  time_point waiting_until_ = time_point::min();  // min: the thread is awake
   timer_id next_id_ = 1;
   std::map<std::pair<time_point, timer_id>, callback> timers_;
   std::unordered_map<timer_id, time_point> by_id_;

@@ -13,8 +13,11 @@ inline void cpu_relax() noexcept {
 #endif
 }
 // How long an idle worker polls before it sleeps: waking a sleeping thread
-// costs microseconds, far more than a message.
-constexpr int spin_rounds = 2000;
+// costs microseconds, far more than a message. After a short busy spin it
+// yields, so on a machine with more runnable threads than cores it does not
+// keep the thread that would produce its next job off the CPU.
+constexpr int spin_rounds = 256;
+constexpr int yield_rounds = 32;
 }  // namespace
 
 scheduler::scheduler(std::size_t workers, std::size_t throughput) : throughput_(throughput) {
@@ -57,6 +60,10 @@ actor_base* scheduler::pop() noexcept {
   for (int i = 0; i < spin_rounds; ++i) {
     if (try_pop(a)) return a;
     cpu_relax();
+  }
+  for (int i = 0; i < yield_rounds; ++i) {
+    if (try_pop(a)) return a;
+    std::this_thread::yield();
   }
   std::unique_lock lk(mu_);
   sleeping_.fetch_add(1, std::memory_order_seq_cst);
