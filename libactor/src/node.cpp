@@ -58,6 +58,7 @@ node::node(actor_system& sys, node_options opts) : sys_(sys) {
   t.peer_queue_limit = opts.peer_queue_limit;
   t.linger_ms = opts.linger_ms;
   router_ = std::make_shared<detail::router>(sys, std::move(t));
+  router_->set_inbound_limit(opts.inbound_limit);
   router_->start();
   router_->set_manager(sys_.spawn<manager_actor>(*this));
   std::weak_ptr<detail::router> weak = router_;
@@ -123,6 +124,8 @@ node_stats node::stats() const {
   }
   s.decode_errors = c.dropped[static_cast<std::size_t>(detail::drop_reason::malformed)].load() + router_->decode_errors();
   s.undeliverable = router_->undeliverable();
+  s.inbound_pending = static_cast<std::uint64_t>(std::max<std::int64_t>(0, router_->inbound_pending()));
+  s.dropped["inbound_overloaded"] = router_->inbound_overloaded();
   for (const auto& p : router_->net().peers()) {
     s.peers.push_back({p.address, p.name, p.incarnation, std::string(detail::to_string(p.state))});
   }

@@ -271,6 +271,13 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
   auto answer_error = [&](errc code, const std::string& text) {
     if (v.k == wire::kind::request && sender) deliver(sender, make_error(error{code, text}, {}, v.correlation));
   };
+  if (inbound_pending_.load(std::memory_order_relaxed) >= inbound_limit_ && v.k != wire::kind::reply &&
+      v.k != wire::kind::error) {
+    // local actors are not keeping up: shed new work rather than grow without bound
+    inbound_overloaded_.fetch_add(1, std::memory_order_relaxed);
+    answer_error(errc::overloaded, "node " + opts_.node_name + " has too many messages waiting to be handled");
+    return;
+  }
   std::string why;
   auto target = local_target(v.receiver, why);
   if (!target) {
@@ -299,6 +306,8 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
     return;
   }
   e->kind = from_wire_kind(v.k);
+  e->inbound_counter = &inbound_pending_;
+  inbound_pending_.fetch_add(1, std::memory_order_relaxed);
   e->sender = std::move(sender);
   e->correlation = v.correlation;
   if (v.k == wire::kind::request && v.ttl_ms > 0) {

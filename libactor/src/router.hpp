@@ -60,6 +60,9 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   /// Envelopes that arrived well-formed but could not be decoded or delivered.
   [[nodiscard]] std::uint64_t decode_errors() const noexcept { return decode_errors_.load(); }
   [[nodiscard]] std::uint64_t undeliverable() const noexcept { return undeliverable_.load(); }
+  [[nodiscard]] std::int64_t inbound_pending() const noexcept { return inbound_pending_.load(); }
+  [[nodiscard]] std::uint64_t inbound_overloaded() const noexcept { return inbound_overloaded_.load(); }
+  void set_inbound_limit(std::size_t n) noexcept { inbound_limit_ = static_cast<std::int64_t>(n); }
 
   void forget_proxy(const std::string& key, const endpoint* which) noexcept;
 
@@ -71,6 +74,13 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   std::unique_ptr<transport> transport_;
   std::atomic<std::uint64_t> decode_errors_{0};
   std::atomic<std::uint64_t> undeliverable_{0};
+  // delivered from the network, not yet handled; envelopes point at it and may outlive
+  // this router (a node destroyed while actors still hold its messages), so it is
+  // never freed: 8 bytes per node ever created
+  std::atomic<std::int64_t>& inbound_pending_ = *new std::atomic<std::int64_t>(0);
+  std::atomic<std::uint64_t> inbound_overloaded_{0};
+
+  std::int64_t inbound_limit_ = 200000;
 
   mutable std::mutex mu_;
   actor_ref manager_;

@@ -38,6 +38,9 @@ struct node_options {
   std::size_t max_message_size = 16u << 20;
   /// Envelopes queued for one peer before senders get `overloaded`.
   std::size_t peer_queue_limit = 100000;
+  /// Envelopes from the network delivered to local actors but not yet handled;
+  /// beyond it, requests are answered `overloaded` and sends are dropped (counted).
+  std::size_t inbound_limit = 200000;
   int linger_ms = 200;
 };
 
@@ -96,11 +99,12 @@ struct node_stats {
   std::uint64_t frames_received = 0;
   std::uint64_t decode_errors = 0;      ///< malformed frames and undecodable envelopes
   std::uint64_t undeliverable = 0;      ///< envelopes for actors this node does not have
+  std::uint64_t inbound_pending = 0;    ///< envelopes from the network not yet handled
   std::map<std::string, std::uint64_t> dropped;  ///< by reason
   std::vector<peer_stats> peers;
   MSGPACK_DEFINE_MAP(node, address, incarnation, actors_alive, actors_spawned, actors_crashed, dead_letters,
                      messages_sent, messages_received, frames_sent, frames_received, decode_errors, undeliverable,
-                     dropped, peers)
+                     inbound_pending, dropped, peers)
 };
 
 /// Thread-safe. Construction binds the listen address (std::runtime_error when it

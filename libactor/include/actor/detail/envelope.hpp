@@ -2,6 +2,7 @@
 // envelope: one message on its way to an actor, allocated together with its
 // body (one allocation per send). Mailboxes link envelopes through `next`.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -28,7 +29,9 @@ struct envelope {
   envelope(const message_type* t, void* d) noexcept : type(t), data(d) {}
   envelope(const envelope&) = delete;
   envelope& operator=(const envelope&) = delete;
-  virtual ~envelope() = default;
+  virtual ~envelope() {
+    if (inbound_counter != nullptr) inbound_counter->fetch_sub(1, std::memory_order_relaxed);
+  }
 
   // envelopes come from the small-object pool; the virtual destructor makes
   // `delete e` pass the dynamic type's size
@@ -41,6 +44,8 @@ struct envelope {
   actor_ref sender;          // empty: anonymous
   std::uint64_t correlation = 0;
   time_point deadline{};     // requests only
+  // set on envelopes that arrived from the network: the node's count of those not yet handled
+  std::atomic<std::int64_t>* inbound_counter = nullptr;
   envelope_kind kind = envelope_kind::send;
 
   [[nodiscard]] message view() const noexcept { return {type, data}; }
