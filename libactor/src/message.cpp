@@ -50,10 +50,10 @@ std::vector<std::string> registered_message_names() {
 }
 
 std::string message::pack() const {
-  msgpack::sbuffer buf;
-  msgpack::packer<msgpack::sbuffer> pk(buf);
+  byte_sink out;
+  msgpack::packer<byte_sink> pk(out);
   type_->pack(data_, pk);
-  return {buf.data(), buf.size()};
+  return std::move(out.bytes);
 }
 
 }  // namespace actor

@@ -37,12 +37,19 @@ class dead_endpoint final : public endpoint {
     reject(*e, errc::no_such_actor, why_);
     delete e;
   }
-  [[nodiscard]] const wire_ref& address() const noexcept { return wire_; }
+  [[nodiscard]] const wire_ref* wire_address() const noexcept override { return &wire_; }
 
  private:
   wire_ref wire_;
   std::string why_;
 };
+
+std::string encode_ref(const wire_ref& w) {
+  byte_sink out;
+  msgpack::packer<byte_sink> pk(out);
+  pk.pack(w);
+  return std::move(out.bytes);
+}
 
 }  // namespace
 
@@ -50,15 +57,25 @@ class dead_endpoint final : public endpoint {
 class remote_endpoint final : public endpoint {
  public:
   remote_endpoint(std::shared_ptr<router> r, wire_ref w, peer_slot* slot, std::string key)
-      : endpoint(w.id), router_(std::move(r)), wire_(std::move(w)), slot_(slot), key_(std::move(key)) {}
+      : endpoint(w.id),
+        router_(std::move(r)),
+        wire_(std::move(w)),
+        encoded_(encode_ref(wire_)),
+        slot_(slot),
+        key_(std::move(key)) {}
   ~remote_endpoint() override { router_->forget_proxy(key_, this); }
-  void enqueue(envelope* e) noexcept override { router_->send_remote(wire_, slot_, wire_.node, e); }
-  [[nodiscard]] const wire_ref& address() const noexcept { return wire_; }
-  [[nodiscard]] const router* owner() const noexcept { return router_.get(); }
+  void enqueue(envelope* e) noexcept override { router_->send_remote(*this, e); }
+  [[nodiscard]] const wire_ref* wire_address() const noexcept override { return &wire_; }
+  /// The ref as MessagePack, encoded once.
+  [[nodiscard]] const std::string& encoded() const noexcept { return encoded_; }
+  [[nodiscard]] peer_slot* slot() const noexcept { return slot_; }
+  /// A Bridge client's routing id (when slot() is null).
+  [[nodiscard]] const std::string& client_id() const noexcept { return wire_.node; }
 
  private:
   std::shared_ptr<router> router_;
   wire_ref wire_;
+  std::string encoded_;
   peer_slot* slot_;  // null for a Bridge client
   std::string key_;
 };
@@ -68,9 +85,9 @@ router::router(actor_system& sys, transport_options opts) : sys_(sys), opts_(std
 router::~router() { stop(); }
 
 void router::start() {
-  transport_ = std::make_unique<transport>(opts_, [this](const wire::envelope_view& v, const origin& from) {
-    deliver_inbound(v, from);
-  });
+  transport_ = std::make_unique<transport>(
+      opts_, [this](const wire::envelope_view& v, const origin& from) { deliver_inbound(v, from); },
+      [this] { sweep_exports(); });
   opts_.advertise = transport_->address();
 }
 
@@ -121,7 +138,7 @@ void router::actor_stopped(std::uint64_t id) {
   std::lock_guard lk(mu_);
   for (auto it = names_.begin(); it != names_.end();) {
     if (it->second.id() == id && it->second.endpoint() != nullptr &&
-        dynamic_cast<remote_endpoint*>(it->second.endpoint()) == nullptr) {
+        it->second.endpoint()->wire_address() == nullptr) {
       it = names_.erase(it);
     } else {
       ++it;
@@ -159,8 +176,7 @@ actor_ref router::remote(const std::string& address, std::uint64_t incarnation, 
 
 wire_ref router::to_wire(const actor_ref& r) {
   auto* ep = r.endpoint();
-  if (auto* proxy = dynamic_cast<remote_endpoint*>(ep)) return proxy->address();
-  if (auto* dead = dynamic_cast<dead_endpoint*>(ep)) return dead->address();
+  if (const auto* w = ep->wire_address()) return *w;
   std::lock_guard lk(mu_);
   if (manager_ == r) return wire_ref{opts_.node_name, address(), opts_.incarnation, 0};
   exported_.emplace(ep->id(), r);
@@ -190,42 +206,81 @@ actor_ref router::from_wire(const wire_ref& w) {
   return r;
 }
 
-actor_ref router::local_target(const wire_ref& w, std::string& why) {
-  if (w.id == 0) {
-    if (w.incarnation == 0 || w.incarnation == opts_.incarnation) return manager();
+actor_ref router::local_target(const wire_ref& w, std::string& why) { return local_target(w.incarnation, w.id, why); }
+
+actor_ref router::local_target(std::uint64_t incarnation, std::uint64_t id, std::string& why) {
+  if (id == 0) {
+    if (incarnation == 0 || incarnation == opts_.incarnation) return manager();
   }
-  if (w.incarnation != opts_.incarnation) {
-    why = "stale ref: actor " + std::to_string(w.id) + " belongs to an earlier incarnation of node " +
-          opts_.node_name;
+  if (incarnation != opts_.incarnation) {
+    why = "stale ref: actor " + std::to_string(id) + " belongs to an earlier incarnation of node " + opts_.node_name;
     return {};
   }
   std::lock_guard lk(mu_);
-  if (auto it = exported_.find(w.id); it != exported_.end()) return it->second;
-  why = "no actor " + std::to_string(w.id) + " on node " + opts_.node_name;
+  if (auto it = exported_.find(id); it != exported_.end()) return it->second;
+  why = "no actor " + std::to_string(id) + " on node " + opts_.node_name;
   return {};
 }
 
-void router::send_remote(const wire_ref& to, peer_slot* slot, const std::string& client_id, envelope* e) noexcept {
+void router::sweep_exports() {
+  std::vector<actor_ref> dropped;  // released after the lock
+  std::lock_guard lk(mu_);
+  for (auto it = exported_.begin(); it != exported_.end();) {
+    // only the table refers to it: a reply promise that is done, or an actor nobody can reach
+    // (a running actor is also held by the system's list, so it is never dropped here)
+    if (it->second.endpoint()->use_count() == 1) {
+      dropped.push_back(std::move(it->second));
+      it = exported_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+const std::string& router::encoded_local(const actor_ref& r) {
+  // the last local sender this thread encoded, keyed by address and unique id
+  // (an address can be reused by a new actor; an id never is)
+  struct cache {
+    const router* owner = nullptr;
+    const endpoint* ep = nullptr;
+    std::uint64_t id = 0;
+    std::string bytes;
+  };
+  thread_local cache c;
+  auto* ep = r.endpoint();
+  if (c.owner != this || c.ep != ep || c.id != ep->id()) {
+    c.bytes = encode_ref(to_wire(r));
+    c.owner = this;
+    c.ep = ep;
+    c.id = ep->id();
+  }
+  return c.bytes;
+}
+
+void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
   std::unique_ptr<envelope> owned(e);
   outbound o;
-  o.to = slot;
-  if (slot == nullptr) o.client_id = client_id;
+  o.to = to.slot();
+  if (o.to == nullptr) o.client_id = to.client_id();
   o.k = to_wire_kind(e->kind);
   o.correlation = e->correlation;
   o.deadline = e->deadline;
   if (o.k == wire::kind::request) o.requester = e->sender;
   try {
     ref_codec_scope scope(this);
-    msgpack::sbuffer buf(128);
-    msgpack::packer<msgpack::sbuffer> pk(buf);
+    byte_sink out;
+    out.bytes.reserve(64 + to.encoded().size());
+    msgpack::packer<byte_sink> pk(out);
     pk.pack_array(7);
     pk.pack(static_cast<std::uint8_t>(o.k));
-    if (e->sender) {
-      pk.pack(to_wire(e->sender));
-    } else {
+    if (!e->sender) {
       pk.pack_nil();
+    } else if (const auto* w = e->sender.endpoint()->wire_address()) {
+      pk.pack(*w);
+    } else {
+      out.bytes += encoded_local(e->sender);
     }
-    pk.pack(to);
+    out.bytes += to.encoded();
     pk.pack(e->correlation);
     std::uint64_t ttl_ms = 0;
     if (o.k == wire::kind::request && e->deadline != time_point{}) {
@@ -235,7 +290,7 @@ void router::send_remote(const wire_ref& to, peer_slot* slot, const std::string&
     pk.pack(ttl_ms);
     pk.pack(e->type->name);
     e->type->pack(e->data, pk);
-    o.bytes.assign(buf.data(), buf.size());
+    o.bytes = std::move(out.bytes);
   } catch (const std::exception& ex) {
     decode_errors_.fetch_add(1, std::memory_order_relaxed);
     ACTOR_LOG(warn, "router", "encode_failed", {"type", std::string(e->type->name)}, {"error", ex.what()});
@@ -249,25 +304,22 @@ void router::send_remote(const wire_ref& to, peer_slot* slot, const std::string&
   transport_->post(std::move(o));
 }
 
+actor_ref router::sender_from(const wire::ref_view& v, const origin& from) {
+  // a client's refs name it by its routing id, whatever it claims
+  const std::string_view node = from.client_id.empty() ? v.node : std::string_view(from.client_id);
+  const std::string_view address = from.client_id.empty() ? v.address : std::string_view{};
+  auto& c = last_sender_;
+  if (c.ref && c.id == v.id && c.incarnation == v.incarnation && c.address == address && c.node == node) return c.ref;
+  auto ref = from_wire(wire_ref{std::string(node), std::string(address), v.incarnation, v.id});
+  c = {std::string(node), std::string(address), v.incarnation, v.id, ref};
+  return ref;
+}
+
 void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
   ref_codec_scope scope(this);
   const std::string& source = from.peer_address.empty() ? from.client_id : from.peer_address;
   actor_ref sender;
-  try {
-    if (!v.sender->is_nil()) {
-      auto w = v.sender->as<wire_ref>();
-      // a client's refs name it by its routing id, whatever it claims
-      if (!from.client_id.empty()) {
-        w.node = from.client_id;
-        w.address.clear();
-      }
-      sender = from_wire(w);
-    }
-  } catch (const std::exception& ex) {
-    decode_errors_.fetch_add(1, std::memory_order_relaxed);
-    ACTOR_LOG(warn, "router", "bad_sender", {"from", source}, {"error", ex.what()});
-    return;
-  }
+  if (v.has_sender) sender = sender_from(v.sender, from);
   auto answer_error = [&](errc code, const std::string& text) {
     if (v.k == wire::kind::request && sender) deliver(sender, make_error(error{code, text}, {}, v.correlation));
   };
@@ -278,14 +330,24 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
     answer_error(errc::overloaded, "node " + opts_.node_name + " has too many messages waiting to be handled");
     return;
   }
-  std::string why;
-  auto target = local_target(v.receiver, why);
-  if (!target) {
-    undeliverable_.fetch_add(1, std::memory_order_relaxed);
-    answer_error(errc::no_such_actor, why);
-    return;
+  actor_ref target;
+  if (last_target_.ref && last_target_.id == v.receiver.id && last_target_.incarnation == v.receiver.incarnation) {
+    target = last_target_.ref;
+  } else {
+    std::string why;
+    target = local_target(v.receiver.incarnation, v.receiver.id, why);
+    if (!target) {
+      undeliverable_.fetch_add(1, std::memory_order_relaxed);
+      answer_error(errc::no_such_actor, why);
+      return;
+    }
+    last_target_ = {v.receiver.incarnation, v.receiver.id, target};
   }
-  const auto* type = find_message_type(v.type);
+  const message_type* type = last_type_.type;
+  if (type == nullptr || last_type_.name != v.type) {
+    type = find_message_type(v.type);
+    if (type != nullptr) last_type_ = {std::string(v.type), type};
+  }
   if (type == nullptr) {
     decode_errors_.fetch_add(1, std::memory_order_relaxed);
     ACTOR_LOG(debug, "router", "unknown_type", {"from", source}, {"type", std::string(v.type)});

@@ -18,6 +18,8 @@
 
 namespace actor::detail {
 
+class remote_endpoint;
+
 class router final : public ref_codec, public std::enable_shared_from_this<router> {
  public:
   router(actor_system& sys, transport_options opts);
@@ -54,9 +56,12 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   actor_ref from_wire(const wire_ref& w) override;
 
   /// Encodes e for the actor behind proxy and hands it to the transport (any thread).
-  void send_remote(const wire_ref& to, peer_slot* slot, const std::string& client_id, envelope* e) noexcept;
+  void send_remote(const remote_endpoint& to, envelope* e) noexcept;
   /// Decodes an inbound envelope and delivers it locally (I/O thread).
   void deliver_inbound(const wire::envelope_view& v, const origin& from);
+  /// Drops exported endpoints nothing else refers to any more (finished reply
+  /// promises); called periodically from the I/O thread.
+  void sweep_exports();
   /// Envelopes that arrived well-formed but could not be decoded or delivered.
   [[nodiscard]] std::uint64_t decode_errors() const noexcept { return decode_errors_.load(); }
   [[nodiscard]] std::uint64_t undeliverable() const noexcept { return undeliverable_.load(); }
@@ -68,6 +73,10 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
 
  private:
   actor_ref local_target(const wire_ref& w, std::string& why);
+  actor_ref local_target(std::uint64_t incarnation, std::uint64_t id, std::string& why);
+  actor_ref sender_from(const wire::ref_view& v, const origin& from);
+  /// The encoded wire ref of a local endpoint, exporting it.
+  const std::string& encoded_local(const actor_ref& r);
 
   actor_system& sys_;
   transport_options opts_;
@@ -81,6 +90,21 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   std::atomic<std::uint64_t> inbound_overloaded_{0};
 
   std::int64_t inbound_limit_ = 200000;
+
+  // one-entry caches of the I/O thread: consecutive envelopes mostly share them
+  struct {
+    std::string node, address;
+    std::uint64_t incarnation = 0, id = 0;
+    actor_ref ref;
+  } last_sender_;
+  struct {
+    std::uint64_t incarnation = 0, id = 0;
+    actor_ref ref;
+  } last_target_;
+  struct {
+    std::string name;
+    const message_type* type = nullptr;
+  } last_type_;
 
   mutable std::mutex mu_;
   actor_ref manager_;

@@ -84,9 +84,10 @@ struct transport::client {
   std::string name;
 };
 
-transport::transport(transport_options opts, deliver_fn deliver)
+transport::transport(transport_options opts, deliver_fn deliver, std::function<void()> on_second)
     : opts_(std::move(opts)),
       deliver_(std::move(deliver)),
+      on_second_(std::move(on_second)),
       limits_(wire::limits(opts_.max_message_size)),
       ctx_(1),
       router_(ctx_, zmq::socket_type::router) {
@@ -249,13 +250,13 @@ void transport::run() noexcept {
 }
 
 void transport::drain_outbound() {
-  std::vector<outbound> batch;
   {
     std::lock_guard lk(mu_);
-    batch.swap(queue_);
+    draining_.swap(queue_);
     wake_pending_ = false;
   }
-  for (auto& o : batch) route(o);
+  for (auto& o : draining_) route(o);
+  draining_.clear();
 }
 
 void transport::reject(outbound& o, errc code, const std::string& text, drop_reason why) {
@@ -640,6 +641,10 @@ void transport::fail_inflight(peer& p, errc code, const std::string& text) {
 }
 
 void transport::tick(time_point now) {
+  if (on_second_ && now - last_second_ >= std::chrono::seconds(1)) {
+    last_second_ = now;
+    on_second_();
+  }
   std::vector<peer*> active;
   {
     std::lock_guard lk(mu_);

@@ -108,7 +108,8 @@ class transport {
 
   /// Binds the ROUTER (throws std::runtime_error with the reason when it cannot)
   /// and starts the I/O thread.
-  transport(transport_options opts, deliver_fn deliver);
+  /// on_second runs on the I/O thread about once a second (housekeeping).
+  transport(transport_options opts, deliver_fn deliver, std::function<void()> on_second = {});
   ~transport();  // stop()
   transport(const transport&) = delete;
   transport& operator=(const transport&) = delete;
@@ -155,6 +156,8 @@ class transport {
 
   transport_options opts_;
   deliver_fn deliver_;
+  std::function<void()> on_second_;
+  time_point last_second_{};
   msgpack::unpack_limit limits_;
   std::string address_;
   std::string bound_;
@@ -168,6 +171,7 @@ class transport {
   // shared with other threads
   mutable std::mutex mu_;
   std::vector<outbound> queue_;
+  std::vector<outbound> draining_;  // I/O thread: swapped with queue_, so both keep their capacity
   bool wake_pending_ = false;
   std::unordered_map<std::string, std::unique_ptr<peer>> peers_;
   std::atomic<bool> stopping_{false};

@@ -141,19 +141,26 @@ expected<probe> read_probe(const frame& f) {
   return p;
 }
 
+bool read_ref(const msgpack::object& o, ref_view& out) noexcept {
+  if (o.type != msgpack::type::ARRAY || o.via.array.size != 4) return false;
+  const auto* a = o.via.array.ptr;
+  if (!is_str(a[0]) || !is_str(a[1]) || !is_uint(a[2]) || !is_uint(a[3])) return false;
+  out.node = std::string_view(a[0].via.str.ptr, a[0].via.str.size);
+  out.address = std::string_view(a[1].via.str.ptr, a[1].via.str.size);
+  out.incarnation = a[2].via.u64;
+  out.id = a[3].via.u64;
+  return true;
+}
+
 expected<envelope_view> read_envelope(const msgpack::object& o) {
   if (o.type != msgpack::type::ARRAY || o.via.array.size != 7) return bad("an envelope is an array of 7");
   const auto* a = o.via.array.ptr;
   envelope_view v;
   if (!is_uint(a[0]) || a[0].via.u64 > 3) return bad("unknown envelope kind");
   v.k = static_cast<kind>(a[0].via.u64);
-  if (!a[1].is_nil() && a[1].type != msgpack::type::ARRAY) return bad("sender must be nil or a ref");
-  v.sender = &a[1];
-  try {
-    a[2].convert(v.receiver);
-  } catch (const std::exception&) {
-    return bad("receiver must be a ref [node, address, incarnation, id]");
-  }
+  v.has_sender = !a[1].is_nil();
+  if (v.has_sender && !read_ref(a[1], v.sender)) return bad("sender must be nil or a ref [node, address, incarnation, id]");
+  if (!read_ref(a[2], v.receiver)) return bad("receiver must be a ref [node, address, incarnation, id]");
   if (!is_uint(a[3]) || !is_uint(a[4])) return bad("correlation and ttl_ms must be unsigned integers");
   v.correlation = a[3].via.u64;
   v.ttl_ms = a[4].via.u64;

@@ -80,12 +80,24 @@ struct frame {
 [[nodiscard]] expected<refuse> read_refuse(const frame& f);
 [[nodiscard]] expected<probe> read_probe(const frame& f);
 
-/// An envelope's fields as decoded from a BATCH element; sender and body stay
-/// MessagePack objects, decoded by the router.
+/// A ref as it sits in a decoded frame: strings point into the frame.
+struct ref_view {
+  std::string_view node;
+  std::string_view address;
+  std::uint64_t incarnation = 0;
+  std::uint64_t id = 0;
+  [[nodiscard]] wire_ref to_ref() const { return {std::string(node), std::string(address), incarnation, id}; }
+};
+/// Reads [node, address, incarnation, id] without copying; false when o is not such a ref.
+[[nodiscard]] bool read_ref(const msgpack::object& o, ref_view& out) noexcept;
+
+/// An envelope's fields as decoded from a BATCH element; the body stays a
+/// MessagePack object, decoded by the router.
 struct envelope_view {
   kind k{};
-  const msgpack::object* sender = nullptr;  // nil or ref
-  wire_ref receiver;
+  bool has_sender = false;
+  ref_view sender;
+  ref_view receiver;
   std::uint64_t correlation = 0;
   std::uint64_t ttl_ms = 0;
   std::string_view type;

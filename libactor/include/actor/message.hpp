@@ -33,11 +33,17 @@ concept registered_message = requires {
   { message_traits<std::remove_cvref_t<T>>::name } -> std::convertible_to<std::string_view>;
 };
 
+/// A growable byte buffer MessagePack packers write into.
+struct byte_sink {
+  std::string bytes;
+  void write(const char* data, std::size_t n) { bytes.append(data, n); }
+};
+
 /// Run-time description of a registered message type; one static instance per type.
 struct message_type {
   std::string_view name;
   /// Writes the value at `value` (of this type) as MessagePack.
-  void (*pack)(const void* value, msgpack::packer<msgpack::sbuffer>& out);
+  void (*pack)(const void* value, msgpack::packer<byte_sink>& out);
   /// Builds an envelope holding a value decoded from `obj`; throws msgpack::type_error
   /// (or std::exception) when obj does not fit the type.
   detail::envelope* (*unpack)(const msgpack::object& obj);

@@ -9,6 +9,7 @@
 namespace actor::detail {
 
 struct envelope;
+struct wire_ref;
 
 class endpoint {
  public:
@@ -22,6 +23,8 @@ class endpoint {
   virtual void enqueue(envelope* e) noexcept = 0;
 
   [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
+  /// Where this endpoint lives when it is not local (a proxy); null for local ones.
+  [[nodiscard]] virtual const wire_ref* wire_address() const noexcept { return nullptr; }
 
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   /// Adds a reference unless the count already reached zero (the endpoint is being destroyed).

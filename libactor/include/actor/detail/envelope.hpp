@@ -100,7 +100,7 @@ template <class T>
 const message_type& type_info_for() noexcept {
   static const message_type t{
       message_traits<T>::name,
-      [](const void* v, msgpack::packer<msgpack::sbuffer>& out) { out.pack(*static_cast<const T*>(v)); },
+      [](const void* v, msgpack::packer<byte_sink>& out) { out.pack(*static_cast<const T*>(v)); },
       [](const msgpack::object& o) -> envelope* {
         auto e = std::make_unique<typed_envelope<T>>();
         o.convert(e->value);
