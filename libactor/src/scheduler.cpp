@@ -16,8 +16,8 @@ inline void cpu_relax() noexcept {
 // costs microseconds, far more than a message. After a short busy spin it
 // yields, so on a machine with more runnable threads than cores it does not
 // keep the thread that would produce its next job off the CPU.
-constexpr int spin_rounds = 256;
-constexpr int yield_rounds = 32;
+constexpr int spin_rounds = 128;
+constexpr int yield_rounds = 16;
 }  // namespace
 
 scheduler::scheduler(std::size_t workers, std::size_t throughput) : throughput_(throughput) {

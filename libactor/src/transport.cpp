@@ -13,8 +13,12 @@
 namespace actor::detail {
 
 namespace {
-constexpr std::size_t max_batch_bytes = 256u << 10;  // a batch frame is sent once it grows past this
-constexpr int socket_hwm = 1000;                     // frames; with max_batch_bytes, bounds zmq's buffers
+// A batch frame is sent once it grows past max_batch_bytes; zmq holds at most
+// socket_hwm frames per connection (~4 MB), so data queued ahead of a frame
+// never delays it long. Beyond that, our own per-peer queue fills and senders
+// see `overloaded`.
+constexpr std::size_t max_batch_bytes = 64u << 10;
+constexpr int socket_hwm = 64;
 constexpr int read_budget = 4096;                    // messages read from one socket before polling again
 
 std::chrono::steady_clock::time_point mono_now() { return std::chrono::steady_clock::now(); }
@@ -322,10 +326,11 @@ void transport::send_batch(peer& p) {
     counters_.frames_out.fetch_add(1, std::memory_order_relaxed);
     counters_.envelopes_out.fetch_add(p.batch_count, std::memory_order_relaxed);
     p.queued -= p.batch_count;
+    p.batch.clear();  // keeps its capacity for the next batch
   } else {
     p.stalled.emplace_back(std::move(p.batch), p.batch_count);
+    p.batch = std::string();
   }
-  p.batch = std::string();
   p.batch_count = 0;
 }
 
@@ -644,6 +649,27 @@ void transport::tick(time_point now) {
   if (on_second_ && now - last_second_ >= std::chrono::seconds(1)) {
     last_second_ = now;
     on_second_();
+  }
+  if (now - last_beacon_ >= opts_.heartbeat_interval) {
+    // Tell every node that introduced itself that we are alive, on a path that is
+    // not queued behind the data it sends us: its PINGs may wait behind megabytes.
+    last_beacon_ = now;
+    const auto beacon = wire::encode_probe(wire::frame_tag::pong, {0, opts_.incarnation});
+    // Routes are kept when disconnected: a peer that reconnects keeps its routing id
+    // and does not say HELLO again. Only a very large table sheds unreachable ones.
+    const bool prune = node_routes_.size() > 4096;
+    for (auto it = node_routes_.begin(); it != node_routes_.end();) {
+      bool reachable = true;
+      try {
+        if (router_.send(zmq::buffer(it->first), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+          [[maybe_unused]] auto sent = router_.send(zmq::buffer(beacon), zmq::send_flags::dontwait);
+        }  // else: its queue is full (EAGAIN), skip one beacon
+      } catch (const zmq::error_t& e) {
+        if (e.num() != EHOSTUNREACH) throw;
+        reachable = false;
+      }
+      it = (prune && !reachable) ? node_routes_.erase(it) : std::next(it);
+    }
   }
   std::vector<peer*> active;
   {

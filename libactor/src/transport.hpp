@@ -182,6 +182,7 @@ class transport {
   std::unordered_map<std::string, std::string> client_batches_;  // routing id -> batch bytes
   std::unordered_map<std::string, std::size_t> client_batch_counts_;
   time_point last_malformed_log_{};
+  time_point last_beacon_{};
   std::uint64_t malformed_since_log_ = 0;
 
   std::thread io_;
