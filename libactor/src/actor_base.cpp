@@ -162,8 +162,10 @@ void actor_base::close_and_drain(const stop_reason& why) noexcept {
   auto* stack = inbox_.exchange(detail::closed_tag, std::memory_order_acq_rel);
   if (detail::is_tag(stack)) stack = nullptr;
   auto fail = [&](envelope* e) {
+    // only the request being handled when a handler threw gets remote_error (crash());
+    // the ones queued behind it never ran: the actor stopped before them
     if (why.what == stop_reason::kind::crashed) {
-      detail::reject(*e, errc::remote_error, why.text);
+      detail::reject(*e, errc::actor_stopped, "actor " + std::to_string(id()) + " stopped: " + why.text);
     } else if (why.what == stop_reason::kind::shutdown) {
       detail::reject(*e, errc::shutting_down, "the system is shutting down");
     } else {

@@ -19,10 +19,10 @@ dedicated_executor* dedicated_executor::start(system_state& sys, actor_base* a) 
 }
 
 void dedicated_executor::schedule(actor_base*) noexcept {
-  {
-    std::lock_guard lk(mu_);
-    ++scheduled_;
-  }
+  // notify while holding the lock: once it is released the actor's thread may
+  // stop the actor and delete this executor
+  std::lock_guard lk(mu_);
+  ++scheduled_;
   cv_.notify_one();
 }
 

@@ -14,6 +14,11 @@
 /// Threading contract: an actor handles one message at a time, in arrival order
 /// (messages from one sender keep their order). Every protected member below may
 /// only be called from the actor's own handlers, make_behavior, on_start or on_stop.
+///
+/// Ownership: an actor_ref keeps its target's memory alive. When an actor stops, the
+/// runtime drops its behavior, timers and pending requests, but not the actor's own
+/// members: actors that keep refs to each other (or stored response_promises) in
+/// members should reset them in on_stop, or their memory is never freed.
 
 #include <atomic>
 #include <cstdint>
