@@ -73,7 +73,12 @@ struct thread_cache {
 
 thread_local thread_cache cache;
 
-}  // namespace
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool enabled = false;  // let the sanitizers see every block
+#else
+constexpr bool enabled = true;
+#endif
+constexpr std::size_t max_pooled = class_count * 64;
 
 void* allocate_pooled(std::size_t n) {
   const auto c = class_of(n);
@@ -87,6 +92,21 @@ void deallocate_pooled(void* p, std::size_t n) noexcept {
   auto& b = cache.bins[c];
   if (b.count == b.items.size()) thread_cache::give(c, b);
   b.items[b.count++] = p;
+}
+
+}  // namespace
+
+void* allocate(std::size_t n) {
+  if (enabled && n <= max_pooled) return allocate_pooled(n);
+  return ::operator new(n);
+}
+
+void deallocate(void* p, std::size_t n) noexcept {
+  if (enabled && n <= max_pooled) {
+    deallocate_pooled(p, n);
+  } else {
+    ::operator delete(p, n);
+  }
 }
 
 }  // namespace actor::detail::pool
