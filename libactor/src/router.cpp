@@ -91,8 +91,23 @@ void router::start() {
   opts_.advertise = transport_->address();
 }
 
+std::atomic<std::int64_t>& router::inbound_counter() noexcept {
+  static std::atomic<std::int64_t> counter{0};
+  return counter;
+}
+
 void router::stop() {
   if (transport_) transport_->stop();
+  // what the router holds may hold proxies, which hold the router: let go of it all
+  std::unordered_map<std::uint64_t, actor_ref> exported;
+  std::unordered_map<std::string, actor_ref> names;
+  {
+    std::lock_guard lk(mu_);
+    exported.swap(exported_);
+    names.swap(names_);
+  }
+  last_sender_.ref = {};
+  last_target_.ref = {};
 }
 
 void router::set_manager(actor_ref m) {
@@ -343,6 +358,10 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
     }
     last_target_ = {v.receiver.incarnation, v.receiver.id, target};
   }
+  if (v.receiver.id == 0 && v.type == message_traits<stop_msg>::name) {
+    answer_error(errc::unauthorized, "a node's manager cannot be stopped from another process");
+    return;
+  }
   const message_type* type = last_type_.type;
   if (type == nullptr || last_type_.name != v.type) {
     type = find_message_type(v.type);
@@ -373,7 +392,9 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
   e->sender = std::move(sender);
   e->correlation = v.correlation;
   if (v.k == wire::kind::request && v.ttl_ms > 0) {
-    e->deadline = sys_.clock().now() + std::chrono::milliseconds(v.ttl_ms);
+    // clamp: a huge ttl must not overflow into a deadline in the past
+    constexpr std::uint64_t max_ttl_ms = 30ULL * 24 * 3600 * 1000;
+    e->deadline = sys_.clock().now() + std::chrono::milliseconds(std::min(v.ttl_ms, max_ttl_ms));
   }
   target.endpoint()->enqueue(e);
 }

@@ -84,9 +84,10 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   std::atomic<std::uint64_t> decode_errors_{0};
   std::atomic<std::uint64_t> undeliverable_{0};
   // delivered from the network, not yet handled; envelopes point at it and may outlive
-  // this router (a node destroyed while actors still hold its messages), so it is
-  // never freed: 8 bytes per node ever created
-  std::atomic<std::int64_t>& inbound_pending_ = *new std::atomic<std::int64_t>(0);
+  // this router (a node destroyed while actors still hold its messages), so it is one
+  // counter per process, shared by the nodes of a process
+  std::atomic<std::int64_t>& inbound_pending_ = inbound_counter();
+  static std::atomic<std::int64_t>& inbound_counter() noexcept;
   std::atomic<std::uint64_t> inbound_overloaded_{0};
 
   std::int64_t inbound_limit_ = 200000;

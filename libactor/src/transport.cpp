@@ -19,7 +19,9 @@ namespace {
 // see `overloaded`.
 constexpr std::size_t max_batch_bytes = 64u << 10;
 constexpr int socket_hwm = 64;
-constexpr int read_budget = 4096;                    // messages read from one socket before polling again
+constexpr int read_budget = 4096;
+constexpr int forget_after = 10;  // down_after periods a down peer keeps its socket
+constexpr int max_sockets = 4096;  // per node (zmq's default is 1023); each is a file descriptor too                    // messages read from one socket before polling again
 
 std::chrono::steady_clock::time_point mono_now() { return std::chrono::steady_clock::now(); }
 
@@ -72,6 +74,8 @@ struct transport::peer : peer_slot {
   time_point last_heard{};
   time_point last_probe{};
   std::uint64_t seq = 0;
+  std::size_t max_frame = 16u << 20;  // the largest frame the peer accepts, from its WELCOME
+  time_point down_since{};
   std::string batch;  // the BATCH frame being filled
   std::size_t batch_count = 0;
   std::deque<std::pair<std::string, std::size_t>> stalled;  // frames zmq would not take yet, with envelope counts
@@ -93,8 +97,9 @@ transport::transport(transport_options opts, deliver_fn deliver, std::function<v
       deliver_(std::move(deliver)),
       on_second_(std::move(on_second)),
       limits_(wire::limits(opts_.max_message_size)),
-      ctx_(1),
-      router_(ctx_, zmq::socket_type::router) {
+      ctx_(1) {
+  ctx_.set(zmq::ctxopt::max_sockets, max_sockets);  // before the first socket
+  router_ = zmq::socket_t(ctx_, zmq::socket_type::router);
   char inc[17];
   std::snprintf(inc, sizeof inc, "%016llx", static_cast<unsigned long long>(opts_.incarnation));
   routing_id_ = opts_.node_name + "/" + inc;
@@ -283,7 +288,7 @@ void transport::route(outbound& o) {
     return;
   }
   auto& p = *static_cast<peer*>(o.to);
-  if (!p.dealer) open_dealer(p);
+  if (!p.dealer) open_dealer(p);  // never opened, or closed after being down for long: try afresh
   switch (p.state) {
     case peer_state::refused:
       reject(o, errc::node_down, "peer " + p.address + " refused our handshake", drop_reason::node_down);
@@ -306,13 +311,25 @@ void transport::route(outbound& o) {
     p.backlog.push_back(std::move(o));
     return;
   }
+  constexpr std::size_t header = 6;  // array32 header and the BATCH tag
+  if (o.bytes.size() + header > p.max_frame) {
+    --p.queued;
+    if (o.k == wire::kind::request && o.requester) p.inflight.erase({o.requester.id(), o.correlation});
+    reject(o, errc::bad_message,
+           "a " + std::to_string(o.bytes.size()) + "-byte message exceeds the " + std::to_string(p.max_frame) +
+               "-byte limit of " + p.address,
+           drop_reason::malformed);
+    return;
+  }
+  const std::size_t limit = std::min(max_batch_bytes, p.max_frame);
+  if (p.batch_count > 0 && p.batch.size() + o.bytes.size() > limit) send_batch(p);
   if (p.batch_count == 0) {
     p.batch.clear();
     wire::begin_batch(p.batch, 0);
   }
   p.batch += o.bytes;
   ++p.batch_count;
-  if (p.batch.size() >= max_batch_bytes) send_batch(p);
+  if (p.batch.size() >= limit) send_batch(p);
 }
 
 void transport::send_batch(peer& p) {
@@ -391,7 +408,25 @@ bool transport::send_to_client(const std::string& id, const std::string& frame) 
 }
 
 void transport::open_dealer(peer& p) {
-  auto s = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
+  std::unique_ptr<zmq::socket_t> s;
+  try {
+    try {
+      s = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
+    } catch (const zmq::error_t&) {
+      // out of sockets: take them back from peers that are down (they reopen on demand), once
+      if (reclaim_sockets() == 0) throw;
+      s = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
+    }
+  } catch (const zmq::error_t& e) {
+    // still none (closed sockets are freed a moment later): wait in the backlog, the tick retries
+    if (p.opened == time_point{} || p.state == peer_state::down) {
+      std::lock_guard lk(mu_);
+      p.state = peer_state::connecting;
+      p.opened = p.last_heard = mono_now();
+    }
+    ACTOR_LOG(warn, "transport", "socket_failed", {"peer", p.address}, {"error", e.what()});
+    return;
+  }
   s->set(zmq::sockopt::routing_id, routing_id_);
   s->set(zmq::sockopt::linger, opts_.linger_ms);
   s->set(zmq::sockopt::sndhwm, socket_hwm);
@@ -413,11 +448,27 @@ void transport::open_dealer(peer& p) {
   {
     std::lock_guard lk(mu_);
     p.dealer = std::move(s);
+    p.state = peer_state::connecting;
   }
+  p.welcomed = false;
   p.opened = p.last_heard = p.last_probe = mono_now();
   send_raw(*p.dealer, wire::encode(wire::hello{wire::protocol_version, "node", opts_.node_name, address_,
                                                opts_.incarnation}));
   ACTOR_LOG(debug, "transport", "peer_connecting", {"peer", p.address});
+}
+
+std::size_t transport::reclaim_sockets() {
+  std::size_t closed = 0;
+  std::lock_guard lk(mu_);
+  for (auto& [addr, p] : peers_) {
+    if (p->dealer && p->state == peer_state::down) {
+      p->dealer.reset();
+      p->welcomed = false;
+      ++closed;
+    }
+  }
+  ACTOR_LOG(warn, "transport", "sockets_reclaimed", {"closed", closed});
+  return closed;
 }
 
 void transport::read_router() {
@@ -497,7 +548,7 @@ void transport::on_router_frame(const std::string& id, const void* data, std::si
         clients_[id] = client{h->node};
       }
       send_to_client(id, wire::encode(wire::welcome{wire::protocol_version, opts_.node_name, address_,
-                                                    opts_.incarnation}));
+                                                    opts_.incarnation, opts_.max_message_size}));
       return;
     }
     case wire::frame_tag::ping: {
@@ -546,6 +597,7 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
         ACTOR_LOG(info, "transport", restarted ? "peer_restarted" : "peer_connected", {"peer", p.address},
                   {"name", w->node}, {"incarnation", w->incarnation});
       }
+      if (w->max_message_size >= 1024) p.max_frame = static_cast<std::size_t>(w->max_message_size);
       p.welcomed = true;
       heard_from(p, now);
       auto backlog = std::move(p.backlog);
@@ -629,6 +681,7 @@ void transport::mark_down(peer& p, const std::string& why) {
     std::lock_guard lk(mu_);
     p.state = peer_state::down;
   }
+  p.down_since = mono_now();
   ACTOR_LOG(warn, "transport", "peer_down", {"peer", p.address}, {"reason", why});
   fail_inflight(p, errc::node_down, "peer " + p.address + " is down: " + why);
   counters_.dropped[static_cast<std::size_t>(drop_reason::node_down)].fetch_add(p.queued, std::memory_order_relaxed);
@@ -671,14 +724,36 @@ void transport::tick(time_point now) {
       it = (prune && !reachable) ? node_routes_.erase(it) : std::next(it);
     }
   }
+  // If this thread itself did not run for a while (the process was stopped, or
+  // starved), the silence we saw is ours, not our peers': give them a fresh grace period.
+  const bool we_stalled = last_tick_ != time_point{} && now - last_tick_ > opts_.down_after / 2;
+  last_tick_ = now;
   std::vector<peer*> active;
   {
     std::lock_guard lk(mu_);
     for (auto& [addr, p] : peers_) {
-      if (p->dealer) active.push_back(p.get());
+      if (p->dealer || !p->backlog.empty()) active.push_back(p.get());
     }
   }
   for (auto* p : active) {
+    if (we_stalled) p->last_heard = std::max(p->last_heard, now);
+    if (!p->dealer) {  // messages are waiting for a socket
+      if (now - p->opened > opts_.down_after) {
+        mark_down(*p, "no socket available for " + std::to_string(opts_.down_after.count()) + " ms");
+      } else {
+        open_dealer(*p);
+      }
+      continue;
+    }
+    if (p->state == peer_state::down && now - p->down_since > forget_after * opts_.down_after) {
+      // down for long: close its socket (sockets are a bounded resource); a new
+      // message to it opens a fresh one
+      ACTOR_LOG(info, "transport", "peer_forgotten", {"peer", p->address});
+      std::lock_guard lk(mu_);
+      p->dealer.reset();
+      p->welcomed = false;
+      continue;
+    }
     if (p->state == peer_state::refused) continue;
     if (now - p->last_probe >= opts_.heartbeat_interval) {
       p->last_probe = now;

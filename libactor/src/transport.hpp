@@ -146,6 +146,7 @@ class transport {
   void on_batch(const wire::frame& f, const origin& from, peer* p);
   void tick(time_point now);
   void open_dealer(peer& p);
+  std::size_t reclaim_sockets();  // closes the sockets of down peers; how many
   void mark_down(peer& p, const std::string& why);
   void heard_from(peer& p, time_point now);
   void fail_inflight(peer& p, errc code, const std::string& text);
@@ -183,6 +184,7 @@ class transport {
   std::unordered_map<std::string, std::size_t> client_batch_counts_;
   time_point last_malformed_log_{};
   time_point last_beacon_{};
+  time_point last_tick_{};
   std::uint64_t malformed_since_log_ = 0;
 
   std::thread io_;

@@ -43,12 +43,13 @@ std::string encode(const hello& h) {
 std::string encode(const welcome& w) {
   msgpack::sbuffer b;
   auto pk = packer_for(b);
-  pk.pack_array(5);
+  pk.pack_array(6);
   pk.pack(static_cast<std::uint8_t>(frame_tag::welcome));
   pk.pack(w.version);
   pk.pack(w.node);
   pk.pack(w.address);
   pk.pack(w.incarnation);
+  pk.pack(w.max_message_size);
   return to_string(b);
 }
 
@@ -123,7 +124,7 @@ expected<hello> read_hello(const frame& f) {
 expected<welcome> read_welcome(const frame& f) {
   welcome w;
   if (f.size < 5 || !get(f, 1, w.version) || !get(f, 2, w.node) || !get(f, 3, w.address) ||
-      !get(f, 4, w.incarnation)) {
+      !get(f, 4, w.incarnation) || (f.size > 5 && !get(f, 5, w.max_message_size))) {
     return bad("malformed WELCOME");
   }
   return w;

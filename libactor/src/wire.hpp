@@ -3,7 +3,7 @@
 // MessagePack array whose first element is the frame's tag.
 //
 //   HELLO   [1, version, role, node, address, incarnation]   a peer introduces itself
-//   WELCOME [2, version, node, address, incarnation]         ...and is accepted
+//   WELCOME [2, version, node, address, incarnation, max_message_size]  ...and is accepted
 //   REFUSE  [3, version, reason]                             ...or refused
 //   PING    [4, seq, incarnation]                            liveness probe
 //   PONG    [5, seq, incarnation]                            its answer
@@ -43,6 +43,7 @@ struct welcome {
   std::string node;
   std::string address;
   std::uint64_t incarnation = 0;
+  std::uint64_t max_message_size = 0;  // the largest frame the node accepts; 0: not said
 };
 struct refuse {
   std::uint32_t version = protocol_version;

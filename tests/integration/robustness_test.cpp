@@ -1,0 +1,353 @@
+// Hostile input on a node's listening socket: counted, dropped, never a crash or unbounded memory.
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <set>
+
+#include <msgpack.hpp>
+#include <zmq.hpp>
+
+#include "harness.hpp"
+
+using namespace itest;
+using Catch::Matchers::Contains;
+
+namespace {
+
+using packer = msgpack::packer<msgpack::sbuffer>;
+
+template <class F>
+std::string packed(F&& write) {
+  msgpack::sbuffer b;
+  packer pk(b);
+  write(pk);
+  return {b.data(), b.size()};
+}
+
+std::string hello_frame(std::uint32_t version, const std::string& role, const std::string& name) {
+  return packed([&](packer& pk) {
+    pk.pack_array(6);
+    pk.pack(1);
+    pk.pack(version);
+    pk.pack(role);
+    pk.pack(name);
+    pk.pack(std::string(role == "node" ? "tcp://127.0.0.1:1" : ""));
+    pk.pack(std::uint64_t{role == "node" ? 1u : 0u});
+  });
+}
+
+// A node-side ref [node, address, incarnation, id].
+void pack_ref(packer& pk, const std::string& node, const std::string& address, std::uint64_t incarnation,
+              std::uint64_t id) {
+  pk.pack_array(4);
+  pk.pack(node);
+  pk.pack(address);
+  pk.pack(incarnation);
+  pk.pack(id);
+}
+
+zmq::socket_t dealer(zmq::context_t& ctx, const std::string& address, const std::string& routing_id = {}) {
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.set(zmq::sockopt::rcvtimeo, 500);
+  s.set(zmq::sockopt::sndtimeo, 5000);
+  if (!routing_id.empty()) s.set(zmq::sockopt::routing_id, routing_id);
+  s.connect(address);
+  return s;
+}
+
+void send_frame(zmq::socket_t& s, const std::string& bytes) {
+  REQUIRE(s.send(zmq::buffer(bytes), zmq::send_flags::none));
+}
+
+// Receives frames until one decodes to an array whose first element is `tag`, or `limit` passes.
+std::optional<msgpack::object_handle> recv_tagged(zmq::socket_t& s, int tag, ms limit) {
+  std::optional<msgpack::object_handle> out;
+  poll_until(
+      [&] {
+        zmq::message_t m;
+        if (!s.recv(m)) return false;  // rcvtimeo: try again until the deadline
+        try {
+          auto oh = msgpack::unpack(static_cast<const char*>(m.data()), m.size());
+          const auto& o = oh.get();
+          if (o.type == msgpack::type::ARRAY && o.via.array.size > 0 &&
+              o.via.array.ptr[0].type == msgpack::type::POSITIVE_INTEGER && o.via.array.ptr[0].via.u64 == static_cast<std::uint64_t>(tag)) {
+            out = std::move(oh);
+            return true;
+          }
+        } catch (const std::exception&) {
+        }
+        return false;
+      },
+      limit);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("garbage frames do not crash or balloon a node and show up in its stats", "[integration][robustness]") {
+  node_process proc(node_argv(actor_node_path(), "target", {"--max-message-size", "65536"}));
+  local_node me;
+  const auto rss_before = proc.rss_kib();
+  REQUIRE(rss_before);
+
+  zmq::context_t ctx(1);
+  std::uint64_t malformed_sent = 0;
+
+  // 1. frames from a connection that never says HELLO
+  auto raw = dealer(ctx, proc.address());
+  {
+    std::mt19937 rng(42);
+    std::string random_bytes(256, '\0');
+    for (auto& c : random_bytes) c = static_cast<char>(rng());
+    const auto hello = hello_frame(1, "node", "x");
+    const std::vector<std::string> garbage = {
+        random_bytes,
+        hello.substr(0, hello.size() / 2),                        // truncated MessagePack
+        std::string("\xdd\xff\xff\xff\xff", 5),                   // array32 claiming 4 billion elements
+        std::string("\xdf\xff\xff\xff\xff", 5),                   // map32 claiming 4 billion pairs
+        std::string("\xdb\xff\xff\xff\xff", 5) + "abc",           // str32 claiming 4 GiB
+        std::string("\xc6\xff\xff\xff\xff", 5) + "abc",           // bin32 claiming 4 GiB
+        std::string(10000, '\x91') + std::string(1, '\xc0'),       // 10000 nested arrays
+        packed([](packer& pk) {                                   // HELLO with wrong types
+          pk.pack_array(6);
+          pk.pack(1);
+          pk.pack("one");
+          pk.pack(2);
+          pk.pack(3);
+          pk.pack(4);
+          pk.pack(5);
+        }),
+        packed([](packer& pk) {  // an unknown frame tag
+          pk.pack_array(2);
+          pk.pack(99);
+          pk.pack(1);
+        }),
+        packed([](packer& pk) { pk.pack(std::string("not an array")); }),
+        std::string(),  // an empty frame
+    };
+    for (const auto& g : garbage) send_frame(raw, g);
+    malformed_sent += garbage.size();
+
+    // a frame of two parts
+    REQUIRE(raw.send(zmq::buffer(std::string("\x91\x01", 2)), zmq::send_flags::sndmore));
+    REQUIRE(raw.send(zmq::buffer(std::string("\x91\x01", 2)), zmq::send_flags::none));
+    malformed_sent += 1;
+
+    // many frames near the size limit that claim huge containers
+    std::string bomb("\xdd\xff\xff\xff\xff", 5);
+    bomb += std::string(60000, '\xdf');  // each element a map32 header's first byte
+    for (int i = 0; i < 200; ++i) send_frame(raw, bomb);
+    malformed_sent += 200;
+
+    // a HELLO with protocol version 99 is refused with [3, 1, reason]; it comes after
+    // all of the above on this connection, so the node has read those by then
+    send_frame(raw, hello_frame(99, "node", "intruder"));
+    auto refuse = recv_tagged(raw, 3, 10s);
+    REQUIRE(refuse);
+    const auto& r = refuse->get();
+    REQUIRE(r.via.array.size == 3);
+    CHECK(r.via.array.ptr[1].as<int>() == 1);
+    CHECK_THAT(r.via.array.ptr[2].as<std::string>(), Contains("99"));
+  }
+
+  // 2. a client that completes the handshake, then sends envelopes with wrong types
+  auto client = dealer(ctx, proc.address(), "itest-client");
+  {
+    send_frame(client, hello_frame(1, "client", "itest-client"));
+    auto welcome = recv_tagged(client, 2, 10s);
+    REQUIRE(welcome);
+    const auto& w = welcome->get();
+    REQUIRE(w.via.array.size >= 5);  // WELCOME may carry max_message_size too
+    const auto node_name = w.via.array.ptr[2].as<std::string>();
+    const auto node_addr = w.via.array.ptr[3].as<std::string>();
+    const auto incarnation = w.via.array.ptr[4].as<std::uint64_t>();
+    CHECK(node_name == "target");
+    CHECK(node_addr == proc.address());
+    CHECK(incarnation == proc.incarnation());
+
+    auto batch = packed([&](packer& pk) {
+      pk.pack_array(5);
+      pk.pack(6);
+      // an envelope whose fields have the wrong types
+      pk.pack_array(7);
+      pk.pack(0);
+      pk.pack_nil();
+      pk.pack(std::string("not a ref"));
+      pk.pack(std::string("x"));
+      pk.pack(-1);
+      pk.pack(5);
+      pk.pack_map(0);
+      // not even an array
+      pk.pack(42);
+      // a well-formed request to the manager whose body does not fit spawn_request
+      pk.pack_array(7);
+      pk.pack(1);
+      pack_ref(pk, "anyone", "", 0, 7);
+      pack_ref(pk, node_name, node_addr, incarnation, 0);
+      pk.pack(1);
+      pk.pack(5000);
+      pk.pack(std::string("actor.node.spawn"));
+      pk.pack_map(1);
+      pk.pack(std::string("type"));
+      pk.pack(42);
+      // a good ping, answered after the above
+      pk.pack_array(7);
+      pk.pack(1);
+      pack_ref(pk, "anyone", "", 0, 8);
+      pack_ref(pk, node_name, node_addr, incarnation, 0);
+      pk.pack(2);
+      pk.pack(5000);
+      pk.pack(std::string("actor.node.ping"));
+      pk.pack_map(0);
+    });
+    send_frame(client, batch);
+    malformed_sent += 2;
+
+    // both requests are answered: correlation 1 with bad_message, 2 with a pong
+    std::map<std::uint64_t, std::pair<std::string, msgpack::object_handle>> answers;
+    poll_until(
+        [&] {
+          auto f = recv_tagged(client, 6, 500ms);
+          if (!f) return answers.size() == 2;
+          const auto& b = f->get();
+          for (std::uint32_t i = 1; i < b.via.array.size; ++i) {
+            const auto& e = b.via.array.ptr[i];
+            if (e.type != msgpack::type::ARRAY || e.via.array.size != 7) continue;
+            const auto corr = e.via.array.ptr[3].as<std::uint64_t>();
+            msgpack::object_handle body(msgpack::clone(e.via.array.ptr[6]));
+            answers[corr] = {e.via.array.ptr[5].as<std::string>(), std::move(body)};
+          }
+          return answers.size() == 2;
+        },
+        10s);
+    REQUIRE(answers.count(1) == 1);
+    REQUIRE(answers.count(2) == 1);
+    CHECK(answers[1].first == "actor.error");
+    auto err = answers[1].second.get().as<std::map<std::string, msgpack::object>>();
+    CHECK(err.at("code").as<int>() == static_cast<int>(actor::errc::bad_message));
+    CHECK(answers[2].first == "actor.node.pong");
+    auto pong = answers[2].second.get().as<std::map<std::string, msgpack::object>>();
+    CHECK(pong.at("incarnation").as<std::uint64_t>() == proc.incarnation());
+  }
+
+  // 3. a message over --max-message-size: the connection is dropped (by ZeroMQ); a
+  //    HELLO sent afterwards is answered once the node has dealt with it
+  auto big = dealer(ctx, proc.address());
+  {
+    send_frame(big, std::string(70000, '\x01'));
+    const bool answered = poll_until(
+        [&] {
+          if (!big.send(zmq::buffer(hello_frame(99, "node", "big")), zmq::send_flags::dontwait)) return false;
+          return recv_tagged(big, 3, 500ms).has_value();
+        },
+        10s);
+    CHECK(answered);
+  }
+
+  // the node still works, and counted what it dropped
+  auto ping = me.ask<actor::ping_reply>(me.node.manager_at(proc.address()), actor::ping_request{});
+  REQUIRE(ping);
+  CHECK(ping->node == "target");
+  auto stats = me.stats_at(proc.address());
+  REQUIRE(stats);
+  INFO("decode_errors " << stats->decode_errors << ", dropped[malformed] " << stats->dropped["malformed"]
+                        << ", sent " << malformed_sent);
+  CHECK(stats->dropped["malformed"] >= malformed_sent);
+  CHECK(stats->decode_errors >= malformed_sent + 1);  // + the spawn_request body that did not fit
+
+  const auto rss_after = proc.rss_kib();
+  REQUIRE(rss_after);
+  INFO("VmRSS before " << *rss_before << " KiB, after " << *rss_after << " KiB");
+  CHECK(*rss_after < 100 * 1024);
+  CHECK(*rss_after - *rss_before < 50 * 1024);
+
+  REQUIRE(proc.terminate());
+  auto st = proc.wait_exit(5s);
+  REQUIRE(st);
+  CHECK(st->describe() == "exited with code 0");
+}
+
+TEST_CASE("a request with an absurdly long ttl_ms is answered, not silently dropped",
+          "[integration][robustness][regression]") {
+  // Regression test for a bug fixed in (router.cpp, deliver_inbound): `now + milliseconds(ttl_ms)` overflows for a
+  // ttl_ms above ~2^43 (signed overflow in the conversion to nanoseconds, UB); the
+  // deadline lands in the past and the actor drops the request without an answer.
+  node_process proc(node_argv(actor_node_path(), "ttl-node"));
+  zmq::context_t ctx(1);
+  auto client = dealer(ctx, proc.address(), "itest-ttl");
+  send_frame(client, hello_frame(1, "client", "itest-ttl"));
+  auto welcome = recv_tagged(client, 2, 10s);
+  REQUIRE(welcome);
+  const auto& w = welcome->get();
+  REQUIRE(w.via.array.size >= 5);  // [2, version, node, address, incarnation, max_message_size]
+  const auto node_name = w.via.array.ptr[2].as<std::string>();
+  const auto incarnation = w.via.array.ptr[4].as<std::uint64_t>();
+
+  std::uint64_t correlation = 0;
+  for (const std::uint64_t ttl : {std::uint64_t{5000}, std::uint64_t{1} << 40, std::uint64_t{1} << 50,
+                                  std::uint64_t{1} << 62, ~std::uint64_t{0}}) {
+    ++correlation;
+    send_frame(client, packed([&](packer& pk) {
+                 pk.pack_array(2);
+                 pk.pack(6);
+                 pk.pack_array(7);
+                 pk.pack(1);
+                 pack_ref(pk, "anyone", "", 0, correlation);
+                 pack_ref(pk, node_name, proc.address(), incarnation, 0);
+                 pk.pack(correlation);
+                 pk.pack(ttl);
+                 pk.pack(std::string("actor.node.ping"));
+                 pk.pack_map(0);
+               }));
+    // the answer: a pong, or an error saying the ttl is not acceptable
+    std::string type;
+    poll_until(
+        [&] {
+          auto f = recv_tagged(client, 6, 200ms);
+          if (!f) return false;
+          const auto& b = f->get();
+          for (std::uint32_t i = 1; i < b.via.array.size; ++i) {
+            const auto& e = b.via.array.ptr[i];
+            if (e.type == msgpack::type::ARRAY && e.via.array.size == 7 &&
+                e.via.array.ptr[3].as<std::uint64_t>() == correlation) {
+              type = e.via.array.ptr[5].as<std::string>();
+            }
+          }
+          return !type.empty();
+        },
+        3s);
+    INFO("ttl_ms " << ttl);
+    CHECK((type == "actor.node.pong" || type == "actor.error"));
+  }
+}
+
+TEST_CASE("a node that has talked to more than 1023 peers that went away can still reach a new one",
+          "[integration][robustness][regression]") {
+  // Regression test for a bug fixed in (transport.cpp): a peer, once known, is never forgotten: a down peer keeps its
+  // DEALER (reconnecting forever) and its entry in peers_. A long-running node that has
+  // talked to many nodes that are gone (restarts on new ports, crashed clients) runs into
+  // ZeroMQ's 1023 sockets per context: open_dealer throws "Too many open files", the I/O
+  // loop logs io_error, the rest of that outbound batch is lost (those requests time out
+  // instead of failing), and no new peer can be reached.
+  local_node me;
+  std::set<std::uint16_t> ports;
+  while (ports.size() < 1100) ports.insert(unused_port());
+  std::vector<std::future<actor::expected<actor::ping_reply>>> fs;
+  for (auto port : ports) {
+    fs.push_back(me.sys.request<actor::ping_reply>(me.node.manager_at("tcp://127.0.0.1:" + std::to_string(port)),
+                                                   actor::ping_request{}, 3s));
+  }
+  std::size_t node_down = 0;
+  for (auto& f : fs) {
+    REQUIRE(f.wait_for(10s) == std::future_status::ready);
+    auto r = f.get();
+    if (!r && r.error().code == actor::errc::node_down) ++node_down;
+  }
+  CHECK(node_down == ports.size());
+
+  node_process newcomer(node_argv(actor_node_path(), "newcomer"));
+  auto ping = me.ask<actor::ping_reply>(me.node.manager_at(newcomer.address()), actor::ping_request{}, 3s);
+  INFO((ping ? std::string("ping answered") : ping.error().describe()));
+  CHECK(ping);
+}
