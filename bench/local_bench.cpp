@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "actor/actor.hpp"
+#include "bench_util.hpp"
 
 // ---- messages -----------------------------------------------------------------
 
@@ -67,66 +68,6 @@ ACTOR_MESSAGE(bench::pong, "bench.pong");
 
 namespace bench {
 
-// ---- helpers (same output format as the anchors' common.hpp) --------------------
-
-using clock_type = std::chrono::steady_clock;
-
-std::uint64_t now_ns() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch()).count());
-}
-
-void result(const std::string& key, double value, const char* unit) {
-  std::printf("RESULT %s %.3f %s\n", key.c_str(), value, unit);
-  std::fflush(stdout);
-}
-
-// Nearest-rank percentile on a sorted vector.
-std::uint64_t percentile(const std::vector<std::uint64_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(sorted.size())));
-  rank = std::clamp<std::size_t>(rank, 1, sorted.size());
-  return sorted[rank - 1];
-}
-
-void latency_report(const std::string& prefix, std::vector<std::uint64_t> rtt_ns) {
-  std::sort(rtt_ns.begin(), rtt_ns.end());
-  long double sum = 0;
-  for (auto x : rtt_ns) sum += x;
-  double mean = rtt_ns.empty() ? 0.0 : static_cast<double>(sum / rtt_ns.size());
-  result(prefix + ".mean_us", mean / 1e3, "us");
-  result(prefix + ".p50_us", static_cast<double>(percentile(rtt_ns, 0.50)) / 1e3, "us");
-  result(prefix + ".p99_us", static_cast<double>(percentile(rtt_ns, 0.99)) / 1e3, "us");
-  result(prefix + ".p999_us", static_cast<double>(percentile(rtt_ns, 0.999)) / 1e3, "us");
-  result(prefix + ".max_us", static_cast<double>(rtt_ns.empty() ? 0 : rtt_ns.back()) / 1e3, "us");
-}
-
-// Resident set size of this process in bytes (from /proc/self/statm).
-long rss_bytes() {
-  long pages_total = 0, pages_rss = 0;
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f == nullptr) return -1;
-  if (std::fscanf(f, "%ld %ld", &pages_total, &pages_rss) != 2) pages_rss = -1;
-  std::fclose(f);
-  return pages_rss * sysconf(_SC_PAGESIZE);
-}
-
-// Peak resident set size of this process in bytes (VmHWM).
-long peak_rss_bytes() {
-  FILE* f = std::fopen("/proc/self/status", "r");
-  if (f == nullptr) return -1;
-  char line[256];
-  long kb = -1;
-  while (std::fgets(line, sizeof(line), f) != nullptr) {
-    if (std::sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
-  }
-  std::fclose(f);
-  return kb < 0 ? -1 : kb * 1024;
-}
-
-long arg_long(int argc, char** argv, int idx, long fallback) {
-  return argc > idx ? std::strtol(argv[idx], nullptr, 10) : fallback;
-}
 
 // How long a mode may take before it is reported as failed.
 constexpr auto time_limit = std::chrono::seconds(120);

@@ -6,6 +6,40 @@
 
 namespace actor {
 
+namespace detail {
+
+clock::timer_id timer_table::add(time_point at, clock::callback fn) {
+  const auto id = next_id_++;
+  by_time_.emplace(std::pair{at, id}, std::move(fn));
+  by_id_.emplace(id, at);
+  return id;
+}
+
+bool timer_table::remove(clock::timer_id id, clock::callback& out) {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return false;
+  auto node = by_time_.extract(std::pair{it->second, id});
+  by_id_.erase(it);
+  if (!node.empty()) out = std::move(node.mapped());
+  return true;
+}
+
+bool timer_table::pop_due(time_point now, clock::callback& out, time_point& due) {
+  if (by_time_.empty() || by_time_.begin()->first.first > now) return false;
+  auto first = by_time_.begin();
+  due = first->first.first;
+  out = std::move(first->second);
+  by_id_.erase(first->first.second);
+  by_time_.erase(first);
+  return true;
+}
+
+time_point timer_table::next() const noexcept {
+  return by_time_.empty() ? time_point::max() : by_time_.begin()->first.first;
+}
+
+}  // namespace detail
+
 namespace {
 
 // The real clock: a timer thread sleeping until the earliest deadline.
@@ -30,12 +64,10 @@ class steady_clock_service final : public clock {
     timer_id id = 0;
     {
       std::lock_guard lk(mu_);
-      id = next_id_++;
+      id = timers_.add(at, std::move(fn));
       // wake the timer thread only when it would otherwise sleep past `at`: most
       // timers are request deadlines that get cancelled long before they are due
       wake = at < waiting_until_;
-      timers_.emplace(std::pair{at, id}, std::move(fn));
-      by_id_.emplace(id, at);
     }
     if (wake) cv_.notify_one();
     return id;
@@ -44,32 +76,23 @@ class steady_clock_service final : public clock {
   bool cancel(timer_id id) override {
     callback dropped;  // destroyed after the lock is released
     std::lock_guard lk(mu_);
-    auto it = by_id_.find(id);
-    if (it == by_id_.end()) return false;
-    auto node = timers_.extract(std::pair{it->second, id});
-    by_id_.erase(it);
-    if (!node.empty()) dropped = std::move(node.mapped());
-    return true;
+    return timers_.remove(id, dropped);
   }
 
  private:
   void run() {
     std::unique_lock lk(mu_);
+    callback fn;
+    time_point due;
     while (!stop_) {
       const auto now = std::chrono::steady_clock::now();
-      // never sleep longer than max_sleep, so a new later timer needs no wake-up
-      const time_point horizon = now + max_sleep;
-      if (timers_.empty() || timers_.begin()->first.first > now) {
-        const time_point due = timers_.empty() ? horizon : std::min(horizon, timers_.begin()->first.first);
-        waiting_until_ = due;
-        cv_.wait_until(lk, due);
+      if (!timers_.pop_due(now, fn, due)) {
+        // never sleep longer than max_sleep, so a new later timer needs no wake-up
+        waiting_until_ = std::min(now + max_sleep, timers_.next());
+        cv_.wait_until(lk, waiting_until_);
         waiting_until_ = time_point::min();
         continue;
       }
-      auto first = timers_.begin();
-      auto fn = std::move(first->second);
-      by_id_.erase(first->first.second);
-      timers_.erase(first);
       lk.unlock();
       fn();
       fn = nullptr;
@@ -82,9 +105,7 @@ class steady_clock_service final : public clock {
   std::condition_variable cv_;
   bool stop_ = false;
   time_point waiting_until_ = time_point::min();  // min: the thread is awake
-  timer_id next_id_ = 1;
-  std::map<std::pair<time_point, timer_id>, callback> timers_;
-  std::unordered_map<timer_id, time_point> by_id_;
+  detail::timer_table timers_;
   std::thread thread_;  // last: starts after the rest is built
 };
 
@@ -99,32 +120,22 @@ time_point manual_clock::now() const {
 
 clock::timer_id manual_clock::schedule_at(time_point at, callback fn) {
   std::lock_guard lk(mu_);
-  auto id = next_id_++;
-  timers_.emplace(std::pair{at, id}, std::move(fn));
-  by_id_.emplace(id, at);
-  return id;
+  return timers_.add(at, std::move(fn));
 }
 
 bool manual_clock::cancel(timer_id id) {
   callback dropped;
   std::lock_guard lk(mu_);
-  auto it = by_id_.find(id);
-  if (it == by_id_.end()) return false;
-  auto node = timers_.extract(std::pair{it->second, id});
-  by_id_.erase(it);
-  if (!node.empty()) dropped = std::move(node.mapped());
-  return true;
+  return timers_.remove(id, dropped);
 }
 
 void manual_clock::advance(duration d) {
   std::unique_lock lk(mu_);
   const auto target = now_ + d;
-  while (!timers_.empty() && timers_.begin()->first.first <= target) {
-    auto first = timers_.begin();
-    now_ = std::max(now_, first->first.first);
-    auto fn = std::move(first->second);
-    by_id_.erase(first->first.second);
-    timers_.erase(first);
+  callback fn;
+  time_point due;
+  while (timers_.pop_due(target, fn, due)) {
+    now_ = std::max(now_, due);
     lk.unlock();
     fn();
     fn = nullptr;
@@ -140,7 +151,7 @@ std::size_t manual_clock::pending() const {
 
 time_point manual_clock::next_deadline() const {
   std::lock_guard lk(mu_);
-  return timers_.empty() ? time_point::max() : timers_.begin()->first.first;
+  return timers_.next();
 }
 
 }  // namespace actor

@@ -334,11 +334,7 @@ void transport::route(outbound& o) {
 
 void transport::send_batch(peer& p) {
   if (p.batch_count == 0) return;
-  const auto n = static_cast<std::uint32_t>(p.batch_count + 1);
-  p.batch[1] = static_cast<char>(n >> 24);
-  p.batch[2] = static_cast<char>(n >> 16);
-  p.batch[3] = static_cast<char>(n >> 8);
-  p.batch[4] = static_cast<char>(n);
+  wire::set_batch_count(p.batch, p.batch_count);
   if (p.stalled.empty() && send_raw(*p.dealer, p.batch)) {
     counters_.frames_out.fetch_add(1, std::memory_order_relaxed);
     counters_.envelopes_out.fetch_add(p.batch_count, std::memory_order_relaxed);
@@ -371,11 +367,7 @@ void transport::flush_batches() {
   for (auto& [id, b] : client_batches_) {
     auto count = client_batch_counts_[id];
     if (count == 0) continue;
-    const auto n = static_cast<std::uint32_t>(count + 1);
-    b[1] = static_cast<char>(n >> 24);
-    b[2] = static_cast<char>(n >> 16);
-    b[3] = static_cast<char>(n >> 8);
-    b[4] = static_cast<char>(n);
+    wire::set_batch_count(b, count);
     if (send_to_client(id, b)) {
       counters_.envelopes_out.fetch_add(count, std::memory_order_relaxed);
     } else {

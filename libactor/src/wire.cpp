@@ -75,13 +75,18 @@ std::string encode_probe(frame_tag tag, const probe& p) {
 
 void begin_batch(std::string& out, std::size_t count) {
   // array32 header, always 5 bytes, so a batch can be started before its size is final
-  const auto n = static_cast<std::uint32_t>(count + 1);
-  out.push_back(static_cast<char>(0xdd));
-  out.push_back(static_cast<char>(n >> 24));
-  out.push_back(static_cast<char>(n >> 16));
-  out.push_back(static_cast<char>(n >> 8));
-  out.push_back(static_cast<char>(n));
+  out.assign(5, '\0');
+  out[0] = static_cast<char>(0xdd);
   out.push_back(static_cast<char>(frame_tag::batch));  // positive fixint
+  set_batch_count(out, count);
+}
+
+void set_batch_count(std::string& batch, std::size_t count) {
+  const auto n = static_cast<std::uint32_t>(count + 1);  // the tag is an element too
+  batch[1] = static_cast<char>(n >> 24);
+  batch[2] = static_cast<char>(n >> 16);
+  batch[3] = static_cast<char>(n >> 8);
+  batch[4] = static_cast<char>(n);
 }
 
 msgpack::unpack_limit limits(std::size_t max_message_size) {

@@ -59,8 +59,10 @@ struct probe {  // PING and PONG
 [[nodiscard]] std::string encode(const refuse& r);
 [[nodiscard]] std::string encode_probe(frame_tag tag, const probe& p);
 
-/// Writes a BATCH frame's header for `count` envelopes; the envelopes' bytes follow.
+/// Starts `out` afresh as a BATCH frame's header for `count` envelopes; their bytes follow.
 void begin_batch(std::string& out, std::size_t count);
+/// Sets the envelope count in a header written by begin_batch at the start of `batch`.
+void set_batch_count(std::string& batch, std::size_t count);
 
 /// Limits applied while decoding, so hostile input cannot allocate without bound.
 [[nodiscard]] msgpack::unpack_limit limits(std::size_t max_message_size);

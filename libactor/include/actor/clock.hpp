@@ -30,6 +30,27 @@ class clock {
   virtual bool cancel(timer_id id) = 0;
 };
 
+namespace detail {
+/// Pending timers in deadline order, findable by id. Not thread-safe: its owner locks.
+class timer_table {
+ public:
+  clock::timer_id add(time_point at, clock::callback fn);
+  /// Removes a timer, moving its callback to `out` (to be destroyed outside the owner's
+  /// lock: it may own refs). False when no such timer is pending.
+  bool remove(clock::timer_id id, clock::callback& out);
+  /// Takes the earliest timer when it is due at `now`: its callback and deadline.
+  bool pop_due(time_point now, clock::callback& out, time_point& due);
+  /// The earliest deadline, or time_point::max() when none.
+  [[nodiscard]] time_point next() const noexcept;
+  [[nodiscard]] std::size_t size() const noexcept { return by_time_.size(); }
+
+ private:
+  clock::timer_id next_id_ = 1;
+  std::map<std::pair<time_point, clock::timer_id>, clock::callback> by_time_;
+  std::unordered_map<clock::timer_id, time_point> by_id_;
+};
+}  // namespace detail
+
 /// The real clock: std::chrono::steady_clock and one timer thread.
 [[nodiscard]] std::shared_ptr<clock> make_steady_clock();
 
@@ -52,9 +73,7 @@ class manual_clock final : public clock {
  private:
   mutable std::mutex mu_;
   time_point now_;
-  timer_id next_id_ = 1;
-  std::map<std::pair<time_point, timer_id>, callback> timers_;
-  std::unordered_map<timer_id, time_point> by_id_;
+  detail::timer_table timers_;
 };
 
 }  // namespace actor
