@@ -105,6 +105,7 @@ void router::stop() {
     std::lock_guard lk(mu_);
     exported.swap(exported_);
     names.swap(names_);
+    names_of_.clear();
   }
   last_sender_.ref = {};
   last_target_.ref = {};
@@ -127,12 +128,22 @@ expected<void> router::register_name(const std::string& name, const actor_ref& r
   if (!inserted && !(it->second == ref)) {
     return error{errc::name_taken, "the name '" + name + "' is held by actor " + std::to_string(it->second.id())};
   }
+  if (inserted && ref.endpoint() != nullptr && ref.endpoint()->wire_address() == nullptr) {
+    names_of_[ref.id()].push_back(name);  // local: released when the actor stops
+  }
   return {};
 }
 
 bool router::unregister_name(const std::string& name) {
   std::lock_guard lk(mu_);
-  return names_.erase(name) > 0;
+  auto it = names_.find(name);
+  if (it == names_.end()) return false;
+  if (auto of = names_of_.find(it->second.id()); of != names_of_.end()) {
+    std::erase(of->second, name);
+    if (of->second.empty()) names_of_.erase(of);
+  }
+  names_.erase(it);
+  return true;
 }
 
 actor_ref router::whereis(const std::string& name) const {
@@ -151,13 +162,9 @@ std::vector<std::string> router::names() const {
 void router::actor_stopped(std::uint64_t id) {
   actor_ref dropped;  // released after the lock
   std::lock_guard lk(mu_);
-  for (auto it = names_.begin(); it != names_.end();) {
-    if (it->second.id() == id && it->second.endpoint() != nullptr &&
-        it->second.endpoint()->wire_address() == nullptr) {
-      it = names_.erase(it);
-    } else {
-      ++it;
-    }
+  if (auto of = names_of_.find(id); of != names_of_.end()) {
+    for (const auto& name : of->second) names_.erase(name);
+    names_of_.erase(of);
   }
   if (auto it = exported_.find(id); it != exported_.end()) {
     dropped = std::move(it->second);

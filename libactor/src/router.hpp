@@ -112,6 +112,7 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   std::unordered_map<std::uint64_t, actor_ref> exported_;
   std::unordered_map<std::string, endpoint*> proxies_;  // weak: proxies remove themselves
   std::unordered_map<std::string, actor_ref> names_;
+  std::unordered_map<std::uint64_t, std::vector<std::string>> names_of_;  // local actor id -> its names
 };
 
 }  // namespace actor::detail
