@@ -89,6 +89,7 @@ void router::start() {
       opts_, [this](const wire::envelope_view& v, const origin& from) { deliver_inbound(v, from); },
       [this] { sweep_exports(); });
   opts_.advertise = transport_->address();
+  transport_->start();  // only now: the I/O thread reads transport_ (address()) when it delivers
 }
 
 std::atomic<std::int64_t>& router::inbound_counter() noexcept {

@@ -124,7 +124,10 @@ transport::transport(transport_options opts, deliver_fn deliver, std::function<v
   }
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
-  io_ = std::thread([this] { run(); });
+}
+
+void transport::start() {
+  if (!io_.joinable()) io_ = std::thread([this] { run(); });
 }
 
 transport::~transport() {

@@ -106,13 +106,16 @@ class transport {
   /// Called on the I/O thread for every well-formed inbound envelope.
   using deliver_fn = std::function<void(const wire::envelope_view&, const origin&)>;
 
-  /// Binds the ROUTER (throws std::runtime_error with the reason when it cannot)
-  /// and starts the I/O thread.
+  /// Binds the ROUTER (throws std::runtime_error with the reason when it cannot).
+  /// Nothing is received or sent before start().
   /// on_second runs on the I/O thread about once a second (housekeeping).
   transport(transport_options opts, deliver_fn deliver, std::function<void()> on_second = {});
   ~transport();  // stop()
   transport(const transport&) = delete;
   transport& operator=(const transport&) = delete;
+
+  /// Starts the I/O thread; deliver and on_second may be called from then on.
+  void start();
 
   /// The advertised address (the bound endpoint when --advertise was not given).
   [[nodiscard]] const std::string& address() const noexcept { return address_; }

@@ -36,11 +36,19 @@ using ms = std::chrono::milliseconds;
 [[nodiscard]] std::string test_node_path();
 [[nodiscard]] std::string test_plugin_path();
 
+/// How many times slower a sanitizer build runs: timing bounds stretch by it, or a
+/// node that TSan slows down for a moment is taken for a dead one.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr int slowdown = 5;
+#else
+inline constexpr int slowdown = 1;
+#endif
+
 /// Liveness settings that make failure detection fast in tests; the same values
 /// are passed to node processes (fast_liveness_args) and to in-process nodes.
-inline constexpr ms fast_heartbeat{100};
-inline constexpr ms fast_suspect_after{300};
-inline constexpr ms fast_down_after{600};
+inline constexpr ms fast_heartbeat{100 * slowdown};
+inline constexpr ms fast_suspect_after{300 * slowdown};
+inline constexpr ms fast_down_after{600 * slowdown};
 
 /// How a process ended.
 struct exit_status {

@@ -77,7 +77,7 @@ TEST_CASE("with the default liveness settings a SIGKILLed node is detected withi
   defaults.name = "itest-defaults";
   REQUIRE(defaults.listen == "tcp://127.0.0.1:0");
   local_node me(defaults);
-  check_kill_detection(proc, me, 3s);
+  check_kill_detection(proc, me, 3s * slowdown);
 }
 
 TEST_CASE("a SIGSTOPped node is detected as down and recovers after SIGCONT", "[integration][liveness]") {
