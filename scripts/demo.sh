@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the dependencies, builds libactor (RelWithDebInfo, in build/) and runs the local demo.
+# The main job: installs the dependencies, builds libactor (RelWithDebInfo, in build/), then
+# starts a local cluster (a registry and two nodes on 127.0.0.1) and drives it through the
+# Bridge from a shell script (actorctl) and from Python (scripts/cluster-demo.sh), and stops it.
 # Works from any directory; safe to run again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,10 +16,10 @@ bash scripts/install-deps.sh
 step "configuring build/ (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-step "building actor_local_demo (-j$JOBS)"
-cmake --build build -j"$JOBS" --target actor_local_demo
+step "building actor-registry, actor-node and actorctl (-j$JOBS)"
+cmake --build build -j"$JOBS" --target actor-registry actor-node actorctl
 
-step "running build/examples/actor_local_demo"
-build/examples/actor_local_demo
+step "running the cluster demo (scripts/cluster-demo.sh)"
+bash scripts/cluster-demo.sh build
 
 step "done"

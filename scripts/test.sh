@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the dependencies, builds everything with -Werror in build/ and runs every test
-# (unit, integration, examples, including the find_package example) with ctest; then, unless
+# (unit, integration, examples, including the find_package example) with ctest, then the
+# container tests (scripts/container-test.sh: skipped where no Docker engine answers); then, unless
 # SKIP_SANITIZERS=1, the same tests in an ASan+UBSan build (build-asan/) and a TSan build
 # (build-tsan/). Works from any directory; safe to run again. Exits non-zero on any failure.
 set -euo pipefail
@@ -19,8 +20,9 @@ configure_build_test() {
   step "building $dir/ (-j$JOBS)"
   cmake --build "$dir" -j"$JOBS"
   step "running ctest in $dir/"
-  # a per-test time limit for tests that set none of their own
-  (cd "$dir" && ${CTEST_WRAPPER:-} ctest --output-on-failure --timeout 900)
+  # a per-test time limit for tests that set none of their own; the container tests (label
+  # container, plain build only) run afterwards, from scripts/container-test.sh
+  (cd "$dir" && ${CTEST_WRAPPER:-} ctest --output-on-failure --timeout 900 -LE container)
 }
 
 step "installing dependencies (scripts/install-deps.sh)"
@@ -29,6 +31,10 @@ bash scripts/install-deps.sh
 configure_build_test build -DACTOR_SANITIZE= -DACTOR_WERROR=ON
 # The find_package example (install, then build examples/find_package against the install)
 # runs inside that ctest run as the test example.find_package.
+
+# The cluster in Docker, from the images of this build; SKIPPED where no Docker engine answers.
+step "container tests (scripts/container-test.sh)"
+bash scripts/container-test.sh build
 
 if [ "${SKIP_SANITIZERS:-0}" = 1 ]; then
   step "skipping the sanitizer builds (SKIP_SANITIZERS=1)"

@@ -250,6 +250,7 @@ void actor_base::handle(envelope* e) noexcept {
   }
   if (state_ == state::stopping) {
     terminate({quit_reason_, {}});
+    // after the stop is complete: the requester may count the actors alive
     if (e->type == &type_of<stop_msg>()) answer(detail::make_envelope(stopped{}, envelope_kind::reply, {}));
   } else if (extras_ && extras_->next_behavior) {
     behavior_ = std::move(*std::exchange(extras_->next_behavior, std::nullopt));
@@ -311,6 +312,7 @@ void actor_base::crash(const char* what) noexcept {
 void actor_base::terminate(stop_reason why) noexcept {
   if (state_ == state::stopped) return;
   state_ = state::stopped;
+  finished_.store(true, std::memory_order_release);
   try {
     on_stop(why);
   } catch (...) {  // on_stop must not throw; if it does, the actor stops all the same

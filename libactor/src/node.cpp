@@ -3,6 +3,7 @@
 #include <random>
 
 #include "actor/log.hpp"
+#include "registry_agent.hpp"
 #include "router.hpp"
 
 namespace actor {
@@ -60,10 +61,18 @@ node::node(actor_system& sys, node_options opts) : sys_(sys) {
   router_ = std::make_shared<detail::router>(sys, std::move(t));
   router_->set_inbound_limit(opts.inbound_limit);
   router_->start();
-  router_->set_manager(sys_.spawn<manager_actor>(*this));
+  router_->set_service(manager_id, sys_.spawn<manager_actor>(*this));
+  cache_ = std::make_shared<detail::name_cache>();
+  // the agent answers a claim once every registry answered or timed out
+  claim_timeout_ = opts.registry_timeout * static_cast<int>(opts.registries.size() + 1);
+  agent_key_ = new_incarnation();  // as random, and never 0
+  agent_ = detail::spawn_registry_agent(
+      *this, {opts.registries, opts.heartbeat_interval, opts.registry_timeout, agent_key_}, cache_);
   std::weak_ptr<detail::router> weak = router_;
-  sys_.set_stop_observer([weak](std::uint64_t id) {
-    if (auto r = weak.lock()) r->actor_stopped(id);
+  sys_.set_stop_observer([weak, agent = agent_, key = agent_key_, &sys = sys_](std::uint64_t id) {
+    auto r = weak.lock();
+    if (!r) return;
+    for (auto& name : r->actor_stopped(id)) sys.send(agent, detail::agent_release{std::move(name), key});
   });
   ACTOR_LOG(info, "node", "listening", {"name", name()}, {"address", address()},
             {"bound", router_->net().bound_endpoint()}, {"incarnation", incarnation()});
@@ -73,14 +82,18 @@ node::~node() {
   shutdown();
   sys_.set_stop_observer(nullptr);
   if (auto m = router_->manager()) sys_.send(m, stop_msg{});
-  router_->set_manager({});
+  sys_.send(agent_, stop_msg{});
+  router_->set_service(manager_id, {});
 }
 
 const std::string& node::name() const noexcept { return router_->name(); }
 std::uint64_t node::incarnation() const noexcept { return router_->incarnation(); }
 const std::string& node::address() const noexcept { return router_->address(); }
 actor_ref node::manager() const { return router_->manager(); }
-actor_ref node::manager_at(const std::string& address) { return router_->remote(address, 0, 0); }
+actor_ref node::manager_at(const std::string& address) { return router_->remote(address, 0, manager_id); }
+actor_ref node::service_at(const std::string& address, std::uint64_t id) { return router_->remote(address, 0, id); }
+void node::provide_service(std::uint64_t id, const actor_ref& ref) { router_->set_service(id, ref); }
+actor_ref node::name_service() const { return agent_; }
 
 expected<actor_ref> node::spawn(const std::string& type, const std::string& name, const config& cfg) {
   if (!name.empty() && whereis(name)) {
@@ -99,9 +112,32 @@ expected<actor_ref> node::spawn(const std::string& type, const std::string& name
 }
 
 expected<void> node::register_name(const std::string& name, const actor_ref& ref) {
-  return router_->register_name(name, ref);
+  if (auto here = router_->register_name(name, ref); !here) return here;
+  auto claim = sys_.request<registry_ok>(agent_, detail::agent_claim{name, ref, agent_key_}, claim_timeout_).get();
+  if (!claim) {
+    router_->unregister_name(name);
+    return claim.error();
+  }
+  return {};
 }
-bool node::unregister_name(const std::string& name) { return router_->unregister_name(name); }
+
+bool node::unregister_name(const std::string& name) {
+  if (!router_->unregister_name(name)) return false;
+  sys_.send(agent_, detail::agent_release{name, agent_key_});
+  return true;
+}
+
+expected<actor_ref> node::lookup(const std::string& name, std::chrono::milliseconds timeout) {
+  if (auto ref = router_->whereis(name)) return ref;
+  if (auto ref = cache_->find(name)) return ref;
+  auto found = sys_.request<registry_found>(agent_, registry_lookup{name}, timeout).get();
+  if (!found) return found.error();
+  return found->ref;
+}
+
+void node::leave(std::chrono::milliseconds timeout) {
+  (void)sys_.request<registry_ok>(agent_, detail::agent_leave{agent_key_}, timeout).get();
+}
 actor_ref node::whereis(const std::string& name) const { return router_->whereis(name); }
 
 node_stats node::stats() const {
@@ -119,6 +155,7 @@ node_stats node::stats() const {
   s.messages_received = c.envelopes_in.load();
   s.frames_sent = c.frames_out.load();
   s.frames_received = c.frames_in.load();
+  s.clients = c.clients.load();
   for (std::size_t i = 0; i < c.dropped.size(); ++i) {
     s.dropped[std::string(detail::to_string(static_cast<detail::drop_reason>(i)))] = c.dropped[i].load();
   }

@@ -102,8 +102,10 @@ void router::stop() {
   // what the router holds may hold proxies, which hold the router: let go of it all
   std::unordered_map<std::uint64_t, actor_ref> exported;
   std::unordered_map<std::string, actor_ref> names;
+  decltype(services_) services;
   {
     std::lock_guard lk(mu_);
+    services.swap(services_);
     exported.swap(exported_);
     names.swap(names_);
     names_of_.clear();
@@ -112,14 +114,14 @@ void router::stop() {
   last_target_.ref = {};
 }
 
-void router::set_manager(actor_ref m) {
+void router::set_service(std::uint64_t id, actor_ref m) {
   std::lock_guard lk(mu_);
-  manager_ = std::move(m);
+  services_.at(id) = std::move(m);
 }
 
-actor_ref router::manager() const {
+actor_ref router::service(std::uint64_t id) const {
   std::lock_guard lk(mu_);
-  return manager_;
+  return id < services_.size() ? services_[id] : actor_ref{};
 }
 
 expected<void> router::register_name(const std::string& name, const actor_ref& ref) {
@@ -160,17 +162,21 @@ std::vector<std::string> router::names() const {
   return out;
 }
 
-void router::actor_stopped(std::uint64_t id) {
+std::vector<std::string> router::actor_stopped(std::uint64_t id) {
   actor_ref dropped;  // released after the lock
+  std::vector<std::string> released;
   std::lock_guard lk(mu_);
   if (auto of = names_of_.find(id); of != names_of_.end()) {
     for (const auto& name : of->second) names_.erase(name);
+    released = std::move(of->second);
     names_of_.erase(of);
   }
   if (auto it = exported_.find(id); it != exported_.end()) {
     dropped = std::move(it->second);
     exported_.erase(it);
   }
+  exports_generation_.fetch_add(1, std::memory_order_release);  // the I/O thread's target cache may hold it
+  return released;
 }
 
 void router::forget_proxy(const std::string& key, const endpoint* which) noexcept {
@@ -179,8 +185,9 @@ void router::forget_proxy(const std::string& key, const endpoint* which) noexcep
   if (auto it = proxies_.find(key); it != proxies_.end() && it->second == which) proxies_.erase(it);
 }
 
-actor_ref router::remote(const std::string& address, std::uint64_t incarnation, std::uint64_t id) {
-  if (address == this->address() && (incarnation == opts_.incarnation || (id == 0 && incarnation == 0))) {
+actor_ref router::remote(const std::string& address, std::uint64_t incarnation, std::uint64_t id,
+                         const std::string& node_name) {
+  if (address == this->address() && (incarnation == opts_.incarnation || (id < service_ids && incarnation == 0))) {
     std::string why;
     return local_target(wire_ref{opts_.node_name, address, incarnation, id}, why);
   }
@@ -192,7 +199,7 @@ actor_ref router::remote(const std::string& address, std::uint64_t incarnation, 
     return r;
   }
   auto* slot = address.empty() ? nullptr : transport_->peer_for(address);
-  auto* p = new remote_endpoint(shared_from_this(), wire_ref{{}, address, incarnation, id}, slot, key);
+  auto* p = new remote_endpoint(shared_from_this(), wire_ref{node_name, address, incarnation, id}, slot, key);
   proxies_[key] = p;
   return actor_ref{p};
 }
@@ -201,8 +208,12 @@ wire_ref router::to_wire(const actor_ref& r) {
   auto* ep = r.endpoint();
   if (const auto* w = ep->wire_address()) return *w;
   std::lock_guard lk(mu_);
-  if (manager_ == r) return wire_ref{opts_.node_name, address(), opts_.incarnation, 0};
-  exported_.emplace(ep->id(), r);
+  for (std::uint64_t id = 0; id < services_.size(); ++id) {
+    if (services_[id] == r) return wire_ref{opts_.node_name, address(), opts_.incarnation, id};
+  }
+  // a stopped actor is not exported again (a message naming it after its stop):
+  // requests to it get no_such_actor
+  if (!ep->finished()) exported_.emplace(ep->id(), r);
   return wire_ref{opts_.node_name, address(), opts_.incarnation, ep->id()};
 }
 
@@ -225,15 +236,17 @@ actor_ref router::from_wire(const wire_ref& w) {
     if (r) return r;
     return actor_ref{new dead_endpoint(w, why)};
   }
-  auto r = remote(w.address, w.incarnation, w.id);
+  auto r = remote(w.address, w.incarnation, w.id, w.node);
   return r;
 }
 
 actor_ref router::local_target(const wire_ref& w, std::string& why) { return local_target(w.incarnation, w.id, why); }
 
 actor_ref router::local_target(std::uint64_t incarnation, std::uint64_t id, std::string& why) {
-  if (id == 0) {
-    if (incarnation == 0 || incarnation == opts_.incarnation) return manager();
+  if (id < service_ids && (incarnation == 0 || incarnation == opts_.incarnation)) {
+    if (auto s = service(id)) return s;
+    why = "no service " + std::to_string(id) + " on node " + opts_.node_name;
+    return {};
   }
   if (incarnation != opts_.incarnation) {
     why = "stale ref: actor " + std::to_string(id) + " belongs to an earlier incarnation of node " + opts_.node_name;
@@ -263,17 +276,20 @@ void router::sweep_exports() {
 const std::string& router::encoded_local(const actor_ref& r) {
   // the last local sender this thread encoded, keyed by address and unique id
   // (an address can be reused by a new actor; an id never is)
+  // (a router is named by its incarnation, not its address: a router destroyed and a
+  // new one built at the same address, with a new system counting ids from the same
+  // start, must not match)
   struct cache {
-    const router* owner = nullptr;
+    std::uint64_t owner = 0;
     const endpoint* ep = nullptr;
     std::uint64_t id = 0;
     std::string bytes;
   };
   thread_local cache c;
   auto* ep = r.endpoint();
-  if (c.owner != this || c.ep != ep || c.id != ep->id()) {
+  if (c.owner != opts_.incarnation || c.ep != ep || c.id != ep->id()) {
     c.bytes = encode_ref(to_wire(r));
-    c.owner = this;
+    c.owner = opts_.incarnation;
     c.ep = ep;
     c.id = ep->id();
   }
@@ -354,7 +370,9 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
     return;
   }
   actor_ref target;
-  if (last_target_.ref && last_target_.id == v.receiver.id && last_target_.incarnation == v.receiver.incarnation) {
+  const auto generation = exports_generation_.load(std::memory_order_acquire);
+  if (last_target_.ref && last_target_.id == v.receiver.id && last_target_.incarnation == v.receiver.incarnation &&
+      last_target_.generation == generation) {
     target = last_target_.ref;
   } else {
     std::string why;
@@ -364,10 +382,10 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
       answer_error(errc::no_such_actor, why);
       return;
     }
-    last_target_ = {v.receiver.incarnation, v.receiver.id, target};
+    last_target_ = {v.receiver.incarnation, v.receiver.id, generation, target};
   }
-  if (v.receiver.id == 0 && v.type == message_traits<stop_msg>::name) {
-    answer_error(errc::unauthorized, "a node's manager cannot be stopped from another process");
+  if (v.receiver.id < service_ids && v.type == message_traits<stop_msg>::name) {
+    answer_error(errc::unauthorized, "a node's services (manager, registry) cannot be stopped from another process");
     return;
   }
   const message_type* type = last_type_.type;

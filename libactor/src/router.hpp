@@ -4,6 +4,7 @@
 // this node), the cache of proxies for remote actors, and the node's local
 // names; it is the ref_codec that turns refs into wire refs and back.
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -36,20 +37,26 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   [[nodiscard]] transport& net() noexcept { return *transport_; }
   [[nodiscard]] actor_system& system() noexcept { return sys_; }
 
-  /// The local actor answering at id 0 (spawn, lookup, stats, ping).
-  void set_manager(actor_ref m);
-  [[nodiscard]] actor_ref manager() const;
+  /// The local actor answering at well-known id `id` (< service_ids): 0 is the
+  /// manager (spawn, lookup, stats, ping), 1 the registry. Refs to a service may
+  /// carry incarnation 0, "whatever runs at that address now". Empty m: none.
+  void set_service(std::uint64_t id, actor_ref m);
+  [[nodiscard]] actor_ref service(std::uint64_t id) const;
+  [[nodiscard]] actor_ref manager() const { return service(manager_id); }
 
   // local names
   expected<void> register_name(const std::string& name, const actor_ref& ref);
   bool unregister_name(const std::string& name);
   [[nodiscard]] actor_ref whereis(const std::string& name) const;
   [[nodiscard]] std::vector<std::string> names() const;
-  /// An actor stopped: release its names and its export entry.
-  void actor_stopped(std::uint64_t id);
+  /// An actor stopped: release its names (returned) and its export entry.
+  std::vector<std::string> actor_stopped(std::uint64_t id);
 
-  /// A ref to actor `id` on the node at `address` (id 0: that node's manager).
-  actor_ref remote(const std::string& address, std::uint64_t incarnation, std::uint64_t id);
+  /// A ref to actor `id` on the node at `address` (a service id with incarnation 0: that service).
+  /// `node_name` is what the ref says of its node when it is written again (the
+  /// proxy keeps the name it was first made with; the address is what counts).
+  actor_ref remote(const std::string& address, std::uint64_t incarnation, std::uint64_t id,
+                   const std::string& node_name = {});
 
   // ref_codec
   wire_ref to_wire(const actor_ref& r) override;
@@ -99,16 +106,17 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
     actor_ref ref;
   } last_sender_;
   struct {
-    std::uint64_t incarnation = 0, id = 0;
+    std::uint64_t incarnation = 0, id = 0, generation = 0;
     actor_ref ref;
   } last_target_;
+  std::atomic<std::uint64_t> exports_generation_{0};  // bumped when an actor stops
   struct {
     std::string name;
     const message_type* type = nullptr;
   } last_type_;
 
   mutable std::mutex mu_;
-  actor_ref manager_;
+  std::array<actor_ref, service_ids> services_;
   std::unordered_map<std::uint64_t, actor_ref> exported_;
   std::unordered_map<std::string, endpoint*> proxies_;  // weak: proxies remove themselves
   std::unordered_map<std::string, actor_ref> names_;

@@ -21,7 +21,7 @@ struct system_state {
   system_options opts;
   std::shared_ptr<actor::clock> clock;
   std::unique_ptr<scheduler> pool;
-  std::atomic<std::uint64_t> next_id{1};
+  std::atomic<std::uint64_t> next_id{service_ids};  // ids below are well-known services
   std::atomic<bool> shutting_down{false};  // set by ~actor_system: stops are for shutdown
 
   // counters

@@ -90,6 +90,8 @@ struct transport::peer : peer_slot {
 
 struct transport::client {
   std::string name;
+  time_point last_heard{};
+  time_point unreachable_since{};  // the ROUTER last said its connection is gone; {}: reachable
 };
 
 transport::transport(transport_options opts, deliver_fn deliver, std::function<void()> on_second)
@@ -397,9 +399,44 @@ bool transport::send_to_client(const std::string& id, const std::string& frame) 
     counters_.frames_out.fetch_add(1, std::memory_order_relaxed);
     return true;
   } catch (const zmq::error_t& e) {  // EHOSTUNREACH: the client is gone
-    if (e.num() == EHOSTUNREACH) clients_.erase(id);
+    if (e.num() == EHOSTUNREACH) client_unreachable(id, mono_now());
     return false;
   }
+}
+
+void transport::client_unreachable(const std::string& id, time_point now) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;
+  auto& since = it->second.unreachable_since;
+  if (since == time_point{}) since = now;
+  if (now - since > opts_.down_after) forget_client(id);  // not just a connection being redialled
+}
+
+void transport::forget_client(const std::string& id) {
+  if (clients_.erase(id) > 0) {
+    counters_.clients.store(clients_.size(), std::memory_order_relaxed);
+    ACTOR_LOG(debug, "transport", "client_gone", {"client", id});
+  }
+}
+
+void transport::probe_clients(time_point now, const std::string& beacon) {
+  // Only a send tells whether a client's connection still exists: ROUTER_MANDATORY
+  // fails with EHOSTUNREACH while it is gone. Clients that keep talking need no probe;
+  // one whose connection stays gone for down_after (not just redialling) is forgotten.
+  std::vector<std::string> unreachable;
+  for (auto& [id, c] : clients_) {
+    if (now - c.last_heard <= opts_.down_after) continue;
+    try {
+      if (router_.send(zmq::buffer(id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+        [[maybe_unused]] auto sent = router_.send(zmq::buffer(beacon), zmq::send_flags::dontwait);
+      }  // else: its queue is full (EAGAIN): still connected
+      c.unreachable_since = {};
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EHOSTUNREACH) throw;
+      unreachable.push_back(id);
+    }
+  }
+  for (const auto& id : unreachable) client_unreachable(id, now);
 }
 
 void transport::open_dealer(peer& p) {
@@ -521,6 +558,10 @@ void transport::on_router_frame(const std::string& id, const void* data, std::si
     return;
   }
   counters_.frames_in.fetch_add(1, std::memory_order_relaxed);
+  if (auto it = clients_.find(id); it != clients_.end()) {
+    it->second.last_heard = mono_now();
+    it->second.unreachable_since = {};
+  }
   switch (f->tag) {
     case wire::frame_tag::hello: {
       auto h = wire::read_hello(*f);
@@ -540,7 +581,8 @@ void transport::on_router_frame(const std::string& id, const void* data, std::si
       if (h->role == "node") {
         node_routes_[id] = h->address;
       } else {
-        clients_[id] = client{h->node};
+        clients_[id] = client{h->node, mono_now(), {}};
+        counters_.clients.store(clients_.size(), std::memory_order_relaxed);
       }
       send_to_client(id, wire::encode(wire::welcome{wire::protocol_version, opts_.node_name, address_,
                                                     opts_.incarnation, opts_.max_message_size}));
@@ -718,6 +760,7 @@ void transport::tick(time_point now) {
       }
       it = (prune && !reachable) ? node_routes_.erase(it) : std::next(it);
     }
+    probe_clients(now, beacon);
   }
   // If this thread itself did not run for a while (the process was stopped, or
   // starved), the silence we saw is ours, not our peers': give them a fresh grace period.

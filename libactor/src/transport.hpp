@@ -99,6 +99,7 @@ struct transport_counters {
   std::atomic<std::uint64_t> frames_out{0};
   std::atomic<std::uint64_t> frames_in{0};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(drop_reason::count_)> dropped{};
+  std::atomic<std::uint64_t> clients{0};  // Bridge clients known now (said HELLO, not gone yet)
 };
 
 class transport {
@@ -157,6 +158,9 @@ class transport {
   bool send_raw(zmq::socket_t& s, const std::string& frame);
   bool send_to_client(const std::string& id, const std::string& frame);
   void malformed(const std::string& from, const std::string& why);
+  void probe_clients(time_point now, const std::string& beacon);
+  void forget_client(const std::string& id);
+  void client_unreachable(const std::string& id, time_point now);  // forgets it after down_after of that
 
   transport_options opts_;
   deliver_fn deliver_;
@@ -181,7 +185,11 @@ class transport {
   std::atomic<bool> stopping_{false};
 
   // I/O thread only
-  std::unordered_map<std::string, client> clients_;  // routing id -> client
+  // Bridge clients by routing id. A client silent for longer than down_after is
+  // probed every heartbeat (a PONG beacon through the ROUTER) and forgotten once its
+  // connection has been gone for down_after, so clients that come and go leave
+  // nothing behind, while one whose connection is merely redialled is kept.
+  std::unordered_map<std::string, client> clients_;
   std::unordered_map<std::string, std::string> node_routes_;  // routing id -> peer address, from HELLO
   std::unordered_map<std::string, std::string> client_batches_;  // routing id -> batch bytes
   std::unordered_map<std::string, std::size_t> client_batch_counts_;

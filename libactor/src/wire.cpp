@@ -176,4 +176,24 @@ expected<envelope_view> read_envelope(const msgpack::object& o) {
   return v;
 }
 
+std::string encode_envelope(kind k, const wire_ref* sender, const wire_ref& receiver, std::uint64_t correlation,
+                            std::uint64_t ttl_ms, std::string_view type, std::string_view body) {
+  msgpack::sbuffer b(64 + type.size() + body.size());
+  auto pk = packer_for(b);
+  pk.pack_array(7);
+  pk.pack(static_cast<std::uint8_t>(k));
+  if (sender != nullptr) {
+    pk.pack(*sender);
+  } else {
+    pk.pack_nil();
+  }
+  pk.pack(receiver);
+  pk.pack(correlation);
+  pk.pack(ttl_ms);
+  pk.pack_str(static_cast<std::uint32_t>(type.size()));
+  pk.pack_str_body(type.data(), static_cast<std::uint32_t>(type.size()));
+  b.write(body.data(), body.size());
+  return to_string(b);
+}
+
 }  // namespace actor::detail::wire

@@ -108,4 +108,10 @@ struct envelope_view {
 };
 [[nodiscard]] expected<envelope_view> read_envelope(const msgpack::object& o);
 
+/// Encodes one envelope (a BATCH element); `body` is already MessagePack and is
+/// copied as is. A null sender is written as nil (anonymous).
+[[nodiscard]] std::string encode_envelope(kind k, const wire_ref* sender, const wire_ref& receiver,
+                                          std::uint64_t correlation, std::uint64_t ttl_ms, std::string_view type,
+                                          std::string_view body);
+
 }  // namespace actor::detail::wire

@@ -25,6 +25,7 @@ namespace itest {
 std::string actor_node_path() { return ACTOR_NODE_BIN; }
 std::string test_node_path() { return ACTOR_TEST_NODE_BIN; }
 std::string test_plugin_path() { return ACTOR_TEST_PLUGIN_PATH; }
+std::string actor_registry_path() { return ACTOR_REGISTRY_BIN; }
 
 namespace {
 
@@ -256,6 +257,19 @@ std::vector<std::string> fast_node_argv(const std::string& binary, const std::st
   auto args = fast_liveness_args();
   args.insert(args.end(), extra.begin(), extra.end());
   return node_argv(binary, name, std::move(args));
+}
+
+std::vector<std::string> registry_argv(const std::string& name, std::vector<std::string> extra) {
+  std::vector<std::string> v{actor_registry_path(), "--name", name};
+  if (std::find(extra.begin(), extra.end(), "--listen") == extra.end()) {
+    v.push_back("--listen");
+    v.push_back("tcp://127.0.0.1:0");
+  }
+  for (auto& a : fast_liveness_args()) v.push_back(std::move(a));
+  v.push_back("--lease-ms");
+  v.push_back(std::to_string(fast_lease.count()));
+  v.insert(v.end(), extra.begin(), extra.end());
+  return v;
 }
 
 actor::node_options fast_node_options(const std::string& name) {

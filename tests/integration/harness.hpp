@@ -35,6 +35,7 @@ using ms = std::chrono::milliseconds;
 [[nodiscard]] std::string actor_node_path();
 [[nodiscard]] std::string test_node_path();
 [[nodiscard]] std::string test_plugin_path();
+[[nodiscard]] std::string actor_registry_path();
 
 /// How many times slower a sanitizer build runs: timing bounds stretch by it, or a
 /// node that TSan slows down for a moment is taken for a dead one.
@@ -137,6 +138,13 @@ class node_process : public child_process {
 /// node_argv + fast_liveness_args + extra.
 [[nodiscard]] std::vector<std::string> fast_node_argv(const std::string& binary, const std::string& name,
                                                       std::vector<std::string> extra = {});
+
+/// A registry's name lease in tests: as long as the fast down bound.
+inline constexpr ms fast_lease{fast_down_after};
+
+/// argv for actor-registry: --name NAME, --listen tcp://127.0.0.1:0 (unless extra has
+/// --listen), the fast liveness settings and --lease-ms fast_lease, then extra.
+[[nodiscard]] std::vector<std::string> registry_argv(const std::string& name, std::vector<std::string> extra = {});
 
 /// In-process node options on 127.0.0.1:0 with the fast liveness settings.
 [[nodiscard]] actor::node_options fast_node_options(const std::string& name);

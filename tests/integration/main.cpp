@@ -9,7 +9,7 @@
 int main(int argc, char** argv) {
   // the in-process nodes log warnings and errors only; the node processes' logs
   // are captured by the harness and printed when a test fails
-  actor::log::set_level(actor::log::level::warn);
+  actor::log::set_level(std::getenv("ITEST_DEBUG") ? actor::log::level::debug : actor::log::level::warn);
   std::signal(SIGPIPE, SIG_IGN);
   return Catch::Session().run(argc, argv);
 }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "actor/node_main.hpp"
+#include "actor/registry_main.hpp"
 #include "harness.hpp"
 
 using namespace itest;
@@ -165,4 +166,59 @@ TEST_CASE("actor-node takes its options from ACTOR_ variables unless the command
     CHECK(me.lookup_at(proc.address(), "c"));
     CHECK(me.lookup_at(proc.address(), "k"));
   }
+}
+
+// ---- actor-registry --------------------------------------------------------------------
+
+namespace {
+
+actor::registry_parse_result parse_registry(std::vector<std::string> args, const env_map& env) {
+  args.insert(args.begin(), "actor-registry");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  argv.push_back(nullptr);
+  return actor::parse_registry_options(static_cast<int>(args.size()), argv.data(), env);
+}
+
+}  // namespace
+
+TEST_CASE("registry options follow the same precedence, and bad ones exit 2", "[integration][options][registry]") {
+  temp_file file("lease-ms = 3000\npeer = tcp://10.0.0.1:7000\nname = from-file\n");
+  const env_map env{{"ACTOR_LEASE_MS", "2500"}, {"ACTOR_PEER", "tcp://r2:7000,tcp://r3:7000"}};
+
+  auto cli = parse_registry({"--config", file.path(), "--lease-ms", "1500"}, env);
+  REQUIRE(cli.options);
+  CHECK(cli.options->lease_ms == 1500);
+  CHECK(cli.options->peers == std::vector<std::string>{"tcp://r2:7000", "tcp://r3:7000"});
+  CHECK(cli.options->name == "from-file");
+  CHECK(cli.options->listen == "tcp://127.0.0.1:7000");
+
+  auto from_env = parse_registry({"--config", file.path()}, env);
+  REQUIRE(from_env.options);
+  CHECK(from_env.options->lease_ms == 2500);
+
+  auto from_file = parse_registry({"--config", file.path()}, {});
+  REQUIRE(from_file.options);
+  CHECK(from_file.options->lease_ms == 3000);
+  CHECK(from_file.options->peers == std::vector<std::string>{"tcp://10.0.0.1:7000"});
+
+  for (const auto& bad : std::vector<std::vector<std::string>>{
+           {"--no-such-flag"}, {"--lease-ms", "soon"}, {"--lease-ms", "0"}, {"--peer", "nowhere"}, {"--log-level", "loud"}}) {
+    auto r = parse_registry(bad, {});
+    INFO(bad.front());
+    CHECK_FALSE(r.options);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Contains("actor-registry"));
+  }
+  auto help = parse_registry({"--help"}, {});
+  CHECK(help.exit_code == 0);
+  CHECK_THAT(help.output, Contains("--lease-ms"));
+
+  // and the real program says what is wrong and exits 2
+  child_process proc({actor_registry_path(), "--lease-ms", "soon"});
+  auto status = proc.wait_exit(10s);
+  REQUIRE(status);
+  CHECK(status->exited);
+  CHECK(status->code == 2);
+  CHECK_THAT(proc.log(), Contains("lease-ms"));
 }

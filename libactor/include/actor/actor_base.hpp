@@ -123,6 +123,7 @@ class actor_base : public detail::endpoint {
 
   /// Mailbox entry point used by actor_ref; thread-safe, lock-free, never blocks.
   void enqueue(detail::envelope* e) noexcept final;
+  [[nodiscard]] bool finished() const noexcept final { return finished_.load(std::memory_order_acquire); }
 
   /// Internal: what resume() tells the executor.
   enum class resume_result : std::uint8_t { again, idle, done };
@@ -230,6 +231,7 @@ class actor_base : public detail::endpoint {
   enum class state : std::uint8_t { created, running, stopping, stopped };
   state state_ = state::created;
   bool answered_ = false;  // the current message has been answered
+  std::atomic<bool> finished_{false};  // terminated: readable from any thread
   stop_reason::kind quit_reason_ = stop_reason::kind::normal;
 };
 

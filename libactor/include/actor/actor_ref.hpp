@@ -14,6 +14,13 @@
 
 namespace actor {
 
+/// Well-known actor ids: a node answers at these ids with its services, and a ref
+/// to a service may carry incarnation 0 ("whatever runs at that address now").
+/// Ordinary actors get ids from service_ids up, so they never collide.
+inline constexpr std::uint64_t manager_id = 0;   ///< every node's manager (spawn, lookup, stats, ping)
+inline constexpr std::uint64_t registry_id = 1;  ///< the name service of an actor-registry
+inline constexpr std::uint64_t service_ids = 16;
+
 /// A reference to an actor (or to a reply promise). Cheap to copy, safe to copy
 /// and use from any thread; keeps the target's memory alive, not the actor
 /// running. An empty ref means "anonymous": sends to it are dropped.

@@ -16,12 +16,14 @@
 #include "actor/config.hpp"
 #include "actor/expected.hpp"
 #include "actor/message.hpp"
+#include "actor/registry.hpp"
 #include "actor/system.hpp"
 
 namespace actor {
 
 namespace detail {
 class router;
+class name_cache;
 }
 
 struct node_options {
@@ -42,6 +44,10 @@ struct node_options {
   /// beyond it, requests are answered `overloaded` and sends are dropped (counted).
   std::size_t inbound_limit = 200000;
   int linger_ms = 200;
+  /// Addresses of actor-registry processes (replicas). Empty: names resolve on this node only.
+  std::vector<std::string> registries;
+  /// How long one request to a registry may take before the next replica is asked.
+  std::chrono::milliseconds registry_timeout{1000};
 };
 
 // ---- the manager's protocol ------------------------------------------------------
@@ -100,11 +106,12 @@ struct node_stats {
   std::uint64_t decode_errors = 0;      ///< malformed frames and undecodable envelopes
   std::uint64_t undeliverable = 0;      ///< envelopes for actors this node does not have
   std::uint64_t inbound_pending = 0;    ///< envelopes from the network not yet handled
+  std::uint64_t clients = 0;            ///< Bridge clients connected now
   std::map<std::string, std::uint64_t> dropped;  ///< by reason
   std::vector<peer_stats> peers;
   MSGPACK_DEFINE_MAP(node, address, incarnation, actors_alive, actors_spawned, actors_crashed, dead_letters,
                      messages_sent, messages_received, frames_sent, frames_received, decode_errors, undeliverable,
-                     inbound_pending, dropped, peers)
+                     inbound_pending, clients, dropped, peers)
 };
 
 /// Thread-safe. Construction binds the listen address (std::runtime_error when it
@@ -126,14 +133,36 @@ class node {
   /// This node's manager, and the manager of the node at `address`.
   [[nodiscard]] actor_ref manager() const;
   [[nodiscard]] actor_ref manager_at(const std::string& address);
+  /// The service at well-known id `id` (< service_ids) of the process at `address`
+  /// (registry_id: an actor-registry's name service), whatever incarnation runs there.
+  [[nodiscard]] actor_ref service_at(const std::string& address, std::uint64_t id);
+  /// Makes `ref` (a local actor) answer at well-known id `id` of this node.
+  void provide_service(std::uint64_t id, const actor_ref& ref);
 
   /// Spawns a registered actor type here, registering `name` when not empty
-  /// (errc::name_taken when a live actor has it; it is released when that actor stops).
+  /// (see register_name; the actor is stopped again when the name cannot be had).
   expected<actor_ref> spawn(const std::string& type, const std::string& name = {}, const config& cfg = {});
+  /// Names a local actor, on this node and at every registry: errc::name_taken when a
+  /// live actor holds the name here or at a registry. The name is released when the
+  /// actor stops. Blocks for at most one registry_timeout per registry; a registry
+  /// that does not answer gets the name later, when it answers heartbeats again.
   expected<void> register_name(const std::string& name, const actor_ref& ref);
+  /// Releases a name on this node and at the registries; false if it was not held here.
   bool unregister_name(const std::string& name);
-  /// The actor registered here under name, or the empty ref.
+  /// The actor registered on this node under name, or the empty ref.
   [[nodiscard]] actor_ref whereis(const std::string& name) const;
+  /// Resolves a name: this node's names, then the cache of earlier answers (kept
+  /// fresh by watching them at the registry), then the registries in turn.
+  /// errc::no_such_actor when no registry knows it (or none is configured and the
+  /// name is not on this node); errc::node_down when no registry answered. A cached
+  /// answer costs a hash lookup; thread-safe.
+  expected<actor_ref> lookup(const std::string& name, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  /// The actor that answers registry_lookup and registry_list for actors of this
+  /// node, with the cache and failover of lookup(): what an actor sends requests to.
+  [[nodiscard]] actor_ref name_service() const;
+  /// Releases every name of this node at the registries, waiting up to `timeout`
+  /// for their answers (a node about to stop calls it so its names go at once).
+  void leave(std::chrono::milliseconds timeout);
 
   [[nodiscard]] node_stats stats() const;
 
@@ -144,6 +173,10 @@ class node {
  private:
   actor_system& sys_;
   std::shared_ptr<detail::router> router_;
+  std::shared_ptr<detail::name_cache> cache_;
+  actor_ref agent_;  // the node's registry agent
+  std::uint64_t agent_key_ = 0;  // the secret of the node's requests to its agent
+  std::chrono::milliseconds claim_timeout_{};
 };
 
 }  // namespace actor

@@ -25,6 +25,9 @@ class endpoint {
   [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
   /// Where this endpoint lives when it is not local (a proxy); null for local ones.
   [[nodiscard]] virtual const wire_ref* wire_address() const noexcept { return nullptr; }
+  /// True once nothing sent here will ever be handled (an actor that stopped).
+  /// Any thread.
+  [[nodiscard]] virtual bool finished() const noexcept { return false; }
 
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   /// Adds a reference unless the count already reached zero (the endpoint is being destroyed).

@@ -1,0 +1,411 @@
+"""Bridge: call actors on libactor nodes from a Python script.
+
+The Bridge speaks the wire protocol (docs/protocol.md) as a *client*: one ZeroMQ DEALER per
+node it talks to, introduced with HELLO role "client"; its requests carry the sender ref
+``[name, "", 0, 1]`` and the node answers on the same connection.
+
+Thread-safety: a Bridge may be shared between threads, but it does one thing at a time: every
+public method holds an internal lock for its whole duration (ZeroMQ sockets must not be used
+from two threads at once). For calls in parallel, use one Bridge per thread; ``stop()`` with
+several targets sends all its requests before waiting for the answers.
+"""
+
+import itertools
+import math
+import random
+import threading
+import time
+
+import zmq
+
+from . import wire
+from .errors import ActorError, BadMessage, NodeDown, NoSuchActor, Overloaded, ShuttingDown, Timeout, error_for
+from .wire import Ref
+
+REGISTRY_ID = 1  # the registry's service actor answers at this well-known id (incarnation 0)
+_FAILOVER = (NodeDown, ShuttingDown, Overloaded)  # registry errors that make the next registry worth a try
+
+
+class Reply:
+    """A reply: its registered type name and its body (a dict). ``reply["value"]`` reads the body."""
+
+    __slots__ = ("type", "body")
+
+    def __init__(self, type_, body):
+        self.type = type_
+        self.body = body
+
+    def __getitem__(self, key):
+        return self.body[key]
+
+    def get(self, key, default=None):
+        return self.body.get(key, default) if isinstance(self.body, dict) else default
+
+    def __eq__(self, other):
+        return isinstance(other, Reply) and (self.type, self.body) == (other.type, other.body)
+
+    def __repr__(self):
+        return f"Reply({self.type!r}, {self.body!r})"
+
+
+def _normalize_address(address):
+    return address if "://" in address else "tcp://" + address
+
+
+class _Connection:
+    """The DEALER to one node and what we know of that node."""
+
+    def __init__(self, ctx, address, routing_id, hello, heartbeat, max_message_size):
+        self.address = address
+        self.socket = ctx.socket(zmq.DEALER)
+        self.socket.setsockopt(zmq.ROUTING_ID, routing_id)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        self.socket.setsockopt(zmq.MAXMSGSIZE, max_message_size)
+        self.socket.setsockopt(zmq.RECONNECT_IVL, 100)
+        self.socket.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
+        ivl = max(1, int(heartbeat * 1000))
+        self.socket.setsockopt(zmq.HEARTBEAT_IVL, ivl)
+        self.socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, 4 * ivl)
+        try:
+            self.socket.connect(address)
+        except zmq.ZMQError as ex:
+            self.socket.close(linger=0)  # an unclosed socket would hang the context's term()
+            raise NodeDown(f"cannot connect to {address!r}: {ex}") from None
+        self.socket.send(hello)  # queued until connected; the node reads it before anything we send after
+        self.welcome = None  # the node's WELCOME, once it came
+        self.last_heard = 0.0
+        self.last_ping = 0.0
+        self.seq = 0
+        self.waiting = []  # encoded envelopes held back until WELCOME
+
+    def close(self, linger_ms=0):
+        self.socket.close(linger=linger_ms)
+
+
+class Bridge:
+    """A client of libactor nodes and registries.
+
+    registries: addresses of actor-registry processes (tried in order, failing over when one
+        is down), used to resolve names: any target given as a str, lookup() and list().
+    name: how this client introduces itself (its routing id is ``<name>/<random 16 hex digits>``).
+    heartbeat: seconds between PINGs to a node while a call to it is pending.
+    down_after: seconds of silence from a node after which its pending calls fail with NodeDown.
+    max_message_size: the largest frame accepted from a node, in bytes.
+
+    Every call takes a ``timeout`` in seconds and raises an ActorError subclass when it fails
+    (Timeout, NoSuchActor, NodeDown, RemoteError, BadMessage, ...), with the protocol's codes.
+    """
+
+    def __init__(self, registries=(), name="python", heartbeat=0.5, down_after=2.0,
+                 max_message_size=16 << 20):
+        if isinstance(registries, str):
+            registries = [registries]
+        self.registries = [_normalize_address(a) for a in registries]
+        self.name = name
+        self.incarnation = random.getrandbits(64)
+        self.routing_id = f"{name}/{self.incarnation:016x}".encode()
+        self.heartbeat = heartbeat
+        self.down_after = down_after
+        self.max_message_size = max_message_size
+        self._sender = Ref(name, "", 0, 1)
+        self._hello = wire.encode(wire.Hello("client", name, "", self.incarnation))
+        self._ctx = zmq.Context()
+        self._conns = {}  # address -> _Connection
+        self._correlations = itertools.count(1)
+        self._registry_index = 0  # the registry that answered last
+        self._lock = threading.RLock()
+        self._pending = 0
+        self._closed = False
+
+    # ---- the public API -----------------------------------------------------------------------
+
+    def call(self, target, type, body=None, timeout=5.0):
+        """Sends a request of ``type`` with ``body`` (a dict) to ``target`` (a Ref, or a name to
+        look up in the registry) and returns the Reply, or raises the error it got."""
+        with self._lock:
+            deadline = time.monotonic() + timeout
+            ref = self._resolve(target, deadline)
+            outcome = self._exchange([(ref, type, body)], deadline)[0]
+        if isinstance(outcome, ActorError):
+            raise outcome
+        return outcome
+
+    def multi_call(self, calls, timeout=5.0):
+        """Sends every request of ``calls`` (an iterable of (target, type, body)) at once and waits
+        for all of them, up to ``timeout`` in all. Returns one outcome per call, in order: the Reply,
+        or the ActorError it got (raised errors are returned, not raised)."""
+        calls = list(calls)
+        with self._lock:
+            deadline = time.monotonic() + timeout
+            outcomes, requests, where = [None] * len(calls), [], []
+            for i, (target, type, body) in enumerate(calls):
+                try:
+                    requests.append((self._resolve(target, deadline), type, body))
+                    where.append(i)
+                except ActorError as ex:
+                    outcomes[i] = ex
+            for i, outcome in zip(where, self._exchange(requests, deadline)):
+                outcomes[i] = outcome
+        return outcomes
+
+    def send(self, target, type, body=None, timeout=5.0):
+        """Sends a one-way message (anonymous: nobody can answer it). Delivery is at most once:
+        returning means the message is on its way, not that it arrived. ``timeout`` bounds only
+        the name lookup, when target is a name."""
+        with self._lock:
+            ref = self._resolve(target, time.monotonic() + timeout)
+            env = self._envelope(wire.SEND, None, ref, 0, 0, type, body)
+            self._connection(ref.address).socket.send(wire.encode_batch([env]))
+
+    def stop(self, targets, timeout=5.0):
+        """Asks each target to stop (``actor.stop``), all at once. Returns a dict from each target
+        to ``"stopped"`` or the ActorError it got."""
+        targets = list(targets)
+        with self._lock:
+            deadline = time.monotonic() + timeout
+            results, requests = {}, []
+            for t in targets:
+                try:
+                    requests.append((t, self._resolve(t, deadline)))
+                except ActorError as ex:
+                    results[t] = ex
+            outcomes = self._exchange([(ref, "actor.stop", {}) for _, ref in requests], deadline)
+            for (t, _), outcome in zip(requests, outcomes):
+                results[t] = "stopped" if isinstance(outcome, Reply) else outcome
+        return {t: results[t] for t in targets}
+
+    def spawn(self, node, type, name="", config=None, timeout=5.0):
+        """Spawns an actor of ``type`` on the node at address ``node`` (registering ``name`` there
+        when not empty, with ``config``, a dict) and returns its Ref."""
+        reply = self.call(self._manager(node), "actor.node.spawn",
+                          {"type": type, "name": name, "config": config or {}}, timeout)
+        return self._ref_in(reply)
+
+    def lookup(self, name, timeout=5.0, node=None):
+        """The Ref registered under ``name``: in the registries (a registry that is down, or does
+        not know the name, passes the question to the next), or, with ``node``, on that node
+        (``actor.node.lookup``). Raises NoSuchActor when nobody holds it."""
+        if node is not None:
+            return self._ref_in(self.call(self._manager(node), "actor.node.lookup", {"name": name}, timeout))
+        reply = self._registry_call("actor.registry.lookup", {"name": name}, timeout, miss_is_final=False)
+        return self._ref_in(reply)
+
+    def list(self, prefix="", timeout=5.0):
+        """The registry's entries whose name starts with ``prefix``: a dict name -> Ref, sorted by name."""
+        reply = self._registry_call("actor.registry.list", {"prefix": prefix}, timeout)
+        try:
+            return {e["name"]: wire.read_ref(e["ref"]) for e in reply["entries"]}
+        except (KeyError, TypeError) as ex:
+            raise BadMessage(f"malformed registry entries: {reply.body!r}") from ex
+
+    def ping(self, node, timeout=5.0):
+        """Asks the node at address ``node`` who it is: a dict {node, address, incarnation}."""
+        return self.call(self._manager(node), "actor.node.ping", {}, timeout).body
+
+    def stats(self, node, timeout=5.0):
+        """The counters of the node at address ``node`` (a dict; see docs/protocol.md)."""
+        return self.call(self._manager(node), "actor.node.stats", {}, timeout).body
+
+    def pending(self):
+        """How many requests await their answer right now (may be read from any thread)."""
+        return self._pending
+
+    def close(self):
+        """Closes every connection; messages sent but not yet written get up to 1 s. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for conn in self._conns.values():
+                conn.close(linger_ms=1000)
+            self._conns.clear()
+            self._ctx.term()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---- requests -----------------------------------------------------------------------------
+
+    def _manager(self, node):
+        return Ref.manager(_normalize_address(node))
+
+    @staticmethod
+    def _ref_in(reply):
+        try:
+            return wire.read_ref(reply["ref"])
+        except (KeyError, TypeError) as ex:
+            raise BadMessage(f"{reply.type} without a ref: {reply.body!r}") from ex
+
+    def _resolve(self, target, deadline):
+        if isinstance(target, Ref):
+            return target
+        if isinstance(target, str):
+            return self.lookup(target, timeout=max(0.0, deadline - time.monotonic()))
+        raise TypeError(f"a target is a Ref or a name, not {target!r}")
+
+    def _registry_call(self, type, body, timeout, miss_is_final=True):
+        """Asks the registries in turn, starting with the one that answered last, until one answers.
+        A registry that is down (or stopping, or overloaded) is skipped; so is one that does not
+        know the name, unless miss_is_final. The answer, or the most telling error."""
+        if not self.registries:
+            raise ValueError("no registry configured: pass Bridge(registries=[...])")
+        with self._lock:
+            deadline = time.monotonic() + timeout
+            n = len(self.registries)
+            errors = []
+            for i in range(n):
+                index = (self._registry_index + i) % n
+                ref = Ref("registry", self.registries[index], 0, REGISTRY_ID)
+                outcome = self._exchange([(ref, type, body)], deadline)[0]
+                if not isinstance(outcome, _FAILOVER):
+                    self._registry_index = index  # it answered
+                    if not isinstance(outcome, ActorError):
+                        return outcome
+                    if miss_is_final or not isinstance(outcome, NoSuchActor):
+                        raise outcome
+                errors.append(outcome)
+                if time.monotonic() >= deadline:
+                    break
+            # a miss says more than a registry that was down; else the last failure
+            raise next((e for e in errors if isinstance(e, NoSuchActor)), errors[-1])
+
+    def _envelope(self, kind, sender, receiver, correlation, ttl_ms, type, body):
+        if body is None:
+            body = {}
+        if not isinstance(type, str) or not type:
+            raise BadMessage(f"a message type is a non-empty str, not {type!r}")
+        if not isinstance(body, dict):
+            raise BadMessage(f"a message body is a dict of its fields, not {body!r}")
+        if not isinstance(receiver, Ref) or not receiver.address:
+            raise BadMessage(f"cannot send to {receiver!r}: not the ref of an actor on a node")
+        return wire.encode_envelope(wire.Envelope(kind, sender, receiver, correlation, ttl_ms, type, body))
+
+    def _connection(self, address):
+        if self._closed:
+            raise ShuttingDown("the Bridge is closed")
+        conn = self._conns.get(address)
+        if conn is None:
+            conn = _Connection(self._ctx, address, self.routing_id, self._hello, self.heartbeat,
+                               self.max_message_size)
+            self._conns[address] = conn
+        return conn
+
+    def _drop(self, conn):
+        # forget the connection: the next call opens a fresh one and says HELLO again
+        if self._conns.get(conn.address) is conn:
+            del self._conns[conn.address]
+        conn.close()
+
+    def _exchange(self, requests, deadline):
+        """Sends requests [(ref, type, body)] and waits for their answers until the deadline:
+        one outcome per request, in order, each a Reply or an ActorError."""
+        outcomes = [None] * len(requests)
+        pending = {}  # correlation -> (index, connection)
+        now = time.monotonic()
+        ttl_ms = max(1, int((deadline - now) * 1000))
+        batches = {}
+        for i, (ref, type, body) in enumerate(requests):
+            try:
+                corr = next(self._correlations)
+                env = self._envelope(wire.REQUEST, self._sender, ref, corr, ttl_ms, type, body)
+                conn = self._connection(ref.address)
+            except ActorError as ex:
+                outcomes[i] = ex
+                continue
+            pending[corr] = (i, conn)
+            batches.setdefault(conn, []).append(env)
+        for conn, envs in batches.items():
+            conn.waiting.extend(envs)
+            if conn.welcome is not None:
+                self._flush(conn)
+
+        def settle(conn, error):  # every request pending on conn gets `error`
+            for corr, (i, c) in list(pending.items()):
+                if c is conn:
+                    outcomes[i] = error
+                    del pending[corr]
+
+        started = now
+        self._pending = len(pending)
+        try:
+            while pending:
+                now = time.monotonic()
+                if now >= deadline:
+                    for i, conn in pending.values():
+                        outcomes[i] = Timeout(f"no answer from {conn.address} within the deadline")
+                    break
+                conns = {c for _, c in pending.values()}
+                wake = deadline
+                for conn in conns:
+                    silent_since = max(conn.last_heard, started)
+                    if now - silent_since > self.down_after:
+                        what = "did not answer the handshake" if conn.welcome is None else "went silent"
+                        settle(conn, NodeDown(f"node at {conn.address} {what} for {self.down_after:g} s"))
+                        self._drop(conn)
+                        continue
+                    if now - conn.last_ping >= self.heartbeat:
+                        conn.seq += 1
+                        conn.socket.send(wire.encode(wire.Ping(conn.seq, self.incarnation)))
+                        conn.last_ping = now
+                    wake = min(wake, conn.last_ping + self.heartbeat, silent_since + self.down_after)
+                conns = {c for _, c in pending.values()}
+                if not conns:
+                    break
+                poller = zmq.Poller()
+                for conn in conns:
+                    poller.register(conn.socket, zmq.POLLIN)
+                wait_ms = max(1, math.ceil((wake - time.monotonic()) * 1000))
+                for sock, _ in poller.poll(wait_ms):
+                    conn = next(c for c in conns if c.socket is sock)
+                    self._read(conn, pending, outcomes, settle)
+        finally:
+            self._pending = 0
+        return outcomes
+
+    def _flush(self, conn):
+        if conn.waiting:
+            conn.socket.send(wire.encode_batch(conn.waiting))
+            conn.waiting = []
+
+    def _read(self, conn, pending, outcomes, settle):
+        """Handles every frame waiting on conn."""
+        while self._conns.get(conn.address) is conn:  # until a frame made us drop it
+            try:
+                data = conn.socket.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            try:
+                frame = wire.decode(data)
+            except BadMessage:
+                continue  # a node never sends garbage; if one did, dropping it is all we can do
+            conn.last_heard = time.monotonic()
+            if isinstance(frame, wire.Welcome):
+                conn.welcome = frame
+                self._flush(conn)
+            elif isinstance(frame, wire.Refuse):
+                settle(conn, NodeDown(f"node at {conn.address} refused the handshake: {frame.reason}"))
+                self._drop(conn)
+            elif isinstance(frame, wire.Pong):
+                if conn.welcome is not None and frame.incarnation != conn.welcome.incarnation:
+                    settle(conn, NodeDown(f"node at {conn.address} restarted: what was in flight is lost"))
+                    self._drop(conn)
+            elif isinstance(frame, wire.Batch):
+                for env in frame.envelopes:
+                    self._answer(env, pending, outcomes)
+
+    @staticmethod
+    def _answer(env, pending, outcomes):
+        if env.kind not in (wire.REPLY, wire.ERROR) or env.correlation not in pending:
+            return  # a late answer to a request that timed out, or a message we do not take
+        i, _ = pending.pop(env.correlation)
+        if env.kind == wire.REPLY:
+            outcomes[i] = Reply(env.type, env.body)
+            return
+        body = env.body
+        if isinstance(body, dict) and type(body.get("code")) is int and isinstance(body.get("text", ""), str):
+            outcomes[i] = error_for(body["code"], body.get("text", ""))
+        else:
+            outcomes[i] = BadMessage(f"malformed error body: {body!r}")

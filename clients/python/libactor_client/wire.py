@@ -1,0 +1,234 @@
+"""The wire format of docs/protocol.md: frames and envelopes to and from bytes.
+
+Every ZeroMQ message is one frame, a MessagePack array whose first element is a tag:
+
+    HELLO   [1, version, role, name, address, incarnation]
+    WELCOME [2, version, name, address, incarnation, max_message_size]
+    REFUSE  [3, version, reason]
+    PING    [4, seq, incarnation]
+    PONG    [5, seq, incarnation]
+    BATCH   [6, envelope, ...]        envelope = [kind, sender, receiver, correlation, ttl_ms, type, body]
+
+The encoder writes the same bytes as libactor's C++ encoder (libactor/src/wire.cpp): the
+smallest MessagePack form for every value, except a BATCH's array header, which is always
+the 5-byte array32 form (C++ writes it before it knows how many envelopes follow).
+tests/vectors/protocol_vectors.json holds examples that both encoders must reproduce.
+"""
+
+import struct
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Optional, Tuple
+
+import msgpack
+
+from .errors import BadMessage
+
+PROTOCOL_VERSION = 1
+
+HELLO, WELCOME, REFUSE, PING, PONG, BATCH = range(1, 7)
+SEND, REQUEST, REPLY, ERROR = range(4)
+KIND_NAMES = ("send", "request", "reply", "error")
+
+ERROR_TYPE = "actor.error"
+
+
+class Ref(NamedTuple):
+    """An actor's address: ``[node, address, incarnation, id]`` on the wire.
+
+    ``node`` is the node's name, ``address`` its advertised ZeroMQ address, ``incarnation`` the
+    node run the actor belongs to and ``id`` the actor's id there. Refs are values, hashable and
+    packed as the 4-element array the protocol expects; two are equal when they name the same
+    actor (same address, incarnation and id), whatever their ``node`` says.
+    """
+
+    node: str
+    address: str
+    incarnation: int
+    id: int
+
+    # Two refs name the same actor when address, incarnation and id agree: the node's name only
+    # informs (a registry's refs may carry "" there).
+    def __eq__(self, other):
+        return self[1:] == other[1:] if isinstance(other, Ref) else NotImplemented
+
+    def __ne__(self, other):
+        return not self == other if isinstance(other, Ref) else NotImplemented
+
+    def __hash__(self):
+        return hash(self[1:])
+
+    @classmethod
+    def manager(cls, address):
+        """The manager (id 0) of whatever node runs at ``address`` now."""
+        return cls("", address, 0, 0)
+
+    def __str__(self):
+        return f"{self.node or '?'}#{self.id}@{self.address} ({self.incarnation:016x})"
+
+
+@dataclass(frozen=True)
+class Hello:
+    role: str  # "node" or "client"
+    name: str
+    address: str  # "" for a client
+    incarnation: int
+    version: int = PROTOCOL_VERSION
+
+
+@dataclass(frozen=True)
+class Welcome:
+    name: str
+    address: str
+    incarnation: int
+    max_message_size: int = 0  # the largest frame the node accepts; 0: not said
+    version: int = PROTOCOL_VERSION
+
+
+@dataclass(frozen=True)
+class Refuse:
+    reason: str
+    version: int = PROTOCOL_VERSION
+
+
+@dataclass(frozen=True)
+class Ping:
+    seq: int
+    incarnation: int
+
+
+@dataclass(frozen=True)
+class Pong:
+    seq: int
+    incarnation: int
+
+
+@dataclass(frozen=True)
+class Envelope:
+    kind: int  # SEND, REQUEST, REPLY or ERROR
+    sender: Optional[Ref]  # None: anonymous
+    receiver: Ref
+    correlation: int
+    ttl_ms: int
+    type: str
+    body: Any
+
+
+@dataclass(frozen=True)
+class Batch:
+    envelopes: Tuple[Envelope, ...]
+
+
+# ---- encoding -------------------------------------------------------------------------------
+
+def _pack(value):
+    try:
+        return msgpack.packb(value, use_bin_type=True)
+    except (TypeError, ValueError, OverflowError) as ex:
+        raise BadMessage(f"cannot encode as MessagePack: {ex}") from None
+
+
+def encode_envelope(e):
+    """One envelope's bytes (an element of a BATCH)."""
+    sender = None if e.sender is None else tuple(e.sender)
+    return _pack([e.kind, sender, tuple(e.receiver), e.correlation, e.ttl_ms, e.type, e.body])
+
+
+def encode_batch(encoded_envelopes):
+    """A BATCH frame around envelopes already encoded with encode_envelope."""
+    return b"\xdd" + struct.pack(">I", len(encoded_envelopes) + 1) + bytes([BATCH]) + b"".join(encoded_envelopes)
+
+
+def encode(frame):
+    """The bytes of a frame (Hello, Welcome, Refuse, Ping, Pong or Batch)."""
+    if isinstance(frame, Batch):
+        return encode_batch([encode_envelope(e) for e in frame.envelopes])
+    if isinstance(frame, Hello):
+        return _pack([HELLO, frame.version, frame.role, frame.name, frame.address, frame.incarnation])
+    if isinstance(frame, Welcome):
+        return _pack([WELCOME, frame.version, frame.name, frame.address, frame.incarnation, frame.max_message_size])
+    if isinstance(frame, Refuse):
+        return _pack([REFUSE, frame.version, frame.reason])
+    if isinstance(frame, Ping):
+        return _pack([PING, frame.seq, frame.incarnation])
+    if isinstance(frame, Pong):
+        return _pack([PONG, frame.seq, frame.incarnation])
+    raise TypeError(f"not a frame: {frame!r}")
+
+
+# ---- decoding -------------------------------------------------------------------------------
+
+def _is_uint(v):
+    return type(v) is int and v >= 0  # bool is an int subclass: not a MessagePack integer
+
+
+def _is_str(v):
+    return type(v) is str
+
+
+def unpack(data):
+    """One MessagePack value filling all of ``data``; BadMessage otherwise.
+
+    msgpack's own limits apply: no container may claim more elements than ``data`` has bytes.
+    """
+    try:
+        return msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except Exception as ex:  # ExtraData, FormatError, StackError, UnicodeDecodeError, unhashable keys...
+        raise BadMessage(f"not valid MessagePack: {ex}") from None
+
+
+def read_ref(v):
+    """A Ref from its decoded form ``[node, address, incarnation, id]``; BadMessage otherwise."""
+    if (type(v) is list and len(v) == 4 and _is_str(v[0]) and _is_str(v[1]) and _is_uint(v[2])
+            and _is_uint(v[3])):
+        return Ref(*v)
+    raise BadMessage(f"not a ref [node, address, incarnation, id]: {v!r}")
+
+
+def read_envelope(v):
+    """An Envelope from its decoded form; BadMessage when it is not a well-formed envelope."""
+    if type(v) is not list or len(v) != 7:
+        raise BadMessage("an envelope is an array of 7")
+    kind, sender, receiver, correlation, ttl_ms, type_, body = v
+    if not _is_uint(kind) or kind > ERROR:
+        raise BadMessage(f"unknown envelope kind {kind!r}")
+    if not _is_uint(correlation) or not _is_uint(ttl_ms):
+        raise BadMessage("correlation and ttl_ms must be unsigned integers")
+    if not _is_str(type_):
+        raise BadMessage("type must be a string")
+    return Envelope(kind, None if sender is None else read_ref(sender), read_ref(receiver), correlation, ttl_ms,
+                    type_, body)
+
+
+def decode(data):
+    """The frame in ``data`` (one ZeroMQ message); BadMessage for anything malformed."""
+    items = unpack(data)
+    if type(items) is not list or not items:
+        raise BadMessage("a frame must be a non-empty array")
+    tag = items[0]
+    if not _is_uint(tag) or not HELLO <= tag <= BATCH:
+        raise BadMessage(f"unknown frame tag {tag!r}")
+    if tag == BATCH:
+        return Batch(tuple(read_envelope(e) for e in items[1:]))
+    fields = items[1:]
+
+    def check(name, *kinds):  # the leading fields, by type: "u" unsigned, "s" string
+        if len(fields) < len(kinds) or not all((_is_uint if k == "u" else _is_str)(f) for k, f in zip(kinds, fields)):
+            raise BadMessage(f"malformed {name}")
+
+    if tag == HELLO:
+        check("HELLO", "u", "s", "s", "s", "u")
+        version, role, name, address, incarnation = fields[:5]
+        return Hello(role, name, address, incarnation, version)
+    if tag == WELCOME:
+        check("WELCOME", "u", "s", "s", "u")
+        max_size = 0
+        if len(fields) > 4:
+            check("WELCOME", "u", "s", "s", "u", "u")
+            max_size = fields[4]
+        version, name, address, incarnation = fields[:4]
+        return Welcome(name, address, incarnation, max_size, version)
+    if tag == REFUSE:
+        check("REFUSE", "u", "s")
+        return Refuse(fields[1], fields[0])
+    check("PING/PONG", "u", "u")
+    return (Ping if tag == PING else Pong)(fields[0], fields[1])

@@ -1,0 +1,99 @@
+"""The Python codec on its own: frames, refs, malformed input and the error codes."""
+
+import unittest
+
+import msgpack
+
+from libactor_client import errors, wire
+from libactor_client.errors import BadMessage
+from libactor_client.wire import Batch, Envelope, Hello, Ping, Pong, Ref, Refuse, Welcome
+
+ADDR = "tcp://127.0.0.1:7100"
+COUNTER = Ref("n1", ADDR, 2**64 - 1, 16)
+CLIENT = Ref("script", "", 0, 1)
+
+
+class FrameTest(unittest.TestCase):
+    def test_every_frame_survives_encoding_and_decoding(self):
+        for frame in (Hello("client", "script", "", 42), Hello("node", "n1", ADDR, 2**63),
+                      Welcome("n1", ADDR, 7, 16 << 20), Refuse("no"), Ping(1, 2), Pong(2**64 - 1, 0),
+                      Batch((Envelope(wire.REQUEST, CLIENT, COUNTER, 3, 1500, "actor.counter.get", {}),
+                             Envelope(wire.SEND, None, COUNTER, 0, 0, "actor.counter.incr", {"by": -3})))):
+            with self.subTest(frame=frame):
+                self.assertEqual(wire.decode(wire.encode(frame)), frame)
+
+    def test_a_batch_header_is_always_an_array32(self):
+        data = wire.encode(Batch(()))
+        self.assertEqual(data, b"\xdd\x00\x00\x00\x01\x06")
+        self.assertEqual(wire.decode(data), Batch(()))
+
+    def test_a_ref_is_packed_as_an_array_of_four(self):
+        self.assertEqual(msgpack.unpackb(msgpack.packb(COUNTER)), list(COUNTER))
+        self.assertEqual(wire.read_ref(list(COUNTER)), COUNTER)
+        self.assertEqual(Ref.manager(ADDR), Ref("", ADDR, 0, 0))
+
+    def test_refs_are_equal_when_they_name_the_same_actor_whatever_their_node_name(self):
+        self.assertEqual(COUNTER._replace(node=""), COUNTER)
+        self.assertEqual({COUNTER: 1}[COUNTER._replace(node="")], 1)
+        self.assertNotEqual(COUNTER._replace(id=17), COUNTER)
+        self.assertNotEqual(COUNTER._replace(incarnation=1), COUNTER)
+
+    def test_a_welcome_without_max_message_size_is_accepted(self):
+        self.assertEqual(wire.decode(msgpack.packb([2, 1, "n1", ADDR, 5])), Welcome("n1", ADDR, 5, 0, 1))
+
+
+class MalformedTest(unittest.TestCase):
+    def assertBad(self, data):
+        with self.assertRaises(BadMessage, msg=repr(data)):
+            wire.decode(data)
+
+    def test_anything_that_is_not_a_well_formed_frame_is_a_bad_message(self):
+        env = [1, list(CLIENT), list(COUNTER), 3, 0, "t", {}]
+        for data in (b"", b"\xc1", b"\x91\x04\x00",  # not MessagePack; trailing bytes
+                     b"\xdd\xff\xff\xff\xff",  # claims 4 billion elements: no allocation, an error
+                     b"\x91" * 5000 + b"\x04",  # nested deeper than any frame
+                     msgpack.packb({"a": 1}), msgpack.packb([]), msgpack.packb([0]), msgpack.packb([7]),
+                     msgpack.packb([-1]), msgpack.packb(["hello"]), msgpack.packb([True]),
+                     msgpack.packb([1, 1, "node"]),  # a short HELLO
+                     msgpack.packb([1, "1", "node", "n", "", 0]),  # a version that is a string
+                     msgpack.packb([4, True, 1]),  # a bool is not an integer
+                     msgpack.packb([4, -1, 1]),
+                     msgpack.packb([6, env[:6]]),  # an envelope of 6
+                     msgpack.packb([6, [4] + env[1:]]),  # an unknown kind
+                     msgpack.packb([6, [1, "x"] + env[2:]]),  # a sender that is not a ref
+                     msgpack.packb([6, env[:2] + [[1, 2, 3, 4]] + env[3:]]),  # a receiver that is not a ref
+                     msgpack.packb([6, env[:3] + [-3] + env[4:]]),  # a negative correlation
+                     msgpack.packb([6, env[:5] + [b"t"] + env[6:]]),  # a type that is bytes
+                     b"\x92\x06\xa2\xff\xfe"):  # invalid UTF-8 in a string
+            self.assertBad(data)
+
+    def test_a_body_that_msgpack_cannot_encode_is_a_bad_message(self):
+        with self.assertRaises(BadMessage):
+            wire.encode(Batch((Envelope(wire.SEND, None, COUNTER, 0, 0, "t", {"x": object()}),)))
+
+
+class ErrorCodeTest(unittest.TestCase):
+    def test_error_classes_carry_the_codes_of_the_protocol(self):
+        table = {1: "Timeout", 2: "NoSuchActor", 3: "ActorStopped", 4: "NodeDown", 5: "RemoteError",
+                 6: "Overloaded", 7: "ShuttingDown", 8: "BadMessage", 9: "Unauthorized", 10: "NameTaken",
+                 11: "UnknownType"}
+        for code, name in table.items():
+            cls = getattr(errors, name)
+            self.assertTrue(issubclass(cls, errors.ActorError))
+            self.assertEqual(cls.code, code)
+            err = errors.error_for(code, "why")
+            self.assertIs(type(err), cls)
+            self.assertEqual((err.code, err.text), (code, "why"))
+
+    def test_an_unknown_code_keeps_its_number(self):
+        err = errors.error_for(77, "from the future")
+        self.assertIsInstance(err, errors.ActorError)
+        self.assertEqual(err.code, 77)
+        self.assertEqual(errors.ActorError.code, 0)  # the class is untouched
+
+    def test_an_error_reads_as_its_name_and_text(self):
+        self.assertEqual(str(errors.NodeDown("peer gone")), "node_down: peer gone")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,271 @@
+#pragma once
+/// bridge: talks to actors from code that is not an actor (a service, a tool, a
+/// test) over the public wire protocol (docs/protocol.md), as a *client*: it
+/// listens nowhere and runs no actors.
+///
+///   actor::bridge b({.registries = {"tcp://10.0.0.5:7000"}, .name = "billing"});
+///   auto v = b.call<actor::counter_value>("counters/main", actor::counter_incr{2}, 1s);
+///   if (!v) std::cerr << v.error().describe() << "\n";   // timeout, node_down, ...
+///
+/// One background I/O thread owns every socket: one DEALER per node address the
+/// bridge talks to (routing id `<name>/<16 hex digits>`, unique per bridge),
+/// opened on first use. Requests leave in BATCH frames with the sender
+/// `[name, "", 0, id]`; replies come back on the same connection. The bridge pings
+/// every node it is connected to each heartbeat, and a node silent for longer than
+/// down_after fails the calls pending on it with errc::node_down at that moment
+/// (and new calls to it at once, until it answers again).
+///
+/// Thread-safety: every member function may be called from any number of threads
+/// at once; a call blocks only its own thread, at most until its timeout (+ a few ms).
+/// Errors are values (expected<T>), never exceptions; only the constructor throws.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "actor/actor_ref.hpp"
+#include "actor/config.hpp"
+#include "actor/detail/ref_codec.hpp"
+#include "actor/expected.hpp"
+#include "actor/message.hpp"
+#include "actor/node.hpp"
+#include "actor/registry.hpp"
+
+namespace actor {
+
+struct bridge_options {
+  /// actor-registry addresses used to resolve names; asked in this order, the next
+  /// one when a registry is down or does not answer in its share of the timeout.
+  std::vector<std::string> registries;
+  /// The start of the routing id (`<name>/<random hex>`); nodes see it in their logs.
+  std::string name = "bridge";
+  /// How often connected nodes are pinged.
+  std::chrono::milliseconds heartbeat{500};
+  /// Silence after which a node is down: calls pending on it fail with node_down.
+  std::chrono::milliseconds down_after{2000};
+  /// The largest frame accepted from a node (ZMQ_MAXMSGSIZE).
+  std::size_t max_message_size = 16u << 20;
+  /// How long destruction may wait for messages not sent yet.
+  std::chrono::milliseconds linger{200};
+};
+
+/// A message as its registered type name and MessagePack body, for code that does
+/// not know the type at compile time. Types defined with MSGPACK_DEFINE_MAP travel
+/// as maps of their fields, so a map with the right keys is such a message.
+struct raw_message {
+  std::string type;  ///< e.g. "actor.counter.incr"
+  std::string body;  ///< MessagePack bytes
+};
+
+namespace detail {
+class bridge_core;
+struct watch_state;
+}  // namespace detail
+
+/// Where a bridge call goes: an actor ref that came from the network (a reply, a
+/// bridge, a node), a name resolved through the registries, a name registered on
+/// one node, or a node's manager. A value type.
+class target {
+ public:
+  /// A ref received from the network (a reply decoded by a bridge or a node);
+  /// refs of local actors cannot be targets (calls fail with no_such_actor).
+  target(actor_ref ref);  // NOLINT: implicit by design
+  /// A name, resolved through the bridge's registries at each call.
+  target(std::string name);  // NOLINT
+  target(const char* name);  // NOLINT
+  /// The actor registered as `name` on the node at `address` (asked of that node's manager).
+  [[nodiscard]] static target named_at(std::string address, std::string name);
+  /// The manager (id 0) of the node at `address`, whatever incarnation runs there.
+  [[nodiscard]] static target manager_at(std::string address);
+  /// Actor `id` of incarnation `incarnation` of the node at `address`.
+  [[nodiscard]] static target ref(std::string node, std::string address, std::uint64_t incarnation, std::uint64_t id);
+
+  /// A short readable form, for error texts.
+  [[nodiscard]] std::string describe() const;
+
+ private:
+  friend class detail::bridge_core;
+  enum class kind : std::uint8_t { ref, name, named_at };
+  target() = default;
+  kind kind_ = kind::ref;
+  detail::wire_ref ref_;  // kind::ref
+  std::string name_;      // kind::name, kind::named_at
+  std::string address_;   // kind::named_at
+  bool valid_ = true;     // false: an actor_ref that cannot be a target
+};
+
+/// The text form of a ref, `NODE@ADDRESS#INCARNATION/ID`, e.g.
+/// `n1@tcp://127.0.0.1:7100#81985529216486895/16`; what parse_target reads back.
+/// An empty string for the empty ref or a ref of a local actor.
+[[nodiscard]] std::string format_ref(const actor_ref& ref);
+
+/// Reads a target from text:
+///   `NODE@ADDRESS#INCARNATION/ID`  a ref (NODE may be empty), as format_ref writes it
+///   `NAME@ADDRESS`                 the actor registered as NAME on the node at ADDRESS
+///   `NAME`                         a name resolved through the registries
+/// errc::bad_message (with the reason) for malformed text.
+[[nodiscard]] expected<target> parse_target(std::string_view text);
+
+/// The changes of the names under a prefix, from bridge::watch. Move-only;
+/// destroying it unsubscribes. next() may be called from one thread at a time.
+class name_watch {
+ public:
+  name_watch(name_watch&&) noexcept;
+  name_watch& operator=(name_watch&&) noexcept;
+  ~name_watch();
+
+  /// The names under the prefix when the watch started, sorted.
+  [[nodiscard]] const std::vector<registry_entry>& snapshot() const noexcept;
+  /// The next change (`event` "appeared", "changed" or "disappeared", when the
+  /// ref is empty), waiting up to `timeout`: errc::timeout when none came,
+  /// errc::node_down when the registry went down (the watch is over then),
+  /// errc::shutting_down when the bridge was destroyed.
+  expected<registry_changed> next(std::chrono::milliseconds timeout);
+
+ private:
+  friend class detail::bridge_core;
+  name_watch(std::shared_ptr<detail::watch_state> s, std::weak_ptr<detail::bridge_core> core);
+  void release() noexcept;  // unsubscribes
+  std::shared_ptr<detail::watch_state> state_;
+  std::weak_ptr<detail::bridge_core> core_;
+};
+
+/// One call of a multi_call.
+struct bridge_call {
+  target to;
+  raw_message msg;
+};
+
+class bridge {
+ public:
+  /// Starts the I/O thread; connects lazily, on a node's first call. Throws
+  /// std::runtime_error when a resource (context, thread) cannot be had.
+  explicit bridge(bridge_options opts = {});
+  /// Fails the calls still pending (in other threads) with errc::shutting_down,
+  /// sends what is queued for up to `linger`, closes every socket and joins the
+  /// I/O thread. Calls must not *start* while the bridge is being destroyed.
+  ~bridge();
+  bridge(const bridge&) = delete;
+  bridge& operator=(const bridge&) = delete;
+
+  /// The routing id this bridge uses on every connection.
+  [[nodiscard]] const std::string& id() const noexcept;
+
+  /// Requests `msg` of `to` and waits for the reply of type R, at most `timeout`
+  /// (name resolution included). Errors: timeout, no_such_actor (also: a name
+  /// nobody holds), actor_stopped, node_down (the node went silent, refused us, or
+  /// restarted), remote_error (the handler threw), bad_message (the reply is not
+  /// an R, or the request did not fit), overloaded, shutting_down.
+  template <registered_message R, registered_message T>
+  expected<R> call(const target& to, const T& msg, std::chrono::milliseconds timeout);
+  /// The same for a message given as type name + MessagePack body; the reply comes
+  /// back the same way, whatever its type.
+  expected<raw_message> call(const target& to, const raw_message& msg, std::chrono::milliseconds timeout);
+
+  /// Sends `msg` one way (anonymous: replies are not expected). Returns once it is
+  /// queued; errors only for local problems: a name that cannot be resolved
+  /// (within `resolve_timeout`), a message that cannot be encoded, overloaded,
+  /// shutting_down, and node_down when the node is already known to be down.
+  template <registered_message T>
+  expected<void> send(const target& to, const T& msg,
+                      std::chrono::milliseconds resolve_timeout = std::chrono::seconds(5));
+  expected<void> send(const target& to, const raw_message& msg,
+                      std::chrono::milliseconds resolve_timeout = std::chrono::seconds(5));
+
+  /// Every call in flight at once; the outcomes in the order of `calls`, all
+  /// within `timeout`.
+  std::vector<expected<raw_message>> multi_call(const std::vector<bridge_call>& calls,
+                                                std::chrono::milliseconds timeout);
+  /// The same message to every target, replies of type R.
+  template <registered_message R, registered_message T>
+  std::vector<expected<R>> multi_call(const std::vector<target>& to, const T& msg, std::chrono::milliseconds timeout);
+
+  /// Asks each actor to stop (`actor.stop`) at once: per actor, in order, `stopped`
+  /// after its on_stop ran, or the error (actor_stopped when it was already gone, ...).
+  std::vector<expected<stopped>> stop(const std::vector<target>& actors, std::chrono::milliseconds timeout);
+
+  /// Spawns an actor of a registered type on the node at `node_address` (its
+  /// manager does it); `name`, when not empty, is registered on that node. The
+  /// ref is usable as a target. Errors: unknown_type, name_taken, bad_message
+  /// (the configuration was rejected), and those of call.
+  expected<actor_ref> spawn(const std::string& node_address, const std::string& type, const std::string& name = {},
+                            const config& cfg = {}, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  /// Resolves a name through the registries, asked in order (the next one when a
+  /// registry is down, slow or does not know the name): no_such_actor when none
+  /// that answered knows it or no registry is configured; node_down when none answered.
+  expected<actor_ref> lookup(const std::string& name, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  /// The names starting with `prefix` ("" for all), sorted, from the first registry that answers.
+  expected<std::vector<registry_entry>> list(const std::string& prefix = {},
+                                           std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  /// Subscribes to the names under `prefix` at the first registry that answers.
+  /// The bridge renews the subscription every heartbeat while the watch lives.
+  expected<name_watch> watch(const std::string& prefix, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  /// The manager of the node at `address`: its name, address and incarnation.
+  expected<ping_reply> ping(const std::string& address, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  /// The counters of the node at `address`.
+  expected<node_stats> stats(const std::string& address, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  /// Internal: encoding and decoding of typed messages (refs travel as wire refs).
+  static expected<raw_message> pack(const message_type& type, const void* value);
+  static expected<void> unpack(const raw_message& m, std::string_view type_name,
+                               const std::function<void(const msgpack::object&)>& convert);
+
+ private:
+  template <class R>
+  static expected<R> decode(expected<raw_message>&& reply);
+
+  std::shared_ptr<detail::bridge_core> core_;
+};
+
+// ---- templates ----------------------------------------------------------------------
+
+template <class R>
+expected<R> bridge::decode(expected<raw_message>&& reply) {
+  if (!reply) return reply.error();
+  std::optional<R> out;
+  auto ok = unpack(*reply, message_traits<R>::name, [&](const msgpack::object& o) { out.emplace(o.as<R>()); });
+  if (!ok) return ok.error();
+  return std::move(*out);
+}
+
+template <registered_message R, registered_message T>
+expected<R> bridge::call(const target& to, const T& msg, std::chrono::milliseconds timeout) {
+  auto raw = pack(type_of<T>(), &msg);
+  if (!raw) return raw.error();
+  return decode<R>(call(to, *raw, timeout));
+}
+
+template <registered_message T>
+expected<void> bridge::send(const target& to, const T& msg, std::chrono::milliseconds resolve_timeout) {
+  auto raw = pack(type_of<T>(), &msg);
+  if (!raw) return raw.error();
+  return send(to, *raw, resolve_timeout);
+}
+
+template <registered_message R, registered_message T>
+std::vector<expected<R>> bridge::multi_call(const std::vector<target>& to, const T& msg,
+                                            std::chrono::milliseconds timeout) {
+  std::vector<expected<R>> out;
+  auto raw = pack(type_of<T>(), &msg);
+  if (!raw) {
+    for (std::size_t i = 0; i < to.size(); ++i) out.emplace_back(raw.error());
+    return out;
+  }
+  std::vector<bridge_call> calls;
+  calls.reserve(to.size());
+  for (const auto& t : to) calls.push_back({t, *raw});
+  for (auto& r : multi_call(calls, timeout)) out.push_back(decode<R>(std::move(r)));
+  return out;
+}
+
+}  // namespace actor

@@ -1,0 +1,161 @@
+#pragma once
+// bridge_io: the I/O thread of a Bridge client. It owns every socket: one DEALER
+// per node address, opened on first use and closed when the node has been down
+// and unused for a long time. Other threads hand it encoded envelopes (a queue
+// plus an eventfd wake-up) and never touch a socket.
+//
+// Per connection: HELLO (role "client") -> WELCOME, then BATCH frames; envelopes
+// queued before WELCOME wait in a backlog. Every heartbeat the thread PINGs each
+// connection (HELLO again while not welcomed); a connection silent for longer than
+// down_after is down, and the requests pending on it fail with node_down at once.
+//
+// Pending requests live in one table keyed by correlation, shared with the
+// calling threads: an outcome (reply, error, node_down, timeout at the deadline,
+// shutting_down) is delivered exactly once, by whoever removes the entry first.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "actor/bridge.hpp"
+#include "actor/detail/ref_codec.hpp"
+#include "actor/expected.hpp"
+#include "wire.hpp"
+
+namespace actor::detail {
+
+using steady_time = std::chrono::steady_clock::time_point;
+
+struct bridge_io_options {
+  std::string name = "bridge";
+  std::chrono::milliseconds heartbeat{500};
+  std::chrono::milliseconds down_after{2000};
+  std::size_t max_message_size = 16u << 20;
+  std::chrono::milliseconds linger{200};
+  std::size_t queue_limit = 100000;  // envelopes waiting for one node (or for the I/O thread) before `overloaded`
+};
+
+/// The outcome of a request; called exactly once, on any thread, never under a lock of bridge_io.
+using reply_fn = std::function<void(expected<raw_message>)>;
+/// Messages (kind send) addressed to one of the bridge's own ids; called on the I/O thread.
+using inbox_fn = std::function<void(raw_message)>;
+
+class bridge_io {
+ public:
+  /// Creates the context and starts the I/O thread (std::runtime_error when it cannot).
+  explicit bridge_io(bridge_io_options opts);
+  ~bridge_io();  // shutdown()
+  bridge_io(const bridge_io&) = delete;
+  bridge_io& operator=(const bridge_io&) = delete;
+
+  /// `<name>/<16 hex digits>`: the DEALERs' routing id, the node name in our refs.
+  [[nodiscard]] const std::string& routing_id() const noexcept { return routing_id_; }
+  /// This client's ref with actor id `id`: [routing id, "", 0, id].
+  [[nodiscard]] wire_ref self(std::uint64_t id) const { return wire_ref{routing_id_, "", 0, id}; }
+
+  /// Sends a request to `to` (whose address must not be empty) from our id
+  /// `from`; `done` gets its outcome exactly once, possibly before this returns.
+  /// Returns the correlation, for cancel().
+  std::uint64_t request(const wire_ref& to, std::uint64_t from, std::string_view type, std::string_view body,
+                        steady_time deadline, reply_fn done);
+  /// Forgets a pending request: true when it was still pending (its `done` will
+  /// then never be called), false when its outcome is delivered or being delivered.
+  bool cancel(std::uint64_t correlation);
+  /// Sends one way, anonymously (from == 0) or from one of our ids.
+  expected<void> send(const wire_ref& to, std::uint64_t from, std::string_view type, std::string_view body);
+
+  /// Routes messages (kind send) for our id `id` to fn; a null fn removes the route.
+  void set_inbox(std::uint64_t id, inbox_fn fn);
+  /// Runs fn on the I/O thread every heartbeat (it must not block; it may call request()).
+  void set_on_heartbeat(std::function<void()> fn);
+
+  /// Fails pending requests with shutting_down, sends what is queued (waiting up to
+  /// linger for handshakes), closes the sockets and joins the thread. Idempotent;
+  /// one thread at a time (the owner's destructor).
+  void shutdown();
+
+  /// Requests waiting for an outcome.
+  [[nodiscard]] std::size_t pending() const;
+  /// Connections open now.
+  [[nodiscard]] std::size_t connections() const;
+
+ private:
+  struct connection;
+  struct outgoing {
+    std::string address;
+    std::string bytes;             // one encoded envelope
+    std::uint64_t correlation = 0;  // a request's; 0 for a send
+  };
+  struct pending_call {
+    std::string address;
+    reply_fn done;
+  };
+
+  void run() noexcept;
+  void drain_queue();
+  void route(outgoing& o);
+  connection& connection_for(const std::string& address);
+  void open_socket(connection& c);
+  void enqueue(connection& c, outgoing&& o);  // into the batch being filled
+  void send_batch(connection& c);
+  void flush();
+  bool send_raw(connection& c, const std::string& frame);
+  void read(connection& c);
+  void on_frame(connection& c, const void* data, std::size_t size);
+  void on_batch(connection& c, const wire::frame& f);
+  void heard_from(connection& c, steady_time now);
+  void welcomed(connection& c, const wire::welcome& w);
+  void mark_down(connection& c, const std::string& why);
+  void tick(steady_time now);
+  void expire(steady_time now);
+  void forget_idle(steady_time now);
+  void say_hello(connection& c);
+  bool has_pending(const std::string& address) const;
+  [[nodiscard]] steady_time next_deadline() const;
+
+  // outcomes: each removes the entries under the lock, then calls them outside it
+  void complete(std::uint64_t correlation, expected<raw_message> result);
+  void fail_address(const std::string& address, const error& e);
+  void fail_all(const error& e);
+
+  bridge_io_options opts_;
+  std::string routing_id_;
+  std::uint64_t incarnation_ = 0;
+  msgpack::unpack_limit limits_;
+  std::atomic<std::uint64_t> next_correlation_{1};
+  zmq::context_t ctx_;
+  int wake_fd_ = -1;
+
+  // shared with the calling threads
+  mutable std::mutex mu_;
+  std::vector<outgoing> queue_;
+  std::vector<outgoing> draining_;  // I/O thread: swapped with queue_
+  bool stopping_ = false;
+  std::unordered_map<std::uint64_t, pending_call> pending_;
+  using deadline_entry = std::pair<steady_time, std::uint64_t>;
+  std::priority_queue<deadline_entry, std::vector<deadline_entry>, std::greater<>> deadlines_;
+  std::unordered_map<std::uint64_t, inbox_fn> inboxes_;
+  std::function<void()> on_heartbeat_;
+  std::unordered_map<std::string, std::string> down_;  // address -> why, for send() to fail at once
+  std::size_t open_connections_ = 0;
+
+  // I/O thread only
+  std::unordered_map<std::string, std::unique_ptr<connection>> conns_;
+  steady_time last_heartbeat_{};
+
+  std::thread io_;
+};
+
+}  // namespace actor::detail

@@ -1,0 +1,255 @@
+#include "registry_agent.hpp"
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "actor/actor_base.hpp"
+#include "actor/log.hpp"
+#include "actor/node.hpp"
+#include "actor/registry.hpp"
+
+namespace actor::detail {
+
+void name_cache::put(const std::string& name, const actor_ref& ref) {
+  std::unique_lock lk(mu_);
+  if (map_.size() >= max_entries) map_.clear();  // crude but bounded: the next lookups refill it
+  map_[name] = ref;
+}
+
+void name_cache::erase(const std::string& name) {
+  std::unique_lock lk(mu_);
+  map_.erase(name);
+}
+
+void name_cache::clear() {
+  std::unique_lock lk(mu_);
+  map_.clear();
+}
+
+std::size_t name_cache::size() const {
+  std::shared_lock lk(mu_);
+  return map_.size();
+}
+
+namespace {
+
+void ignore(const error&) {}
+
+class registry_agent final : public actor_base {
+ public:
+  registry_agent(node& n, registry_agent_options opts, std::shared_ptr<name_cache> cache)
+      : node_(n), opts_(std::move(opts)), cache_(std::move(cache)) {
+    std::sort(opts_.registries.begin(), opts_.registries.end());  // the claim order, the same on every node
+    opts_.registries.erase(std::unique(opts_.registries.begin(), opts_.registries.end()), opts_.registries.end());
+    registries_.resize(opts_.registries.size());
+  }
+
+ protected:
+  void on_start() override {
+    for (std::size_t i = 0; i < registries_.size(); ++i) {
+      registries_[i].address = opts_.registries[i];
+      registries_[i].ref = node_.service_at(opts_.registries[i], registry_id);
+    }
+    if (!registries_.empty()) {
+      periodic_send(opts_.heartbeat, agent_tick{});
+      heartbeat();
+    }
+  }
+
+  behavior make_behavior() override {
+    return {
+        [this](const agent_claim& c) {
+          if (c.key != opts_.key) return reply(error{errc::unauthorized, "names are claimed by their own node"});
+          held_[c.name] = c.ref;  // at once: a sync racing with the claim must not drop it
+          claim_at(0, c.name, c.ref, make_response_promise(), {});
+        },
+        [this](const agent_release& r) {
+          if (r.key != opts_.key) return;
+          auto it = held_.find(r.name);
+          if (it == held_.end()) return;
+          for (auto& reg : registries_) request(reg.ref, registry_unregister{r.name, it->second}, opts_.request_timeout).then([](const registry_ok&) {}, ignore);
+          held_.erase(it);
+        },
+        [this](const agent_leave& l) {
+          if (l.key != opts_.key) return reply(error{errc::unauthorized, "only the node itself can leave"});
+          leave(make_response_promise());
+        },
+        [this](const agent_tick&) { heartbeat(); },
+        [this](const registry_lookup& l) {
+          if (auto ref = node_.whereis(l.name)) return reply(registry_found{l.name, ref});
+          if (auto ref = cache_->find(l.name)) return reply(registry_found{l.name, ref});
+          if (registries_.empty()) {
+            return reply(error{errc::no_such_actor, "no actor named '" + l.name + "' on node " + node_.name() +
+                                                        ", and no registry is configured (--registry)"});
+          }
+          lookup_at(0, preferred_, l.name, make_response_promise(), false);
+        },
+        [this](const registry_list& l) {
+          if (registries_.empty()) return reply(error{errc::no_such_actor, "no registry is configured (--registry)"});
+          list_at(0, preferred_, l.prefix, make_response_promise());
+        },
+        [this](const registry_changed& c) { cache_->erase(c.name); },
+    };
+  }
+
+ private:
+  struct registry {
+    std::string address;
+    actor_ref ref;
+    std::uint64_t incarnation = 0;   // of the registry, from its last lease
+    bool heartbeat_pending = false;  // at most one in flight
+    std::set<std::string> watched;   // names (as prefixes) watched there for the cache
+  };
+
+  // Claims at registries_[i..] in order; a registry that refuses (name_taken) ends
+  // the claim and releases it where it was already made.
+  void claim_at(std::size_t i, std::string name, actor_ref ref, response_promise p, std::vector<std::size_t> made) {
+    if (i == registries_.size()) return p.deliver(registry_ok{false});
+    request(registries_[i].ref, registry_register{name, ref}, opts_.request_timeout)
+        .then(
+            [=, this](const registry_ok&) mutable {
+              made.push_back(i);
+              claim_at(i + 1, std::move(name), std::move(ref), std::move(p), std::move(made));
+            },
+            [=, this](const error& e) mutable {
+              if (e.code == errc::name_taken) {
+                for (auto j : made) request(registries_[j].ref, registry_unregister{name, ref}, opts_.request_timeout).then([](const registry_ok&) {}, ignore);
+                if (auto it = held_.find(name); it != held_.end() && it->second == ref) held_.erase(it);
+                return p.deliver(e);
+              }
+              // unreachable: it learns the name from the next sync once it answers again
+              ACTOR_LOG(warn, "registry_agent", "claim_skipped", {"name", name},
+                        {"registry", registries_[i].address}, {"error", e.describe()});
+              claim_at(i + 1, std::move(name), std::move(ref), std::move(p), std::move(made));
+            });
+  }
+
+  // Asks registry (start + tried) % n; a miss or a failure asks the next one.
+  void lookup_at(std::size_t tried, std::size_t start, std::string name, response_promise p, bool any_answered) {
+    if (tried == registries_.size()) {
+      if (any_answered) return p.deliver(error{errc::no_such_actor, "no actor is registered as '" + name + "'"});
+      return p.deliver(error{errc::node_down, "no registry answered (" + std::to_string(tried) + " tried)"});
+    }
+    auto i = (start + tried) % registries_.size();
+    request(registries_[i].ref, registry_lookup{name}, opts_.request_timeout)
+        .then(
+            [=, this](const registry_found& f) mutable {
+              preferred_ = i;
+              cache_->put(f.name, f.ref);
+              watch(i, f.name, f.ref);
+              p.deliver(registry_found{f});
+            },
+            [=, this](const error& e) mutable {
+              bool answered = e.code == errc::no_such_actor;
+              if (!answered && preferred_ == i) preferred_ = (i + 1) % registries_.size();
+              lookup_at(tried + 1, start, std::move(name), std::move(p), any_answered || answered);
+            });
+  }
+
+  void list_at(std::size_t tried, std::size_t start, std::string prefix, response_promise p) {
+    if (tried == registries_.size()) return p.deliver(error{errc::node_down, "no registry answered"});
+    auto i = (start + tried) % registries_.size();
+    request(registries_[i].ref, registry_list{prefix}, opts_.request_timeout)
+        .then([=](const registry_entries& r) mutable { p.deliver(registry_entries{r}); },
+              [=, this](const error&) mutable { list_at(tried + 1, start, std::move(prefix), std::move(p)); });
+  }
+
+  // Watches a cached name at the registry that answered, so that a change evicts it.
+  // The watch's snapshot closes the gap between the lookup's answer and the watch.
+  void watch(std::size_t i, const std::string& name, const actor_ref& ref) {
+    if (!registries_[i].watched.insert(name).second) return;
+    request(registries_[i].ref, registry_watch{name}, opts_.request_timeout)
+        .then(
+            [this, name, ref](const registry_entries& now) {
+              auto it = std::find_if(now.entries.begin(), now.entries.end(), [&](const auto& e) { return e.name == name; });
+              if (it == now.entries.end() || !(it->ref == ref)) cache_->erase(name);
+            },
+            [this, i, name](const error&) {
+              registries_[i].watched.erase(name);
+              cache_->erase(name);  // not watched: do not trust it
+            });
+  }
+
+  void heartbeat() {
+    for (std::size_t i = 0; i < registries_.size(); ++i) {
+      auto& reg = registries_[i];
+      if (reg.heartbeat_pending) continue;
+      reg.heartbeat_pending = true;
+      request(reg.ref, registry_heartbeat{held_.size()}, opts_.request_timeout)
+          .then(
+              [this, i](const registry_lease& l) {
+                auto& r = registries_[i];
+                r.heartbeat_pending = false;
+                if (!l.known || l.incarnation != r.incarnation) {
+                  // a new or restarted registry, or our lease lapsed: what it knew of us is gone
+                  if (r.incarnation != 0) {
+                    ACTOR_LOG(info, "registry_agent", "registry_reset", {"registry", r.address},
+                              {"known", l.known ? "true" : "false"});
+                  }
+                  r.incarnation = l.incarnation;
+                  r.watched.clear();
+                  cache_->clear();
+                  sync(i);
+                } else if (l.held != held_.size()) {
+                  sync(i);
+                }
+              },
+              [this, i](const error& e) {
+                auto& r = registries_[i];
+                r.heartbeat_pending = false;
+                if (!r.watched.empty()) {
+                  // unreachable: changes it would tell us of are lost
+                  r.watched.clear();
+                  cache_->clear();
+                }
+                ACTOR_LOG(debug, "registry_agent", "heartbeat_failed", {"registry", r.address}, {"error", e.describe()});
+              });
+    }
+  }
+
+  void sync(std::size_t i) {
+    registry_sync s;
+    for (const auto& [name, ref] : held_) s.entries.push_back({name, ref});
+    request(registries_[i].ref, std::move(s), opts_.request_timeout)
+        .then(
+            [this, i](const registry_synced& r) {
+              for (const auto& name : r.rejected) {
+                ACTOR_LOG(warn, "registry_agent", "name_lost", {"name", name}, {"registry", registries_[i].address},
+                          {"reason", "another live actor holds it there"});
+              }
+            },
+            ignore);
+  }
+
+  void leave(response_promise p) {
+    auto left = std::make_shared<std::size_t>(held_.size() * registries_.size());
+    if (*left == 0) return p.deliver(registry_ok{false});
+    auto done = [left, p]() mutable {
+      if (--*left == 0) p.deliver(registry_ok{true});
+    };
+    for (const auto& [name, ref] : held_) {
+      for (auto& reg : registries_) {
+        request(reg.ref, registry_unregister{name, ref}, opts_.request_timeout)
+            .then([done](const registry_ok&) mutable { done(); }, [done](const error&) mutable { done(); });
+      }
+    }
+    held_.clear();
+  }
+
+  node& node_;
+  registry_agent_options opts_;
+  std::shared_ptr<name_cache> cache_;
+  std::vector<registry> registries_;
+  std::size_t preferred_ = 0;  // where lookups start: the last registry that answered
+  std::unordered_map<std::string, actor_ref> held_;  // names of this node's actors
+};
+
+}  // namespace
+
+actor_ref spawn_registry_agent(node& n, registry_agent_options opts, std::shared_ptr<name_cache> cache) {
+  return n.system().spawn_detached<registry_agent>(n, std::move(opts), std::move(cache));
+}
+
+}  // namespace actor::detail

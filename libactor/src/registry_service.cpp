@@ -1,0 +1,161 @@
+// The registry service: the actor answering at registry_id on an actor-registry
+// node. It keeps a registry_table, sweeps lapsed leases, tells watchers of
+// changes, and at start copies the table of its peer replicas.
+
+#include <algorithm>
+#include <sstream>
+
+#include "actor/actor_base.hpp"
+#include "actor/log.hpp"
+#include "actor/node.hpp"
+#include "actor/registry.hpp"
+#include "registry_table.hpp"
+#include "router.hpp"
+
+namespace actor::detail {
+struct registry_sweep {
+  ACTOR_NO_FIELDS
+};
+}  // namespace actor::detail
+ACTOR_MESSAGE(actor::detail::registry_sweep, "actor.registry.internal.sweep");
+
+namespace actor {
+
+namespace {
+
+using detail::registry_table;
+
+class registry_service final : public actor_base {
+ public:
+  registry_service(node& n, registry_options opts)
+      : node_(n), opts_(std::move(opts)), table_(opts_.lease) {}
+
+ protected:
+  void on_start() override {
+    // a lease lapses at most a quarter of a lease late
+    periodic_send(std::max<duration>(opts_.lease / 4, std::chrono::milliseconds(10)), detail::registry_sweep{});
+    for (const auto& peer : opts_.peers) copy_from(peer);
+  }
+
+  behavior make_behavior() override {
+    return {
+        [this](const registry_register& r) -> expected<registry_ok> {
+          auto owner = owner_of(r.ref);
+          if (!owner) return owner.error();
+          std::vector<registry_table::change> changes;
+          auto added = table_.add(r.name, r.ref, *owner, now(), changes);
+          publish(changes);
+          if (!added) return added.error();
+          return registry_ok{*added};
+        },
+        [this](const registry_unregister& r) -> expected<registry_ok> {
+          auto owner = owner_of(r.ref);
+          if (!owner) return owner.error();
+          std::vector<registry_table::change> changes;
+          bool existed = table_.remove(r.name, r.ref, *owner, changes);
+          publish(changes);
+          return registry_ok{existed};
+        },
+        [this](const registry_lookup& r) -> expected<registry_found> {
+          if (auto ref = table_.find(r.name)) return registry_found{r.name, ref};
+          return error{errc::no_such_actor, "no actor is registered as '" + r.name + "'"};
+        },
+        [this](const registry_list& r) { return registry_entries{table_.list(r.prefix)}; },
+        [this](const registry_watch& r) -> expected<registry_entries> {
+          auto owner = owner_of(sender());
+          if (!owner) return error{errc::bad_message, "a watch needs a sender to tell of changes"};
+          table_.watch(*owner, sender(), r.prefix, now());
+          return registry_entries{table_.list(r.prefix)};
+        },
+        [this](const registry_unwatch& r) { return registry_ok{table_.unwatch(sender(), r.prefix)}; },
+        [this](const registry_heartbeat&) -> expected<registry_lease> {
+          auto owner = owner_of(sender());
+          if (!owner) return error{errc::bad_message, "a heartbeat needs a sender"};
+          auto [held, known] = table_.renew(*owner, now());
+          return registry_lease{held, known, static_cast<std::uint64_t>(opts_.lease.count()), node_.incarnation()};
+        },
+        [this](const registry_sync& r) -> expected<registry_synced> {
+          auto owner = owner_of(sender());
+          if (!owner) return error{errc::bad_message, "a sync needs a sender"};
+          for (const auto& e : r.entries) {
+            auto of = owner_of(e.ref);
+            if (!of || *of != *owner) {
+              return error{errc::bad_message, "sync may only name actors of the sender's own node ('" + e.name + "')"};
+            }
+          }
+          std::vector<registry_table::change> changes;
+          auto rejected = table_.sync(*owner, r.entries, now(), changes);
+          publish(changes);
+          if (!rejected.empty()) {
+            ACTOR_LOG(warn, "registry", "sync_rejected", {"owner", *owner}, {"names", join(rejected)});
+          }
+          return registry_synced{std::move(rejected)};
+        },
+        [this](const detail::registry_sweep&) {
+          std::vector<registry_table::change> changes;
+          auto owners = table_.owners();
+          table_.expire(now(), changes);
+          if (owners != table_.owners()) {
+            ACTOR_LOG(info, "registry", "leases_lapsed", {"owners", owners - table_.owners()},
+                      {"names", changes.size()});
+          }
+          publish(changes);
+        },
+    };
+  }
+
+ private:
+  expected<std::string> owner_of(const actor_ref& r) const {
+    auto o = detail::registry_owner(r, node_.address(), node_.incarnation());
+    if (o.empty()) return error{errc::bad_message, "a ref of an actor on a node is needed"};
+    return o;
+  }
+
+  void publish(const std::vector<registry_table::change>& changes) {
+    for (const auto& c : changes) {
+      ACTOR_LOG(debug, "registry", "name_changed", {"name", c.name}, {"event", c.event});
+      for (const auto& w : c.watchers) send(w, registry_changed{c.name, c.ref, c.event});
+    }
+  }
+
+  // A replica starting next to running ones takes their table, leased to the owners
+  // as if they had just renewed: owners that are gone lapse after one lease.
+  void copy_from(const std::string& peer) {
+    auto ref = node_.service_at(peer, registry_id);
+    request(ref, registry_list{""}, opts_.lease)
+        .then(
+            [this, peer](const registry_entries& r) {
+              std::size_t copied = 0;
+              for (const auto& e : r.entries) {
+                auto owner = owner_of(e.ref);
+                std::vector<registry_table::change> changes;
+                if (owner && table_.add(e.name, e.ref, *owner, now(), changes)) ++copied;
+                publish(changes);
+              }
+              ACTOR_LOG(info, "registry", "copied_from_peer", {"peer", peer}, {"names", copied});
+            },
+            [peer](const error& e) {
+              ACTOR_LOG(warn, "registry", "peer_unreachable", {"peer", peer}, {"error", e.describe()});
+            });
+  }
+
+  static std::string join(const std::vector<std::string>& v) {
+    std::ostringstream out;
+    for (std::size_t i = 0; i < v.size(); ++i) out << (i ? "," : "") << v[i];
+    return out.str();
+  }
+
+  node& node_;
+  registry_options opts_;
+  registry_table table_;
+};
+
+}  // namespace
+
+actor_ref host_registry(node& n, registry_options opts) {
+  auto ref = n.system().spawn<registry_service>(n, std::move(opts));
+  n.provide_service(registry_id, ref);
+  return ref;
+}
+
+}  // namespace actor

@@ -1,0 +1,191 @@
+// Writes tests/vectors/protocol_vectors.json to stdout: frames, refs and bodies encoded by
+// libactor's own encoder (wire.hpp for frames; envelopes packed the way router.cpp packs them,
+// with the real message structs as bodies), each with its meaning and its decoded value.
+//
+//   build/tests/actor_generate_vectors > tests/vectors/protocol_vectors.json
+//
+// The file is generated once and committed; tests/unit/vectors_test.cpp (C++) and
+// clients/python/tests/test_vectors.py (Python) check that both codecs read and rewrite it.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "actor/builtins.hpp"
+#include "actor/node.hpp"
+#include "actor/registry.hpp"
+#include "vectors.hpp"
+
+namespace {
+
+namespace wire = actor::detail::wire;
+using actor::detail::wire_ref;
+
+constexpr std::uint64_t inc_n1 = 0x1122334455667788ULL;
+constexpr std::uint64_t inc_n2 = 0x0badc0ffee15900dULL;
+constexpr std::uint64_t inc_client = 0x00000000deadbeefULL;
+const std::string addr_n1 = "tcp://127.0.0.1:7100";
+const std::string addr_n2 = "tcp://127.0.0.1:7200";
+const wire_ref counter_ref{"n1", addr_n1, inc_n1, 16};
+const wire_ref forwarder_ref{"n2", addr_n2, inc_n2, 17};
+const wire_ref client_ref{"script", "", 0, 1};
+
+struct envelope_spec {
+  wire::kind k;
+  const wire_ref* sender;  // null: anonymous
+  wire_ref receiver;
+  std::uint64_t correlation;
+  std::uint64_t ttl_ms;
+  std::string type;
+  std::string body;  // packed
+};
+
+template <class T>
+std::string pack(const T& v) {
+  msgpack::sbuffer b;
+  msgpack::pack(b, v);
+  return {b.data(), b.size()};
+}
+
+template <class T>
+envelope_spec env(wire::kind k, const wire_ref* sender, wire_ref receiver, std::uint64_t correlation,
+                  std::uint64_t ttl_ms, std::string type, const T& body) {
+  return {k, sender, std::move(receiver), correlation, ttl_ms, std::move(type), pack(body)};
+}
+
+// as router::send_remote writes an envelope
+std::string batch(const std::vector<envelope_spec>& envelopes) {
+  std::string out;
+  wire::begin_batch(out, envelopes.size());
+  for (const auto& e : envelopes) {
+    msgpack::sbuffer b;
+    msgpack::packer<msgpack::sbuffer> pk(b);
+    pk.pack_array(7);
+    pk.pack(static_cast<std::uint8_t>(e.k));
+    if (e.sender == nullptr) {
+      pk.pack_nil();
+    } else {
+      pk.pack(*e.sender);
+    }
+    pk.pack(e.receiver);
+    pk.pack(e.correlation);
+    pk.pack(e.ttl_ms);
+    pk.pack(e.type);
+    out.append(b.data(), b.size());
+    out += e.body;
+  }
+  return out;
+}
+
+struct vector {
+  std::string name;
+  std::string meaning;
+  std::string bytes;
+  vectors::json value;
+};
+
+vectors::json frame_value(const std::string& bytes) {
+  auto f = wire::decode_frame(bytes.data(), bytes.size(), wire::limits(1 << 20));
+  if (!f) throw std::runtime_error(f.error().text);
+  return vectors::describe(*f);
+}
+
+vectors::json ref_value(const std::string& bytes) {
+  auto h = msgpack::unpack(bytes.data(), bytes.size());
+  wire::ref_view r;
+  if (!wire::read_ref(h.get(), r)) throw std::runtime_error("not a ref");
+  return vectors::json::object({{"ref", vectors::describe(r)}});
+}
+
+vectors::json body_value(const std::string& type, const std::string& bytes) {
+  auto h = msgpack::unpack(bytes.data(), bytes.size());
+  return vectors::json::object({{"body_of", vectors::json::string(type)}, {"body", vectors::from_msgpack(h.get())}});
+}
+
+}  // namespace
+
+int main() {
+  using wire::kind;
+  std::vector<vector> v;
+  auto frame = [&](std::string name, std::string meaning, std::string bytes) {
+    auto value = frame_value(bytes);
+    v.push_back({std::move(name), std::move(meaning), std::move(bytes), std::move(value)});
+  };
+
+  frame("hello_node",
+        "HELLO from a node named n1 that listens at tcp://127.0.0.1:7100, protocol version 1, incarnation "
+        "0x1122334455667788: the first frame a node sends on its DEALER to a peer.",
+        wire::encode(wire::hello{1, "node", "n1", addr_n1, inc_n1}));
+  frame("hello_client",
+        "HELLO from a Bridge client (role client, no address) calling itself script; its incarnation is a random "
+        "number of its run.",
+        wire::encode(wire::hello{1, "client", "script", "", inc_client}));
+  frame("welcome",
+        "WELCOME from node n1 accepting a HELLO: its name, address, incarnation and the largest frame it "
+        "accepts (16 MiB).",
+        wire::encode(wire::welcome{1, "n1", addr_n1, inc_n1, 16u << 20}));
+  frame("refuse", "REFUSE of a HELLO that asked for protocol version 2.",
+        wire::encode(wire::refuse{1, "protocol version 2 is not supported (this node speaks 1)"}));
+  frame("ping", "PING number 7 from node n1 (its incarnation rides along).",
+        wire::encode_probe(wire::frame_tag::ping, {7, inc_n1}));
+  frame("pong", "PONG answering PING 7, from node n2: a different incarnation than before means n2 restarted.",
+        wire::encode_probe(wire::frame_tag::pong, {7, inc_n2}));
+
+  frame("batch_send",
+        "BATCH of one send (kind 0): actor 17 on n2 tells the counter, actor 16 on n1, to add 5. No "
+        "correlation, no ttl. The batch header is always a 5-byte array32.",
+        batch({env(kind::send, &forwarder_ref, counter_ref, 0, 0, "actor.counter.incr", actor::counter_incr{5})}));
+  frame("batch_send_anonymous",
+        "BATCH of one anonymous send: the sender is nil, so nobody can answer it (kv put of key a).",
+        batch({env(kind::send, nullptr, counter_ref, 0, 0, "actor.kv.put", actor::kv_put{"a", "apple"})}));
+  frame("batch_request_with_ttl",
+        "BATCH of one request (kind 1) from a Bridge client (sender [script, \"\", 0, 1]) to the counter: "
+        "correlation 3, 1500 ms left until its deadline, asking for the counter's value.",
+        batch({env(kind::request, &client_ref, counter_ref, 3, 1500, "actor.counter.get", actor::counter_get{})}));
+  frame("batch_reply",
+        "BATCH of one reply (kind 2) from the counter to the client's request 3: the value is 7.",
+        batch({env(kind::reply, &counter_ref, client_ref, 3, 0, "actor.counter.value", actor::counter_value{7})}));
+  frame("batch_error",
+        "BATCH of one error (kind 3) answering the client's request 4: type actor.error, body {code, text}, code "
+        "2 = no_such_actor.",
+        batch({env(kind::error, nullptr, client_ref, 4, 0, "actor.error",
+                   actor::error{actor::errc::no_such_actor, "no actor 99 on node n1"})}));
+  frame("batch_two_envelopes",
+        "BATCH of two envelopes for the same node, in the order sent: an increment by -3, then a request "
+        "(correlation 9, ttl 250 ms) for the value.",
+        batch({env(kind::send, &forwarder_ref, counter_ref, 0, 0, "actor.counter.incr", actor::counter_incr{-3}),
+               env(kind::request, &forwarder_ref, counter_ref, 9, 250, "actor.counter.get", actor::counter_get{})}));
+  frame("batch_spawn_request",
+        "BATCH of one request to node n1's manager (id 0, incarnation 0: whatever runs at that address): spawn a "
+        "counter named c1 starting at 1000.",
+        batch({env(kind::request, &client_ref, wire_ref{"n1", addr_n1, 0, 0}, 5, 5000, "actor.node.spawn",
+                   actor::spawn_request{"counter", "c1", actor::config().set("start", 1000)})}));
+  frame("batch_stop_request", "BATCH of one request asking the counter to stop (actor.stop, empty body).",
+        batch({env(kind::request, &client_ref, counter_ref, 6, 5000, "actor.stop", actor::stop_msg{})}));
+  frame("batch_registry_lookup",
+        "BATCH of one request to the registry's service actor, well-known id 1 with incarnation 0, at "
+        "tcp://127.0.0.1:7000: look up the name c1 (reply actor.registry.found {name, ref}).",
+        batch({env(kind::request, &client_ref, wire_ref{"registry", "tcp://127.0.0.1:7000", 0, 1}, 7, 2000,
+                   "actor.registry.lookup", actor::registry_lookup{"c1"})}));
+
+  const auto ref_bytes = pack(counter_ref);
+  v.push_back({"ref", "A ref on its own: actor 16 of node n1 at tcp://127.0.0.1:7100, incarnation 0x1122334455667788.",
+               ref_bytes, ref_value(ref_bytes)});
+  const auto incr = pack(actor::counter_incr{5});
+  v.push_back({"body_counter_incr", "The body of actor.counter.incr: a map of its fields, {by: 5}.", incr,
+               body_value("actor.counter.incr", incr)});
+  const auto error = pack(actor::error{actor::errc::timeout, "no reply within 250 ms"});
+  v.push_back({"body_error", "The body of actor.error: {code: 1 (timeout), text}.", error,
+               body_value("actor.error", error)});
+
+  std::string out = "[\n";
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    out += "  {\n    \"name\": " + vectors::to_text(vectors::json::string(v[i].name)) + ",\n";
+    out += "    \"meaning\": " + vectors::to_text(vectors::json::string(v[i].meaning)) + ",\n";
+    out += "    \"hex\": \"" + vectors::to_hex(v[i].bytes) + "\",\n";
+    out += "    \"value\": " + vectors::to_text(v[i].value) + "\n  }";
+    out += i + 1 < v.size() ? ",\n" : "\n";
+  }
+  out += "]\n";
+  std::fputs(out.c_str(), stdout);
+  return 0;
+}

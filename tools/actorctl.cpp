@@ -1,0 +1,300 @@
+// actorctl: the command-line Bridge, for scripts. Parses its options, runs one
+// command through an actor::bridge, prints results as JSON on stdout and errors on
+// stderr, and exits with a code per outcome (see actorctl --help).
+#include <csignal>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "actor/bridge.hpp"
+#include "actor/log.hpp"
+#include "actorctl_options.hpp"
+#include "json.hpp"
+
+namespace actorctl {
+
+namespace {
+
+using namespace std::chrono_literals;
+using actor::errc;
+
+volatile std::sig_atomic_t interrupted = 0;
+
+int exit_for(errc code) {
+  switch (code) {
+    case errc::timeout: return exit_timeout;
+    case errc::no_such_actor: return exit_no_such_actor;
+    case errc::node_down: return exit_node_down;
+    case errc::remote_error: return exit_remote_error;
+    case errc::bad_message:
+    case errc::unknown_type: return exit_usage;
+    default: return exit_other_error;
+  }
+}
+
+int fail(const actor::error& e) {
+  std::fprintf(stderr, "actorctl: %s\n", e.describe().c_str());
+  return exit_for(e.code);
+}
+
+int usage(const std::string& why) {
+  std::fprintf(stderr, "actorctl: %s\n(see actorctl --help)\n", why.c_str());
+  return exit_usage;
+}
+
+void print_line(const std::string& s) {
+  std::fputs(s.c_str(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+std::string error_json(const actor::error& e) {
+  return "{\"code\":" + json_quote(actor::to_string(e.code)) + ",\"text\":" + json_quote(e.text) + "}";
+}
+
+std::string ref_json(const actor::actor_ref& r) { return r ? json_quote(actor::format_ref(r)) : "null"; }
+
+bool is_map(std::string_view msgpack) {
+  const auto first = static_cast<unsigned char>(msgpack.front());
+  return (first & 0xF0) == 0x80 || first == 0xDE || first == 0xDF;  // fixmap, map16, map32
+}
+
+// A body given on the command line: a JSON object, as MessagePack.
+actor::expected<std::string> body_from(const std::string& json) {
+  auto bytes = json_to_msgpack(json);
+  if (bytes && !is_map(*bytes)) {
+    return actor::error{errc::bad_message, "a message body must be a JSON object (the message's fields), not " + json};
+  }
+  return bytes;
+}
+
+struct context {
+  const options& opts;
+  actor::bridge& bridge;
+  std::chrono::milliseconds timeout;
+  const std::vector<std::string>& args;
+
+  // A target from its text; a bare name goes to --node when no registry is given.
+  actor::expected<actor::target> target(const std::string& text) const {
+    if (text.find('@') == std::string::npos && opts.registries.empty() && !opts.node.empty()) {
+      return actor::target::named_at(opts.node, text);
+    }
+    return actor::parse_target(text);
+  }
+  // The node a command is about: its argument, else --node.
+  [[nodiscard]] std::string node_address(std::size_t arg) const { return args.size() > arg ? args[arg] : opts.node; }
+};
+
+int cmd_lookup(const context& c) {
+  const auto& name = c.args[0];
+  auto ref = [&]() -> actor::expected<actor::actor_ref> {
+    if (!c.opts.registries.empty() || c.opts.node.empty()) return c.bridge.lookup(name, c.timeout);
+    // no registry: the name registered on --node
+    auto r = c.bridge.call<actor::lookup_reply>(actor::target::manager_at(c.opts.node), actor::lookup_request{name},
+                                                c.timeout);
+    if (!r) return r.error();
+    return r->ref;
+  }();
+  if (!ref) return fail(ref.error());
+  print_line(actor::format_ref(*ref));
+  return exit_ok;
+}
+
+int cmd_list(const context& c) {
+  auto entries = c.bridge.list(c.args.empty() ? std::string() : c.args[0], c.timeout);
+  if (!entries) return fail(entries.error());
+  std::string out = "[";
+  for (const auto& e : *entries) {
+    if (out.size() > 1) out += ',';
+    out += "{\"name\":" + json_quote(e.name) + ",\"ref\":" + ref_json(e.ref) + "}";
+  }
+  print_line(out + "]");
+  return exit_ok;
+}
+
+int cmd_call(const context& c) {
+  auto body = body_from(c.args.size() > 2 ? c.args[2] : "{}");
+  if (!body) return usage(body.error().text);
+  auto to = c.target(c.args[0]);
+  if (!to) return usage(to.error().text);
+  auto reply = c.bridge.call(*to, actor::raw_message{c.args[1], *body}, c.timeout);
+  if (!reply) return fail(reply.error());
+  auto json = msgpack_to_json(reply->body);
+  if (!json) return fail(json.error());
+  print_line(*json);
+  return exit_ok;
+}
+
+int cmd_send(const context& c) {
+  auto body = body_from(c.args.size() > 2 ? c.args[2] : "{}");
+  if (!body) return usage(body.error().text);
+  auto to = c.target(c.args[0]);
+  if (!to) return usage(to.error().text);
+  auto sent = c.bridge.send(*to, actor::raw_message{c.args[1], *body}, c.timeout);
+  return sent ? exit_ok : fail(sent.error());
+}
+
+// One JSON line per target; the exit code of the first failure (0 when none).
+int report(const std::vector<std::string>& targets, const std::vector<actor::expected<std::string>>& outcomes,
+           const std::string& ok_field) {
+  int code = exit_ok;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const auto& o = outcomes[i];
+    std::string line = "{\"target\":" + json_quote(targets[i]) + ",";
+    if (o) {
+      line += json_quote(ok_field) + ":" + *o + "}";
+    } else {
+      line += "\"error\":" + error_json(o.error()) + "}";
+      std::fprintf(stderr, "actorctl: %s: %s\n", targets[i].c_str(), o.error().describe().c_str());
+      if (code == exit_ok) code = exit_for(o.error().code);
+    }
+    print_line(line);
+  }
+  return code;
+}
+
+int cmd_multicall(const context& c) {
+  auto body = body_from(c.args[1]);
+  if (!body) return usage(body.error().text);
+  std::vector<std::string> names(c.args.begin() + 2, c.args.end());
+  std::vector<actor::bridge_call> calls;
+  for (const auto& n : names) {
+    auto to = c.target(n);
+    if (!to) return usage(to.error().text);
+    calls.push_back({*to, actor::raw_message{c.args[0], *body}});
+  }
+  std::vector<actor::expected<std::string>> outcomes;
+  for (auto& r : c.bridge.multi_call(calls, c.timeout)) {
+    outcomes.push_back(r ? msgpack_to_json(r->body) : actor::expected<std::string>(r.error()));
+  }
+  return report(names, outcomes, "reply");
+}
+
+int cmd_stop(const context& c) {
+  std::vector<actor::target> targets;
+  for (const auto& n : c.args) {
+    auto to = c.target(n);
+    if (!to) return usage(to.error().text);
+    targets.push_back(*to);
+  }
+  std::vector<actor::expected<std::string>> outcomes;
+  for (auto& r : c.bridge.stop(targets, c.timeout)) {
+    outcomes.push_back(r ? actor::expected<std::string>(std::string("true")) : actor::expected<std::string>(r.error()));
+  }
+  return report(c.args, outcomes, "stopped");
+}
+
+int cmd_spawn(const context& c) {
+  if (c.opts.node.empty()) return usage("spawn needs --node ADDRESS");
+  actor::config cfg;
+  if (c.args.size() > 2) {
+    auto bytes = body_from(c.args[2]);
+    if (!bytes) return usage(bytes.error().text);
+    auto parsed = actor::config::from_msgpack(*bytes);
+    if (!parsed) return usage(parsed.error().text);
+    cfg = *parsed;
+  }
+  auto ref = c.bridge.spawn(c.opts.node, c.args[0], c.args.size() > 1 ? c.args[1] : std::string(), cfg, c.timeout);
+  if (!ref) return fail(ref.error());
+  print_line(actor::format_ref(*ref));
+  return exit_ok;
+}
+
+// stats and ping: a request to a node's manager, printed as it comes.
+int ask_manager(const context& c, const char* type) {
+  const auto address = c.node_address(0);
+  if (address.empty()) return usage(std::string(type) + " needs an ADDRESS or --node");
+  auto reply = c.bridge.call(actor::target::manager_at(address), actor::raw_message{type, "\x80"}, c.timeout);
+  if (!reply) return fail(reply.error());
+  auto json = msgpack_to_json(reply->body);
+  if (!json) return fail(json.error());
+  print_line(*json);
+  return exit_ok;
+}
+
+int cmd_stats(const context& c) { return ask_manager(c, "actor.node.stats"); }
+int cmd_ping(const context& c) { return ask_manager(c, "actor.node.ping"); }
+
+int cmd_watch(const context& c) {
+  std::signal(SIGINT, [](int) { interrupted = 1; });
+  std::signal(SIGTERM, [](int) { interrupted = 1; });
+  auto w = c.bridge.watch(c.args.empty() ? std::string() : c.args[0], c.timeout);
+  if (!w) return fail(w.error());
+  for (const auto& e : w->snapshot()) {
+    print_line("{\"event\":\"present\",\"name\":" + json_quote(e.name) + ",\"ref\":" + ref_json(e.ref) + "}");
+  }
+  std::size_t seen = 0;
+  while (interrupted == 0 && (c.opts.count == 0 || seen < c.opts.count)) {
+    auto change = w->next(200ms);
+    if (!change) {
+      if (change.error().code == errc::timeout) continue;
+      return fail(change.error());
+    }
+    print_line("{\"event\":" + json_quote(change->event) + ",\"name\":" + json_quote(change->name) +
+               ",\"ref\":" + ref_json(change->ref) + "}");
+    ++seen;
+  }
+  return exit_ok;
+}
+
+struct command {
+  const char* name;
+  std::size_t min_args;
+  std::size_t max_args;  // SIZE_MAX: any number
+  int (*run)(const context&);
+  const char* synopsis;
+};
+
+constexpr std::size_t many = static_cast<std::size_t>(-1);
+constexpr command commands[] = {
+    {"lookup", 1, 1, cmd_lookup, "lookup NAME"},
+    {"list", 0, 1, cmd_list, "list [PREFIX]"},
+    {"call", 2, 3, cmd_call, "call TARGET TYPE [JSON]"},
+    {"send", 2, 3, cmd_send, "send TARGET TYPE [JSON]"},
+    {"multicall", 3, many, cmd_multicall, "multicall TYPE JSON TARGET..."},
+    {"stop", 1, many, cmd_stop, "stop TARGET..."},
+    {"spawn", 1, 3, cmd_spawn, "spawn TYPE [NAME] [CONFIG]"},
+    {"stats", 0, 1, cmd_stats, "stats [ADDRESS]"},
+    {"ping", 0, 1, cmd_ping, "ping [ADDRESS]"},
+    {"watch", 0, 1, cmd_watch, "watch [PREFIX]"},
+};
+
+int run(const options& o) {
+  const command* cmd = nullptr;
+  for (const auto& c : commands) {
+    if (o.command == c.name) cmd = &c;
+  }
+  if (cmd == nullptr) return usage("unknown command '" + o.command + "'");
+  if (o.args.size() < cmd->min_args || o.args.size() > cmd->max_args) {
+    return usage(std::string("usage: actorctl [options] ") + cmd->synopsis);
+  }
+  actor::bridge_options bo;
+  bo.registries = o.registries;
+  bo.name = o.name;
+  bo.heartbeat = std::chrono::milliseconds(o.heartbeat_ms);
+  bo.down_after = std::chrono::milliseconds(o.down_after_ms);
+  bo.max_message_size = o.max_message_size;
+  actor::bridge b(bo);
+  return cmd->run(context{o, b, std::chrono::milliseconds(o.timeout_ms), o.args});
+}
+
+}  // namespace
+
+}  // namespace actorctl
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  actor::log::set_level(actor::log::level::off);  // errors are reported once, by actorctl itself
+  auto parsed = actorctl::parse_options(argc, argv, actorctl::environment());
+  if (!parsed.opts) {
+    std::fputs(parsed.output.c_str(), parsed.exit_code == actorctl::exit_ok ? stdout : stderr);
+    return parsed.exit_code;
+  }
+  try {
+    return actorctl::run(*parsed.opts);
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "actorctl: %s\n", ex.what());
+    return actorctl::exit_other_error;
+  }
+}

@@ -1,0 +1,165 @@
+#include "actorctl_options.hpp"
+
+#include <boost/program_options.hpp>
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+extern char** environ;
+
+namespace actorctl {
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* usage_text = R"(usage: actorctl [options] COMMAND [ARGS...]
+
+Talks to actors from scripts: a Bridge client of the libactor wire protocol.
+
+commands:
+  lookup NAME                     print the ref registered as NAME (via the registry)
+  list [PREFIX]                   print the registered names starting with PREFIX, as JSON
+  call TARGET TYPE [JSON]         request, print the reply's body as JSON (JSON defaults to {})
+  send TARGET TYPE [JSON]         send one way
+  multicall TYPE JSON TARGET...   the same request to every TARGET at once; one JSON line per target
+  stop TARGET...                  stop actors; one JSON line per target
+  spawn TYPE [NAME] [CONFIG]      spawn on --node; print the new actor's ref (a TARGET)
+  stats [ADDRESS]                 a node's counters as JSON (default: --node)
+  ping [ADDRESS]                  a node's name, address and incarnation as JSON (default: --node)
+  watch [PREFIX]                  print the names under PREFIX, then their changes, as JSON lines,
+                                  until SIGINT/SIGTERM or --count changes
+
+targets:
+  NAME                            resolved through the registries (--registry); without any
+                                  registry, the name registered on --node
+  NAME@ADDRESS                    the actor registered as NAME on the node at ADDRESS
+  NODE@ADDRESS#INCARNATION/ID     a ref, as spawn and lookup print it
+                                  (e.g. n1@tcp://127.0.0.1:7100#7733619457346/16)
+
+message bodies are JSON objects sent as the MessagePack map of the type's fields,
+e.g.  actorctl call c1 actor.counter.incr '{"by": 2}'
+
+exit codes:
+  0 ok                            4 no_such_actor
+  1 any other error               5 node_down
+  2 bad usage, malformed JSON or  6 remote_error (the handler threw)
+    target, unknown message type
+    or actor type, body that does
+    not fit its type (bad_message)
+  3 timeout
+
+)";
+
+po::options_description describe(options& o) {
+  po::options_description d("options (also ACTOR_<NAME> environment variables and --config FILE)");
+  // clang-format off
+  d.add_options()
+    ("help,h", "print this help and exit")
+    ("registry", po::value(&o.registries), "registry address (repeatable; asked in order)")
+    ("node", po::value(&o.node), "node address for spawn, stats, ping and names without a registry")
+    ("timeout", po::value(&o.timeout_ms)->default_value(o.timeout_ms), "deadline of the command, in ms")
+    ("name", po::value(&o.name)->default_value(o.name), "start of this client's routing id")
+    ("config", po::value(&o.config_file), "config file of key = value lines, same names as these options")
+    ("heartbeat-ms", po::value(&o.heartbeat_ms)->default_value(o.heartbeat_ms), "ping interval to nodes")
+    ("down-after-ms", po::value(&o.down_after_ms)->default_value(o.down_after_ms), "silence before a node is down")
+    ("max-message-size", po::value(&o.max_message_size)->default_value(o.max_message_size), "largest accepted message, bytes")
+    ("count", po::value(&o.count)->default_value(o.count), "watch: exit after this many changes (0: never)");
+  // clang-format on
+  return d;
+}
+
+// ACTOR_DOWN_AFTER_MS -> down-after-ms; only names of options
+std::string env_to_option(const std::string& var, const po::options_description& d) {
+  static const std::string prefix = "ACTOR_";
+  if (var.rfind(prefix, 0) != 0) return {};
+  std::string name = var.substr(prefix.size());
+  for (auto& c : name) c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (name == "help") return {};
+  return d.find_nothrow(name, false) != nullptr ? name : std::string{};
+}
+
+std::vector<std::string> split_commas(const std::vector<std::string>& in) {
+  std::vector<std::string> out;
+  for (const auto& v : in) {
+    std::stringstream ss(v);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      if (!item.empty()) out.push_back(item);
+    }
+  }
+  return out;
+}
+
+std::string validate(const options& o) {
+  if (o.command.empty()) return "a COMMAND is needed";
+  if (o.timeout_ms <= 0) return "--timeout must be a positive number of milliseconds";
+  if (o.heartbeat_ms <= 0 || o.down_after_ms <= 0) return "--heartbeat-ms and --down-after-ms must be positive";
+  if (o.max_message_size < 1024) return "--max-message-size must be at least 1024";
+  for (const auto& r : o.registries) {
+    if (r.find("://") == std::string::npos) return "--registry must be an address like tcp://host:port, not '" + r + "'";
+  }
+  if (!o.node.empty() && o.node.find("://") == std::string::npos) {
+    return "--node must be an address like tcp://host:port, not '" + o.node + "'";
+  }
+  return {};
+}
+
+}  // namespace
+
+std::map<std::string, std::string> environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return env;
+}
+
+parse_result parse_options(int argc, const char* const* argv, const std::map<std::string, std::string>& env) {
+  options o;
+  auto desc = describe(o);
+  po::options_description hidden;
+  hidden.add_options()("command", po::value(&o.command))("args", po::value(&o.args));
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description positional;
+  positional.add("command", 1).add("args", -1);
+  po::variables_map vm;
+  try {
+    // the first source to set an option wins: command line, environment, config file
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    if (vm.count("help")) {
+      std::ostringstream out;
+      out << usage_text << desc << "\n";
+      return {std::nullopt, exit_ok, out.str()};
+    }
+    po::parsed_options from_env(&desc);
+    for (const auto& [var, value] : env) {
+      auto name = env_to_option(var, desc);
+      if (name.empty()) continue;
+      po::option opt;
+      opt.string_key = name;
+      opt.value.push_back(value);
+      from_env.options.push_back(opt);
+    }
+    po::store(from_env, vm);
+    if (vm.count("config")) {
+      const auto path = vm["config"].as<std::string>();
+      std::ifstream in(path);
+      if (!in) return {std::nullopt, exit_usage, "actorctl: cannot read config file '" + path + "'\n"};
+      po::store(po::parse_config_file(in, desc), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return {std::nullopt, exit_usage, std::string("actorctl: ") + e.what() + "\n(see actorctl --help)\n"};
+  }
+  o.registries = split_commas(o.registries);
+  if (auto bad = validate(o); !bad.empty()) {
+    return {std::nullopt, exit_usage, "actorctl: " + bad + "\n(see actorctl --help)\n"};
+  }
+  return {std::move(o), exit_ok, {}};
+}
+
+}  // namespace actorctl
