@@ -71,11 +71,13 @@ child_process::child_process(std::vector<std::string> argv, const std::map<std::
   posix_spawn_file_actions_adddup2(&fa, fds[1], 1);  // dup2 clears O_CLOEXEC on the copies
   posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
 
-  // the test's own ACTOR_* variables must not leak into the nodes' options
+  // the test's own ACTOR_* variables must not leak into the nodes' options; a variable
+  // in `env` replaces the inherited one (getenv would find the first of two)
   std::vector<std::string> env_strings;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string kv(*e);
     if (kv.rfind("ACTOR_", 0) == 0) continue;
+    if (env.count(kv.substr(0, kv.find('='))) > 0) continue;
     env_strings.push_back(std::move(kv));
   }
   for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);

@@ -64,7 +64,8 @@ struct exit_status {
 class child_process {
  public:
   /// argv[0] is the program's path. The child's environment is this process's
-  /// without ACTOR_* variables, plus `env`. Throws std::runtime_error when the
+  /// without ACTOR_* variables, plus `env` (replacing inherited variables of the same
+  /// names). Throws std::runtime_error when the
   /// process cannot be started.
   explicit child_process(std::vector<std::string> argv, const std::map<std::string, std::string>& env = {});
   /// SIGKILL (if not reaped yet) and waitpid; writes the captured log to stderr
