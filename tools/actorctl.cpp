@@ -9,6 +9,7 @@
 
 #include "actor/bridge.hpp"
 #include "actor/log.hpp"
+#include "actor/node_main.hpp"  // process_environment
 #include "actorctl_options.hpp"
 #include "json.hpp"
 
@@ -286,7 +287,7 @@ int run(const options& o) {
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   actor::log::set_level(actor::log::level::off);  // errors are reported once, by actorctl itself
-  auto parsed = actorctl::parse_options(argc, argv, actorctl::environment());
+  auto parsed = actorctl::parse_options(argc, argv, actor::process_environment());
   if (!parsed.opts) {
     std::fputs(parsed.output.c_str(), parsed.exit_code == actorctl::exit_ok ? stdout : stderr);
     return parsed.exit_code;

@@ -5,8 +5,6 @@
 #include <fstream>
 #include <sstream>
 
-extern char** environ;
-
 namespace actorctl {
 
 namespace po = boost::program_options;
@@ -106,16 +104,6 @@ std::string validate(const options& o) {
 }
 
 }  // namespace
-
-std::map<std::string, std::string> environment() {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    std::string kv(*e);
-    auto eq = kv.find('=');
-    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  return env;
-}
 
 parse_result parse_options(int argc, const char* const* argv, const std::map<std::string, std::string>& env) {
   options o;

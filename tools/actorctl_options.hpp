@@ -47,7 +47,4 @@ struct parse_result {
 [[nodiscard]] parse_result parse_options(int argc, const char* const* argv,
                                          const std::map<std::string, std::string>& env);
 
-/// The process environment as a map.
-[[nodiscard]] std::map<std::string, std::string> environment();
-
 }  // namespace actorctl
