@@ -30,7 +30,8 @@ say() { printf '\n== %s\n' "$*"; }
 start() {
   local name="$1"
   shift
-  "$@" --name "$name" --listen tcp://127.0.0.1:0 > "$work/$name.log" 2>&1 &
+  : > "$work/$name.log"  # exists before the first read below (the child may not have opened it yet)
+  "$@" --name "$name" --listen tcp://127.0.0.1:0 >> "$work/$name.log" 2>&1 &
   pids+=($!)
   local deadline=$((SECONDS + 10))
   address=""
