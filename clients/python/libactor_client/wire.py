@@ -63,7 +63,25 @@ class Ref(NamedTuple):
         return cls("", address, 0, 0)
 
     def __str__(self):
-        return f"{self.node or '?'}#{self.id}@{self.address} ({self.incarnation:016x})"
+        """The text form shared with C++ (actor::format_ref) and actorctl:
+        ``NODE@ADDRESS#INCARNATION/ID``, e.g. ``n1@tcp://127.0.0.1:7100#81985529216486895/16``."""
+        return f"{self.node}@{self.address}#{self.incarnation}/{self.id}"
+
+    @classmethod
+    def parse(cls, text):
+        """Reads the text form back (what ``str(ref)`` and actorctl print); ValueError with the
+        reason for anything else."""
+        node, at, rest = text.partition("@")
+        address, hash_, tail = rest.rpartition("#")
+        incarnation, slash, id_ = tail.partition("/")
+        if not at or not hash_ or "://" not in address or not slash:
+            raise ValueError(f"'{text}' is not a ref: expected NODE@ADDRESS#INCARNATION/ID")
+        if not (incarnation.isdigit() and id_.isdigit()):
+            raise ValueError(f"'{text}' is not a ref: INCARNATION and ID must be unsigned numbers")
+        incarnation, id_ = int(incarnation), int(id_)
+        if incarnation >= 1 << 64 or id_ >= 1 << 64:
+            raise ValueError(f"'{text}' is not a ref: INCARNATION and ID must fit in 64 bits")
+        return cls(node, address, incarnation, id_)
 
 
 @dataclass(frozen=True)

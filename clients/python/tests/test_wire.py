@@ -38,6 +38,18 @@ class FrameTest(unittest.TestCase):
         self.assertNotEqual(COUNTER._replace(id=17), COUNTER)
         self.assertNotEqual(COUNTER._replace(incarnation=1), COUNTER)
 
+    def test_a_ref_reads_as_the_text_form_of_cpp_and_actorctl_and_back(self):
+        self.assertEqual(str(COUNTER), f"n1@{ADDR}#{2**64 - 1}/16")
+        self.assertEqual(str(Ref("", ADDR, 7, 0)), f"@{ADDR}#7/0")
+        for ref in (COUNTER, Ref("", ADDR, 7, 0), Ref("n-2", "tcp://[::1]:5", 1, 2)):
+            with self.subTest(ref=ref):
+                parsed = Ref.parse(str(ref))
+                self.assertEqual((parsed.node, *parsed[1:]), tuple(ref))
+        for text in ("counter", f"n1@{ADDR}", f"n1@127.0.0.1:7100#1/2", f"n1@{ADDR}#1", f"n1@{ADDR}#x/2",
+                     f"n1@{ADDR}#-1/2", f"n1@{ADDR}#{2**64}/2"):
+            with self.subTest(text=text), self.assertRaises(ValueError):
+                Ref.parse(text)
+
     def test_a_welcome_without_max_message_size_is_accepted(self):
         self.assertEqual(wire.decode(msgpack.packb([2, 1, "n1", ADDR, 5])), Welcome("n1", ADDR, 5, 0, 1))
 
