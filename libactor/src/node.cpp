@@ -61,7 +61,6 @@ node::node(actor_system& sys, node_options opts) : sys_(sys) {
   router_ = std::make_shared<detail::router>(sys, std::move(t));
   router_->set_inbound_limit(opts.inbound_limit);
   router_->start();
-  router_->set_service(manager_id, sys_.spawn<manager_actor>(*this));
   cache_ = std::make_shared<detail::name_cache>();
   // the agent answers a claim once every registry answered or timed out
   claim_timeout_ = opts.registry_timeout * static_cast<int>(opts.registries.size() + 1);
@@ -74,6 +73,8 @@ node::node(actor_system& sys, node_options opts) : sys_(sys) {
     if (!r) return;
     for (auto& name : r->actor_stopped(id)) sys.send(agent, detail::agent_release{std::move(name), key});
   });
+  // last: once the manager is reachable, peers' spawn requests use every member set above
+  router_->set_service(manager_id, sys_.spawn<manager_actor>(*this));
   ACTOR_LOG(info, "node", "listening", {"name", name()}, {"address", address()},
             {"bound", router_->net().bound_endpoint()}, {"incarnation", incarnation()});
 }
