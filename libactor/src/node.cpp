@@ -117,6 +117,8 @@ expected<void> node::register_name(const std::string& name, const actor_ref& ref
   auto claim = sys_.request<registry_ok>(agent_, detail::agent_claim{name, ref, agent_key_}, claim_timeout_).get();
   if (!claim) {
     router_->unregister_name(name);
+    // a claim still under way (this wait timed out) is withdrawn wherever it was made
+    if (claim.error().code != errc::name_taken) sys_.send(agent_, detail::agent_release{name, agent_key_});
     return claim.error();
   }
   return {};

@@ -62,15 +62,18 @@ class registry_agent final : public actor_base {
     return {
         [this](const agent_claim& c) {
           if (c.key != opts_.key) return reply(error{errc::unauthorized, "names are claimed by their own node"});
-          held_[c.name] = c.ref;  // at once: a sync racing with the claim must not drop it
-          claim_at(0, c.name, c.ref, make_response_promise(), {});
+          pending_[c.name] = claim{c.ref, {}, 0};
+          claim_at(0, c.name, c.ref, make_response_promise());
         },
         [this](const agent_release& r) {
           if (r.key != opts_.key) return;
-          auto it = held_.find(r.name);
-          if (it == held_.end()) return;
-          for (auto& reg : registries_) request(reg.ref, registry_unregister{r.name, it->second}, opts_.request_timeout).then([](const registry_ok&) {}, ignore);
-          held_.erase(it);
+          if (auto it = held_.find(r.name); it != held_.end()) {
+            for (std::size_t i = 0; i < registries_.size(); ++i) unregister_at(i, r.name, it->second);
+            held_.erase(it);
+          } else if (auto pit = pending_.find(r.name); pit != pending_.end()) {
+            for (auto i : pit->second.made) unregister_at(i, r.name, pit->second.ref);
+            pending_.erase(pit);  // the claim stops at its next step
+          }
         },
         [this](const agent_leave& l) {
           if (l.key != opts_.key) return reply(error{errc::unauthorized, "only the node itself can leave"});
@@ -103,27 +106,71 @@ class registry_agent final : public actor_base {
     std::set<std::string> watched;   // names (as prefixes) watched there for the cache
   };
 
-  // Claims at registries_[i..] in order; a registry that refuses (name_taken) ends
-  // the claim and releases it where it was already made.
-  void claim_at(std::size_t i, std::string name, actor_ref ref, response_promise p, std::vector<std::size_t> made) {
-    if (i == registries_.size()) return p.deliver(registry_ok{false});
+  // A claim under way: the registries that took it, and the one being asked.
+  struct claim {
+    actor_ref ref;
+    std::vector<std::size_t> made;
+    std::size_t asking = 0;
+  };
+
+  // The claim of name for ref, if it is still under way (not released meanwhile).
+  claim* pending(const std::string& name, const actor_ref& ref) {
+    auto it = pending_.find(name);
+    return it != pending_.end() && it->second.ref == ref ? &it->second : nullptr;
+  }
+
+  // Claims at registries_[i..] in order, the same order on every node, so two claims of
+  // one name meet at the first registry both reach. A registry that refuses (name_taken)
+  // ends the claim and releases it where it was already made. Until it ends, the name is
+  // synced only to the registries that took it (or are being asked), so heartbeats do not
+  // spread it out of order.
+  void claim_at(std::size_t i, std::string name, actor_ref ref, response_promise p) {
+    auto* c = pending(name, ref);
+    if (c == nullptr) return p.deliver(registry_ok{false});  // released while being claimed
+    if (i == registries_.size()) {
+      held_[name] = ref;
+      pending_.erase(name);
+      return p.deliver(registry_ok{false});
+    }
+    c->asking = i;
     request(registries_[i].ref, registry_register{name, ref}, opts_.request_timeout)
         .then(
             [=, this](const registry_ok&) mutable {
-              made.push_back(i);
-              claim_at(i + 1, std::move(name), std::move(ref), std::move(p), std::move(made));
+              if (auto* now = pending(name, ref)) {
+                now->made.push_back(i);
+              } else {
+                unregister_at(i, name, ref);  // released meanwhile
+              }
+              claim_at(i + 1, std::move(name), std::move(ref), std::move(p));
             },
             [=, this](const error& e) mutable {
               if (e.code == errc::name_taken) {
-                for (auto j : made) request(registries_[j].ref, registry_unregister{name, ref}, opts_.request_timeout).then([](const registry_ok&) {}, ignore);
-                if (auto it = held_.find(name); it != held_.end() && it->second == ref) held_.erase(it);
+                if (auto* now = pending(name, ref)) {
+                  for (auto j : now->made) unregister_at(j, name, ref);
+                  pending_.erase(name);
+                }
                 return p.deliver(e);
               }
               // unreachable: it learns the name from the next sync once it answers again
               ACTOR_LOG(warn, "registry_agent", "claim_skipped", {"name", name},
                         {"registry", registries_[i].address}, {"error", e.describe()});
-              claim_at(i + 1, std::move(name), std::move(ref), std::move(p), std::move(made));
+              claim_at(i + 1, std::move(name), std::move(ref), std::move(p));
             });
+  }
+
+  void unregister_at(std::size_t i, const std::string& name, const actor_ref& ref) {
+    request(registries_[i].ref, registry_unregister{name, ref}, opts_.request_timeout).then([](const registry_ok&) {}, ignore);
+  }
+
+  // What registry i should hold for this node: the held names and the claims it took.
+  std::vector<registry_entry> entries_for(std::size_t i) const {
+    std::vector<registry_entry> out;
+    out.reserve(held_.size());
+    for (const auto& [name, ref] : held_) out.push_back({name, ref});
+    for (const auto& [name, c] : pending_) {
+      if (c.asking == i || std::find(c.made.begin(), c.made.end(), i) != c.made.end()) out.push_back({name, c.ref});
+    }
+    return out;
   }
 
   // Asks registry (start + tried) % n; a miss or a failure asks the next one.
@@ -177,7 +224,7 @@ class registry_agent final : public actor_base {
       auto& reg = registries_[i];
       if (reg.heartbeat_pending) continue;
       reg.heartbeat_pending = true;
-      request(reg.ref, registry_heartbeat{held_.size()}, opts_.request_timeout)
+      request(reg.ref, registry_heartbeat{entries_for(i).size()}, opts_.request_timeout)
           .then(
               [this, i](const registry_lease& l) {
                 auto& r = registries_[i];
@@ -192,7 +239,7 @@ class registry_agent final : public actor_base {
                   r.watched.clear();
                   cache_->clear();
                   sync(i);
-                } else if (l.held != held_.size()) {
+                } else if (l.held != entries_for(i).size()) {
                   sync(i);
                 }
               },
@@ -211,7 +258,7 @@ class registry_agent final : public actor_base {
 
   void sync(std::size_t i) {
     registry_sync s;
-    for (const auto& [name, ref] : held_) s.entries.push_back({name, ref});
+    s.entries = entries_for(i);
     request(registries_[i].ref, std::move(s), opts_.request_timeout)
         .then(
             [this, i](const registry_synced& r) {
@@ -224,6 +271,10 @@ class registry_agent final : public actor_base {
   }
 
   void leave(response_promise p) {
+    for (const auto& [name, c] : pending_) {
+      for (auto i : c.made) unregister_at(i, name, c.ref);
+    }
+    pending_.clear();  // the claims under way stop at their next step
     auto left = std::make_shared<std::size_t>(held_.size() * registries_.size());
     if (*left == 0) return p.deliver(registry_ok{false});
     auto done = [left, p]() mutable {
@@ -243,7 +294,8 @@ class registry_agent final : public actor_base {
   std::shared_ptr<name_cache> cache_;
   std::vector<registry> registries_;
   std::size_t preferred_ = 0;  // where lookups start: the last registry that answered
-  std::unordered_map<std::string, actor_ref> held_;  // names of this node's actors
+  std::unordered_map<std::string, actor_ref> held_;  // names of this node's actors, claimed
+  std::unordered_map<std::string, claim> pending_;   // names being claimed
 };
 
 }  // namespace

@@ -40,7 +40,7 @@ class registry_service final : public actor_base {
   behavior make_behavior() override {
     return {
         [this](const registry_register& r) -> expected<registry_ok> {
-          auto owner = owner_of(r.ref);
+          auto owner = owned_by_sender(r.ref);
           if (!owner) return owner.error();
           std::vector<registry_table::change> changes;
           auto added = table_.add(r.name, r.ref, *owner, now(), changes);
@@ -49,7 +49,7 @@ class registry_service final : public actor_base {
           return registry_ok{*added};
         },
         [this](const registry_unregister& r) -> expected<registry_ok> {
-          auto owner = owner_of(r.ref);
+          auto owner = owned_by_sender(r.ref);
           if (!owner) return owner.error();
           std::vector<registry_table::change> changes;
           bool existed = table_.remove(r.name, r.ref, *owner, changes);
@@ -109,6 +109,19 @@ class registry_service final : public actor_base {
     auto o = detail::registry_owner(r, node_.address(), node_.incarnation());
     if (o.empty()) return error{errc::bad_message, "a ref of an actor on a node is needed"};
     return o;
+  }
+
+  // The owner of r, when the sender has the same owner: a node (or a client) registers and
+  // unregisters only its own actors, so nobody can take a live actor's name by removing it
+  // first, nor keep a dead node's lease alive.
+  expected<std::string> owned_by_sender(const actor_ref& r) const {
+    auto owner = owner_of(r);
+    if (!owner) return owner;
+    auto from = owner_of(sender());
+    if (!from || *from != *owner) {
+      return error{errc::unauthorized, "names are registered and unregistered by the node of their actor"};
+    }
+    return owner;
   }
 
   void publish(const std::vector<registry_table::change>& changes) {

@@ -126,14 +126,15 @@ actor_ref router::service(std::uint64_t id) const {
 
 expected<void> router::register_name(const std::string& name, const actor_ref& ref) {
   if (name.empty()) return error{errc::bad_message, "an actor name cannot be empty"};
+  if (!ref || ref.endpoint()->wire_address() != nullptr) {
+    return error{errc::bad_message, "the name '" + name + "' can only be given to an actor of this node"};
+  }
   std::lock_guard lk(mu_);
   auto [it, inserted] = names_.emplace(name, ref);
   if (!inserted && !(it->second == ref)) {
     return error{errc::name_taken, "the name '" + name + "' is held by actor " + std::to_string(it->second.id())};
   }
-  if (inserted && ref.endpoint() != nullptr && ref.endpoint()->wire_address() == nullptr) {
-    names_of_[ref.id()].push_back(name);  // local: released when the actor stops
-  }
+  if (inserted) names_of_[ref.id()].push_back(name);  // released when the actor stops
   return {};
 }
 

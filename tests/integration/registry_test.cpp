@@ -299,6 +299,23 @@ TEST_CASE("bad requests to the registry get clear errors and do not hurt it", "[
   auto nobody = me.ask<actor::registry_ok>(registry, actor::registry_register{"x", actor::actor_ref{}});
   REQUIRE_FALSE(nobody);
   CHECK(nobody.error().code == actor::errc::bad_message);
+  // only an actor's own node registers or unregisters its names
+  node_process other(fast_node_argv(actor_node_path(), "other", {"--registry", reg.address(), "--spawn", "counter:theirs"}));
+  std::optional<actor::registry_found> theirs;
+  REQUIRE(poll_until([&] {
+    auto found = me.ask<actor::registry_found>(registry, actor::registry_lookup{"theirs"});
+    if (found) theirs = *found;
+    return found.has_value();
+  }, 5s));
+  auto taken = me.ask<actor::registry_ok>(registry, actor::registry_unregister{"theirs", theirs->ref});
+  REQUIRE_FALSE(taken);
+  CHECK(taken.error().code == actor::errc::unauthorized);
+  auto foreign = me.ask<actor::registry_ok>(registry, actor::registry_register{"mine", theirs->ref});
+  REQUIRE_FALSE(foreign);
+  CHECK(foreign.error().code == actor::errc::unauthorized);
+  auto still = me.ask<actor::registry_found>(registry, actor::registry_lookup{"theirs"});
+  REQUIRE(still);
+  CHECK(still->ref == theirs->ref);
   // the registry itself cannot be stopped from outside
   auto stop = me.sys.stop(registry, 5s).get();
   REQUIRE_FALSE(stop);
