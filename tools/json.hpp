@@ -24,7 +24,9 @@
 
 namespace actorctl {
 
-inline constexpr std::size_t max_json_depth = 64;
+/// How deep a JSON value may nest (an object or array is one level): a node accepts
+/// frames nested up to 32 levels, and the frame and its envelope take two of them.
+inline constexpr std::size_t max_json_depth = 30;
 
 /// The MessagePack bytes of one JSON value; errc::bad_message with "line L, column C: why".
 [[nodiscard]] actor::expected<std::string> json_to_msgpack(std::string_view json);

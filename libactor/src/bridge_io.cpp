@@ -517,6 +517,7 @@ void bridge_io::on_frame(connection& c, const void* data, std::size_t size) {
         // the node restarted: what was in flight to the old run is lost; introduce ourselves again
         ACTOR_LOG(info, "bridge", "node_restarted", {"node", c.address}, {"incarnation", p->incarnation});
         fail_address(c.address, error{errc::node_down, "node at " + c.address + " restarted"});
+        drop_queued(c);  // failed above: they must not reach the new run
         c.welcomed = false;
         c.state = conn_state::connecting;
         say_hello(c);
@@ -536,6 +537,7 @@ void bridge_io::heard_from(connection& c, steady_time now) { c.last_heard = now;
 void bridge_io::welcomed(connection& c, const wire::welcome& w) {
   if (c.welcomed && w.incarnation != c.incarnation) {
     fail_address(c.address, error{errc::node_down, "node at " + c.address + " restarted"});
+    drop_queued(c);
   }
   if (c.state == conn_state::refused) return;
   c.welcomed = true;
@@ -585,16 +587,20 @@ void bridge_io::mark_down(connection& c, const std::string& why) {
   c.welcomed = false;
   c.reason = why;
   c.down_since = mono_now();
-  c.backlog.clear();
-  c.stalled.clear();
-  c.batch.clear();
-  c.batch_count = 0;
-  c.queued = 0;
+  drop_queued(c);
   {
     std::lock_guard lk(mu_);
     down_[c.address] = why;
   }
   fail_address(c.address, error{errc::node_down, why});
+}
+
+void bridge_io::drop_queued(connection& c) {
+  c.backlog.clear();
+  c.stalled.clear();
+  c.batch.clear();
+  c.batch_count = 0;
+  c.queued = 0;
 }
 
 void bridge_io::tick(steady_time now) {

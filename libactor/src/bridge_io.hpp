@@ -117,6 +117,8 @@ class bridge_io {
   void on_batch(connection& c, const wire::frame& f);
   void heard_from(connection& c, steady_time now);
   void welcomed(connection& c, const wire::welcome& w);
+  // Forgets what is queued for c, not yet written (its calls were failed).
+  void drop_queued(connection& c);
   void mark_down(connection& c, const std::string& why);
   void tick(steady_time now);
   void expire(steady_time now);

@@ -188,6 +188,20 @@ TEST_CASE("actorctl call echoes a nested JSON body unchanged", "[integration][ac
   CHECK(r.exit_code == 0);
   CHECK(r.out == R"({"type":"t","name":"n","config":{"a":[1,-2,3.5,{"b":null,"c":[true,false]}],"deep":{"x":{"y":{"z":"é\"\\"}}},"empty":{},"list":[]}})"
                  "\n");
+  // as deep as a node takes a body (the frame and the envelope use 2 of its 32 levels), and one deeper:
+  // actorctl refuses that before sending (tools/json.hpp, max_json_depth)
+  constexpr std::size_t max_depth = 30;
+  const auto nested = [](std::size_t levels) {  // the body, config and levels-2 arrays in it
+    return R"({"type":"t","name":"n","config":{"x":)" + std::string(levels - 2, '[') + std::string(levels - 2, ']') +
+           "}}";
+  };
+  auto deepest = actorctl({"call", echo, "actor.node.spawn", nested(max_depth)});
+  INFO(deepest.err);
+  CHECK(deepest.exit_code == 0);
+  CHECK(deepest.out == nested(max_depth) + "\n");
+  auto too_deep = actorctl({"call", echo, "actor.node.spawn", nested(max_depth + 1)});
+  CHECK(too_deep.exit_code == 2);
+  CHECK_THAT(too_deep.err, Contains("nesting deeper"));
 }
 
 TEST_CASE("actorctl exit codes say what happened", "[integration][actorctl]") {

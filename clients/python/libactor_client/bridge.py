@@ -6,10 +6,12 @@ node it talks to, introduced with HELLO role "client"; its requests carry the se
 
 Thread-safety: a Bridge may be shared between threads, but it does one thing at a time: every
 public method holds an internal lock for its whole duration (ZeroMQ sockets must not be used
-from two threads at once). For calls in parallel, use one Bridge per thread; ``stop()`` with
-several targets sends all its requests before waiting for the answers.
+from two threads at once), and a call waiting for that lock still ends by its own timeout
+(raising Timeout). For calls in parallel, use one Bridge per thread, or ``multi_call()``, which
+sends all its requests before waiting for the answers, as ``stop()`` does.
 """
 
+import contextlib
 import itertools
 import math
 import random
@@ -23,6 +25,7 @@ from .errors import ActorError, BadMessage, NodeDown, NoSuchActor, Overloaded, S
 from .wire import Ref
 
 REGISTRY_ID = 1  # the registry's service actor answers at this well-known id (incarnation 0)
+MAX_BODY_DEPTH = 30  # a node accepts frames nested 32 deep; the frame and the envelope take 2
 _FAILOVER = (NodeDown, ShuttingDown, Overloaded)  # registry errors that make the next registry worth a try
 
 
@@ -46,6 +49,32 @@ class Reply:
 
     def __repr__(self):
         return f"Reply({self.type!r}, {self.body!r})"
+
+
+def _nests_deeper(value, limit):
+    """Whether value nests deeper than limit (a dict or list is one level), without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, dict):
+            children = itertools.chain(v.keys(), v.values())
+        elif isinstance(v, (list, tuple)):
+            children = v
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children)
+    return False
+
+
+def _send_now(socket, data):
+    """Sends without blocking: False when ZeroMQ's queue for the connection is full."""
+    try:
+        socket.send(data, zmq.NOBLOCK)
+        return True
+    except zmq.Again:
+        return False
 
 
 def _normalize_address(address):
@@ -122,8 +151,8 @@ class Bridge:
     def call(self, target, type, body=None, timeout=5.0):
         """Sends a request of ``type`` with ``body`` (a dict) to ``target`` (a Ref, or a name to
         look up in the registry) and returns the Reply, or raises the error it got."""
-        with self._lock:
-            deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout
+        with self._locked(deadline):
             ref = self._resolve(target, deadline)
             outcome = self._exchange([(ref, type, body)], deadline)[0]
         if isinstance(outcome, ActorError):
@@ -135,8 +164,8 @@ class Bridge:
         for all of them, up to ``timeout`` in all. Returns one outcome per call, in order: the Reply,
         or the ActorError it got (raised errors are returned, not raised)."""
         calls = list(calls)
-        with self._lock:
-            deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout
+        with self._locked(deadline):
             outcomes, requests, where = [None] * len(calls), [], []
             for i, (target, type, body) in enumerate(calls):
                 try:
@@ -151,18 +180,22 @@ class Bridge:
     def send(self, target, type, body=None, timeout=5.0):
         """Sends a one-way message (anonymous: nobody can answer it). Delivery is at most once:
         returning means the message is on its way, not that it arrived. ``timeout`` bounds only
-        the name lookup, when target is a name."""
-        with self._lock:
-            ref = self._resolve(target, time.monotonic() + timeout)
+        the name lookup, when target is a name. Raises Overloaded when the node's connection
+        cannot take more (ZeroMQ's send queue is full: the node is gone or far behind)."""
+        deadline = time.monotonic() + timeout
+        with self._locked(deadline):
+            ref = self._resolve(target, deadline)
             env = self._envelope(wire.SEND, None, ref, 0, 0, type, body)
-            self._connection(ref.address).socket.send(wire.encode_batch([env]))
+            conn = self._connection(ref.address)
+            if not _send_now(conn.socket, wire.encode_batch([env])):
+                raise Overloaded(f"the connection to {ref.address} is full: the message was not sent")
 
     def stop(self, targets, timeout=5.0):
         """Asks each target to stop (``actor.stop``), all at once. Returns a dict from each target
         to ``"stopped"`` or the ActorError it got."""
         targets = list(targets)
-        with self._lock:
-            deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout
+        with self._locked(deadline):
             results, requests = {}, []
             for t in targets:
                 try:
@@ -229,6 +262,16 @@ class Bridge:
 
     # ---- requests -----------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _locked(self, deadline):
+        """Holds the Bridge's lock; Timeout when another thread holds it past ``deadline``."""
+        if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise Timeout("another call on this Bridge held it until the deadline (use one Bridge per thread)")
+        try:
+            yield
+        finally:
+            self._lock.release()
+
     def _manager(self, node):
         return Ref.manager(_normalize_address(node))
 
@@ -252,8 +295,8 @@ class Bridge:
         know the name, unless miss_is_final. The answer, or the most telling error."""
         if not self.registries:
             raise ValueError("no registry configured: pass Bridge(registries=[...])")
-        with self._lock:
-            deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout
+        with self._locked(deadline):
             n = len(self.registries)
             errors = []
             for i in range(n):
@@ -281,6 +324,8 @@ class Bridge:
             raise BadMessage(f"a message body is a dict of its fields, not {body!r}")
         if not isinstance(receiver, Ref) or not receiver.address:
             raise BadMessage(f"cannot send to {receiver!r}: not the ref of an actor on a node")
+        if _nests_deeper(body, MAX_BODY_DEPTH):
+            raise BadMessage(f"a message body may nest at most {MAX_BODY_DEPTH} levels (a node drops deeper frames)")
         return wire.encode_envelope(wire.Envelope(kind, sender, receiver, correlation, ttl_ms, type, body))
 
     def _connection(self, address):
@@ -348,7 +393,7 @@ class Bridge:
                         continue
                     if now - conn.last_ping >= self.heartbeat:
                         conn.seq += 1
-                        conn.socket.send(wire.encode(wire.Ping(conn.seq, self.incarnation)))
+                        _send_now(conn.socket, wire.encode(wire.Ping(conn.seq, self.incarnation)))
                         conn.last_ping = now
                     wake = min(wake, conn.last_ping + self.heartbeat, silent_since + self.down_after)
                 conns = {c for _, c in pending.values()}
@@ -366,9 +411,8 @@ class Bridge:
         return outcomes
 
     def _flush(self, conn):
-        if conn.waiting:
-            conn.socket.send(wire.encode_batch(conn.waiting))
-            conn.waiting = []
+        if conn.waiting and _send_now(conn.socket, wire.encode_batch(conn.waiting)):
+            conn.waiting = []  # else kept for the next flush; their calls end at their deadline
 
     def _read(self, conn, pending, outcomes, settle):
         """Handles every frame waiting on conn."""

@@ -139,7 +139,48 @@ class BridgeTest(NodeTestCase):
             self.bridge.call(counter, "actor.counter.incr", [1, 2])
         with self.assertRaises(BadMessage):
             self.bridge.call(counter, "actor.counter.incr", {"by": object()})
+        with self.assertRaisesRegex(BadMessage, "nest at most 30"):  # a node would drop the whole frame
+            deep = 1
+            for _ in range(30):  # 30 lists in the body: 31 levels
+                deep = [deep]
+            self.bridge.call(counter, "actor.counter.incr", {"by": 1, "x": deep})
         self.assertEqual(self.bridge.call(counter, "actor.counter.get")["value"], 0)
+
+    def test_a_client_that_reads_slowly_still_gets_every_reply(self):
+        # a raw client asks 4000 requests, one frame each, and reads nothing until the node has
+        # had them all: its replies wait for it at the node (ZeroMQ's own queue holds 64 frames)
+        from libactor_client import wire
+        counter = self.bridge.spawn(self.node.address, "counter")
+        before = self.bridge.stats(self.node.address)
+        n = 4000
+        ctx = zmq.Context()
+        raw = ctx.socket(zmq.DEALER)
+        try:
+            raw.setsockopt(zmq.LINGER, 0)
+            raw.setsockopt(zmq.ROUTING_ID, b"slow-reader/0000000000000007")
+            raw.connect(self.node.address)
+            raw.send(wire.encode(wire.Hello("client", "slow-reader", "", 7)))
+            me = Ref("slow-reader", "", 0, 1)
+            for corr in range(1, n + 1):
+                env = wire.Envelope(wire.REQUEST, me, counter, corr, 60000, "actor.counter.incr", {"by": 1})
+                raw.send(wire.encode_batch([wire.encode_envelope(env)]))
+
+            def handled():
+                return self.bridge.stats(self.node.address)["messages_received"] - before["messages_received"] >= n
+            self.assertTrue(poll_until(handled, 10 * SLOWDOWN), "the node did not take every request")
+            replies = set()
+            deadline = time.monotonic() + 10 * SLOWDOWN
+            while len(replies) < n and raw.poll(max(1, int((deadline - time.monotonic()) * 1000))):
+                frame = wire.decode(raw.recv())
+                if isinstance(frame, wire.Batch):
+                    replies.update(e.correlation for e in frame.envelopes if e.kind == wire.REPLY)
+        finally:
+            raw.close()
+            ctx.term()
+        self.assertEqual(len(replies), n)
+        after = self.bridge.stats(self.node.address)
+        for reason in ("client_gone", "overloaded"):
+            self.assertEqual(after["dropped"][reason], before["dropped"][reason], reason)
 
     def test_garbage_on_the_wire_is_counted_and_dropped_and_the_node_carries_on(self):
         before = self.bridge.stats(self.node.address)
@@ -195,6 +236,19 @@ class TimingTest(NodeTestCase):
             self.assertGreaterEqual(elapsed, timeout)
             self.assertLess(elapsed, timeout + 0.05 * SLOWDOWN)
         self.assertEqual(self.bridge.ping(self.node.address)["node"], "py2")  # a late answer would not confuse it
+
+    def test_a_call_waiting_for_another_threads_call_still_ends_at_its_own_deadline(self):
+        slow = threading.Thread(target=lambda: self.assertRaises(Timeout, self.bridge.call, self.sink, "itest.hold",
+                                                                 timeout=3 * SLOWDOWN))
+        slow.start()
+        self.addCleanup(slow.join)
+        self.assertTrue(poll_until(lambda: self.bridge.pending() == 1, 5), "the slow call never became pending")
+        start = time.monotonic()
+        with self.assertRaises(Timeout):
+            self.bridge.call(self.sink, "itest.hold", timeout=0.2)
+        elapsed = time.monotonic() - start
+        self.assertGreaterEqual(elapsed, 0.2)
+        self.assertLess(elapsed, 0.2 + 0.05 * SLOWDOWN)
 
     def test_a_node_killed_mid_call_fails_the_call_with_node_down(self):
         outcome = {}
