@@ -19,6 +19,7 @@ namespace {
 // see `overloaded`.
 constexpr std::size_t max_batch_bytes = 64u << 10;
 constexpr int socket_hwm = 64;
+constexpr std::size_t max_client_backlog_bytes = 4u << 20;  // replies held for one slow client
 constexpr int read_budget = 4096;
 constexpr int forget_after = 10;  // down_after periods a down peer keeps its socket
 constexpr int max_sockets = 4096;  // per node (zmq's default is 1023); each is a file descriptor too                    // messages read from one socket before polling again
@@ -92,6 +93,10 @@ struct transport::client {
   std::string name;
   time_point last_heard{};
   time_point unreachable_since{};  // the ROUTER last said its connection is gone; {}: reachable
+  // reply batches the ROUTER could not take yet (the client reads slower than we answer):
+  // sent in order as its queue drains, up to max_client_backlog_bytes
+  std::deque<std::pair<std::string, std::size_t>> stalled;  // frame, envelopes in it
+  std::size_t stalled_bytes = 0;
 };
 
 transport::transport(transport_options opts, deliver_fn deliver, std::function<void()> on_second)
@@ -205,6 +210,7 @@ void transport::run() noexcept {
         stalled = stalled || !p->stalled.empty();
       }
     }
+    stalled = stalled || !stalled_clients_.empty();
     auto now = mono_now();
     long timeout = stalled ? 1 : std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now).count());
     try {
@@ -287,9 +293,16 @@ void transport::route(outbound& o) {
       return;
     }
     auto& b = client_batches_[o.client_id];
-    if (b.empty()) wire::begin_batch(b, 0);
+    auto& count = client_batch_counts_[o.client_id];
+    if (count > 0 && b.size() + o.bytes.size() > max_batch_bytes) {  // batches stay small, as for peers
+      wire::set_batch_count(b, count);
+      queue_for_client(o.client_id, std::move(b), count);
+      b = std::string();
+      count = 0;
+    }
+    if (count == 0) wire::begin_batch(b, 0);
     b += o.bytes;
-    ++client_batch_counts_[o.client_id];
+    ++count;
     return;
   }
   auto& p = *static_cast<peer*>(o.to);
@@ -373,14 +386,52 @@ void transport::flush_batches() {
     auto count = client_batch_counts_[id];
     if (count == 0) continue;
     wire::set_batch_count(b, count);
-    if (send_to_client(id, b)) {
-      counters_.envelopes_out.fetch_add(count, std::memory_order_relaxed);
-    } else {
-      counters_.dropped[static_cast<std::size_t>(drop_reason::client_gone)].fetch_add(count, std::memory_order_relaxed);
-    }
+    queue_for_client(id, std::move(b), count);
   }
   client_batches_.clear();
   client_batch_counts_.clear();
+  flush_clients();
+}
+
+void transport::queue_for_client(const std::string& id, std::string&& frame, std::size_t count) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) {
+    counters_.dropped[static_cast<std::size_t>(drop_reason::client_gone)].fetch_add(count, std::memory_order_relaxed);
+    return;
+  }
+  auto& c = it->second;
+  if (!c.stalled.empty() && c.stalled_bytes + frame.size() > max_client_backlog_bytes) {
+    counters_.dropped[static_cast<std::size_t>(drop_reason::overloaded)].fetch_add(count, std::memory_order_relaxed);
+    ACTOR_LOG(debug, "transport", "client_backlog_full", {"client", id}, {"envelopes", count});
+    return;
+  }
+  c.stalled_bytes += frame.size();
+  c.stalled.emplace_back(std::move(frame), count);
+  stalled_clients_.insert(id);
+}
+
+void transport::flush_clients() {
+  for (auto it = stalled_clients_.begin(); it != stalled_clients_.end();) {
+    auto cit = clients_.find(*it);
+    while (cit != clients_.end() && !cit->second.stalled.empty()) {
+      auto& [frame, count] = cit->second.stalled.front();
+      const auto sent = send_to_client(*it, frame);
+      if (sent == client_send::full) break;  // the client reads slowly: again on the next turn
+      counters_.envelopes_out.fetch_add(sent == client_send::sent ? count : 0, std::memory_order_relaxed);
+      if (sent == client_send::gone) {  // its connection is gone: what it was owed is lost
+        cit = clients_.find(*it);  // a client long unreachable was forgotten (and counted) meanwhile
+        if (cit != clients_.end()) drop_stalled(cit->second);
+        break;
+      }
+      cit->second.stalled_bytes -= frame.size();
+      cit->second.stalled.pop_front();
+    }
+    if (cit == clients_.end() || cit->second.stalled.empty()) {
+      it = stalled_clients_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 bool transport::send_raw(zmq::socket_t& s, const std::string& frame) {
@@ -392,15 +443,16 @@ bool transport::send_raw(zmq::socket_t& s, const std::string& frame) {
   }
 }
 
-bool transport::send_to_client(const std::string& id, const std::string& frame) {
+transport::client_send transport::send_to_client(const std::string& id, const std::string& frame) {
   try {
-    if (!router_.send(zmq::buffer(id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return false;
-    if (!router_.send(zmq::buffer(frame), zmq::send_flags::dontwait)) return false;
+    // ROUTER takes a message whole or not at all: EAGAIN comes on the first part, with a full queue
+    if (!router_.send(zmq::buffer(id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return client_send::full;
+    if (!router_.send(zmq::buffer(frame), zmq::send_flags::dontwait)) return client_send::full;
     counters_.frames_out.fetch_add(1, std::memory_order_relaxed);
-    return true;
+    return client_send::sent;
   } catch (const zmq::error_t& e) {  // EHOSTUNREACH: the client is gone
     if (e.num() == EHOSTUNREACH) client_unreachable(id, mono_now());
-    return false;
+    return client_send::gone;
   }
 }
 
@@ -412,7 +464,16 @@ void transport::client_unreachable(const std::string& id, time_point now) {
   if (now - since > opts_.down_after) forget_client(id);  // not just a connection being redialled
 }
 
+void transport::drop_stalled(client& c) {
+  std::size_t lost = 0;
+  for (const auto& f : c.stalled) lost += f.second;
+  counters_.dropped[static_cast<std::size_t>(drop_reason::client_gone)].fetch_add(lost, std::memory_order_relaxed);
+  c.stalled.clear();
+  c.stalled_bytes = 0;
+}
+
 void transport::forget_client(const std::string& id) {
+  if (auto it = clients_.find(id); it != clients_.end()) drop_stalled(it->second);
   if (clients_.erase(id) > 0) {
     counters_.clients.store(clients_.size(), std::memory_order_relaxed);
     ACTOR_LOG(debug, "transport", "client_gone", {"client", id});
@@ -581,7 +642,10 @@ void transport::on_router_frame(const std::string& id, const void* data, std::si
       if (h->role == "node") {
         node_routes_[id] = h->address;
       } else {
-        clients_[id] = client{h->node, mono_now(), {}};
+        auto& c = clients_[id];  // a client saying HELLO again keeps the replies it is owed
+        c.name = h->node;
+        c.last_heard = mono_now();
+        c.unreachable_since = {};
         counters_.clients.store(clients_.size(), std::memory_order_relaxed);
       }
       send_to_client(id, wire::encode(wire::welcome{wire::protocol_version, opts_.node_name, address_,

@@ -25,6 +25,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <zmq.hpp>
@@ -156,7 +157,14 @@ class transport {
   void fail_inflight(peer& p, errc code, const std::string& text);
   void reject(outbound& o, errc code, const std::string& text, drop_reason why);
   bool send_raw(zmq::socket_t& s, const std::string& frame);
-  bool send_to_client(const std::string& id, const std::string& frame);
+  enum class client_send { sent, full, gone };
+  client_send send_to_client(const std::string& id, const std::string& frame);
+  // Queues a reply batch for a client (dropped, and counted, beyond its backlog bound).
+  void queue_for_client(const std::string& id, std::string&& frame, std::size_t count);
+  // Sends the reply batches waiting for slow clients, in order, as far as their queues allow.
+  void flush_clients();
+  // Drops (and counts) what a client was owed.
+  void drop_stalled(client& c);
   void malformed(const std::string& from, const std::string& why);
   void probe_clients(time_point now, const std::string& beacon);
   void forget_client(const std::string& id);
@@ -193,6 +201,7 @@ class transport {
   std::unordered_map<std::string, std::string> node_routes_;  // routing id -> peer address, from HELLO
   std::unordered_map<std::string, std::string> client_batches_;  // routing id -> batch bytes
   std::unordered_map<std::string, std::size_t> client_batch_counts_;
+  std::unordered_set<std::string> stalled_clients_;  // routing ids of clients with stalled replies
   time_point last_malformed_log_{};
   time_point last_beacon_{};
   time_point last_tick_{};
