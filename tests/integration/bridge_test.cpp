@@ -463,7 +463,14 @@ TEST_CASE("10,000 connect/call/close cycles leave file descriptors and the node'
   const auto rss_after = proc.rss_kib();
   REQUIRE(rss_after);
   INFO("node RSS " << *rss_before << " KiB -> " << *rss_after << " KiB");
-  CHECK(*rss_after - *rss_before < 4096);
+#if defined(__SANITIZE_THREAD__)
+  // TSan's shadow memory and sync-object metadata grow with the addresses a run touches; the
+  // tight bound is the plain build's (and ASan's, whose LeakSanitizer also checks the exit)
+  constexpr long max_growth_kib = 32 * 1024;
+#else
+  constexpr long max_growth_kib = 4096;
+#endif
+  CHECK(*rss_after - *rss_before < max_growth_kib);
   auto st = me.stats_at(proc.address());
   REQUIRE(st);
   CHECK(st->decode_errors == 0);
