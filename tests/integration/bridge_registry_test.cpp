@@ -23,15 +23,6 @@ actor::bridge_options fast_bridge(std::vector<std::string> registries) {
   return o;
 }
 
-std::vector<std::string> registered_node_argv(const std::string& name, const std::vector<std::string>& registries,
-                                              std::vector<std::string> extra = {}) {
-  for (const auto& r : registries) {
-    extra.push_back("--registry");
-    extra.push_back(r);
-  }
-  return fast_node_argv(actor_node_path(), name, std::move(extra));
-}
-
 // Waits until the bridge resolves `name` (a node registers its names as it starts them).
 bool resolves(actor::bridge& b, const std::string& name) {
   return poll_until([&] { return b.lookup(name, 1s).has_value(); }, 5s);

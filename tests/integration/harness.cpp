@@ -261,6 +261,15 @@ std::vector<std::string> fast_node_argv(const std::string& binary, const std::st
   return node_argv(binary, name, std::move(args));
 }
 
+std::vector<std::string> registered_node_argv(const std::string& name, const std::vector<std::string>& registries,
+                                              std::vector<std::string> extra) {
+  for (const auto& r : registries) {
+    extra.push_back("--registry");
+    extra.push_back(r);
+  }
+  return fast_node_argv(actor_node_path(), name, std::move(extra));
+}
+
 std::vector<std::string> registry_argv(const std::string& name, std::vector<std::string> extra) {
   std::vector<std::string> v{actor_registry_path(), "--name", name};
   if (std::find(extra.begin(), extra.end(), "--listen") == extra.end()) {

@@ -140,6 +140,11 @@ class node_process : public child_process {
 [[nodiscard]] std::vector<std::string> fast_node_argv(const std::string& binary, const std::string& name,
                                                       std::vector<std::string> extra = {});
 
+/// fast_node_argv for actor-node with `--registry R` for each of registries, then extra.
+[[nodiscard]] std::vector<std::string> registered_node_argv(const std::string& name,
+                                                            const std::vector<std::string>& registries,
+                                                            std::vector<std::string> extra = {});
+
 /// A registry's name lease in tests: as long as the fast down bound.
 inline constexpr ms fast_lease{fast_down_after};
 

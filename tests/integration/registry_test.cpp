@@ -23,16 +23,6 @@ actor::node_options with_registries(const std::string& name, std::vector<std::st
   return o;
 }
 
-// A node process with --registry for each address, and extra arguments.
-std::vector<std::string> registered_node_argv(const std::string& name, const std::vector<std::string>& registries,
-                                              std::vector<std::string> extra = {}) {
-  for (const auto& r : registries) {
-    extra.push_back("--registry");
-    extra.push_back(r);
-  }
-  return fast_node_argv(actor_node_path(), name, std::move(extra));
-}
-
 // Asks one registry directly (no node cache in between).
 actor::expected<actor::actor_ref> ask_registry(local_node& me, const std::string& registry, const std::string& name,
                                                ms timeout = 2s) {
