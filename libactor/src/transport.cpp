@@ -613,15 +613,33 @@ void transport::malformed(const std::string& from, const std::string& why) {
 }
 
 void transport::on_router_frame(const std::string& id, const void* data, std::size_t size) {
-  auto f = wire::decode_frame(data, size, limits_);
-  if (!f) {
-    malformed(id, f.error().text);
-    return;
+  const bool batch = wire::batch_decoder::is_batch(data, size);
+  expected<wire::frame> f = batch ? expected<wire::frame>(wire::frame{}) : wire::decode_frame(data, size, limits_);
+  if (!f) return malformed(id, f.error().text);
+  if (batch) {
+    if (auto ok = batches_.decode(data, size); !ok) return malformed(id, ok.error().text);
   }
   counters_.frames_in.fetch_add(1, std::memory_order_relaxed);
   if (auto it = clients_.find(id); it != clients_.end()) {
     it->second.last_heard = mono_now();
     it->second.unreachable_since = {};
+  }
+  if (batch) {
+    if (auto it = node_routes_.find(id); it != node_routes_.end()) {
+      peer* p = nullptr;
+      {
+        std::lock_guard lk(mu_);
+        if (auto pit = peers_.find(it->second); pit != peers_.end() && pit->second->dealer) p = pit->second.get();
+      }
+      on_batch(origin{it->second, {}}, p);
+    } else if (clients_.find(id) != clients_.end()) {
+      on_batch(origin{{}, id}, nullptr);
+    } else {
+      const auto n = batches_.envelopes().size() + batches_.bad_elements();
+      counters_.dropped[static_cast<std::size_t>(drop_reason::no_handshake)].fetch_add(n);
+      ACTOR_LOG(warn, "transport", "no_handshake", {"from", id}, {"envelopes", n});
+    }
+    return;
   }
   switch (f->tag) {
     case wire::frame_tag::hello: {
@@ -658,28 +676,17 @@ void transport::on_router_frame(const std::string& id, const void* data, std::si
       send_to_client(id, wire::encode_probe(wire::frame_tag::pong, {pr->seq, opts_.incarnation}));
       return;
     }
-    case wire::frame_tag::batch: {
-      if (auto it = node_routes_.find(id); it != node_routes_.end()) {
-        peer* p = nullptr;
-        {
-          std::lock_guard lk(mu_);
-          if (auto pit = peers_.find(it->second); pit != peers_.end() && pit->second->dealer) p = pit->second.get();
-        }
-        on_batch(*f, origin{it->second, {}}, p);
-      } else if (clients_.find(id) != clients_.end()) {
-        on_batch(*f, origin{{}, id}, nullptr);
-      } else {
-        counters_.dropped[static_cast<std::size_t>(drop_reason::no_handshake)].fetch_add(f->size - 1);
-        ACTOR_LOG(warn, "transport", "no_handshake", {"from", id}, {"envelopes", f->size - 1});
-      }
-      return;
-    }
-    default:
+    default:  // BATCH frames were handled above
       return malformed(id, "unexpected frame on the listening socket");
   }
 }
 
 void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
+  if (wire::batch_decoder::is_batch(data, size)) {
+    if (auto ok = batches_.decode(data, size); !ok) return malformed(p.address, ok.error().text);
+    counters_.frames_in.fetch_add(1, std::memory_order_relaxed);
+    return on_batch(origin{p.address, {}}, &p);
+  }
   auto f = wire::decode_frame(data, size, limits_);
   if (!f) return malformed(p.address, f.error().text);
   counters_.frames_in.fetch_add(1, std::memory_order_relaxed);
@@ -735,30 +742,25 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
       heard_from(p, now);
       return;
     }
-    case wire::frame_tag::batch:
-      on_batch(*f, origin{p.address, {}}, &p);
-      return;
-    default:
+    default:  // BATCH frames were handled above
       return malformed(p.address, "unexpected frame on a connection to a peer");
   }
 }
 
-void transport::on_batch(const wire::frame& f, const origin& from, peer* p) {
+void transport::on_batch(const origin& from, peer* p) {
   if (p != nullptr) heard_from(*p, mono_now());
-  for (std::uint32_t i = 1; i < f.size; ++i) {
-    auto v = wire::read_envelope(f.items[i]);
-    if (!v) {
-      malformed(from.peer_address.empty() ? from.client_id : from.peer_address, v.error().text);
-      continue;
-    }
-    counters_.envelopes_in.fetch_add(1, std::memory_order_relaxed);
-    if (p != nullptr && (v->k == wire::kind::reply || v->k == wire::kind::error)) {
-      p->inflight.erase({v->receiver.id, v->correlation});
+  const std::string& source = from.peer_address.empty() ? from.client_id : from.peer_address;
+  for (std::size_t i = 0; i < batches_.bad_elements(); ++i) malformed(source, batches_.first_bad());
+  const auto& envelopes = batches_.envelopes();
+  counters_.envelopes_in.fetch_add(envelopes.size(), std::memory_order_relaxed);
+  for (const auto& v : envelopes) {
+    if (p != nullptr && !p->inflight.empty() && (v.k == wire::kind::reply || v.k == wire::kind::error)) {
+      p->inflight.erase({v.receiver.id, v.correlation});
     }
     try {
-      deliver_(*v, from);
+      deliver_(v, from);
     } catch (const std::exception& ex) {
-      malformed(from.peer_address.empty() ? from.client_id : from.peer_address, ex.what());
+      malformed(source, ex.what());
     }
   }
 }

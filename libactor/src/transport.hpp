@@ -148,7 +148,8 @@ class transport {
   void read_dealer(peer& p);
   void on_router_frame(const std::string& id, const void* data, std::size_t size);
   void on_dealer_frame(peer& p, const void* data, std::size_t size);
-  void on_batch(const wire::frame& f, const origin& from, peer* p);
+  // Delivers the envelopes batches_ just decoded (p: the peer they came from, if a node).
+  void on_batch(const origin& from, peer* p);
   void tick(time_point now);
   void open_dealer(peer& p);
   std::size_t reclaim_sockets();  // closes the sockets of down peers; how many
@@ -175,6 +176,7 @@ class transport {
   std::function<void()> on_second_;
   time_point last_second_{};
   msgpack::unpack_limit limits_;
+  wire::batch_decoder batches_{limits_};  // I/O thread only
   std::string address_;
   std::string bound_;
   std::string routing_id_;

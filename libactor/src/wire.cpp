@@ -176,6 +176,215 @@ expected<envelope_view> read_envelope(const msgpack::object& o) {
   return v;
 }
 
+namespace {
+
+// A cursor over the few MessagePack shapes an envelope's head is made of, as
+// the encoder writes them. A false answer means "not in the shape expected",
+// not "malformed": the caller then decodes the element the general way.
+struct cursor {
+  const unsigned char* p;
+  const unsigned char* end;
+
+  [[nodiscard]] std::size_t left() const noexcept { return static_cast<std::size_t>(end - p); }
+
+  template <class T>
+  bool big_endian(T& out) noexcept {
+    if (left() < sizeof(T)) return false;
+    T v = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i) v = static_cast<T>((v << 8) | p[i]);
+    p += sizeof(T);
+    out = v;
+    return true;
+  }
+
+  bool fixarray(std::uint32_t n) noexcept {
+    if (left() < 1 || *p != (0x90 | n)) return false;
+    ++p;
+    return true;
+  }
+  bool nil() noexcept {
+    if (left() < 1 || *p != 0xc0) return false;
+    ++p;
+    return true;
+  }
+  bool is_nil() const noexcept { return left() >= 1 && *p == 0xc0; }
+
+  // Any integer encoding of a value >= 0 (msgpack-cxx reads those as POSITIVE_INTEGER).
+  bool uint(std::uint64_t& v) noexcept {
+    if (left() < 1) return false;
+    const unsigned char b = *p;
+    if (b <= 0x7f) {
+      v = b;
+      ++p;
+      return true;
+    }
+    const auto* save = p;
+    ++p;
+    bool ok = false;
+    switch (b) {
+      case 0xcc: { std::uint8_t x = 0; ok = big_endian(x); v = x; break; }
+      case 0xcd: { std::uint16_t x = 0; ok = big_endian(x); v = x; break; }
+      case 0xce: { std::uint32_t x = 0; ok = big_endian(x); v = x; break; }
+      case 0xcf: { std::uint64_t x = 0; ok = big_endian(x); v = x; break; }
+      case 0xd0: { std::uint8_t x = 0; ok = big_endian(x) && x < 0x80; v = x; break; }
+      case 0xd1: { std::uint16_t x = 0; ok = big_endian(x) && x < 0x8000; v = x; break; }
+      case 0xd2: { std::uint32_t x = 0; ok = big_endian(x) && x < 0x80000000u; v = x; break; }
+      case 0xd3: { std::uint64_t x = 0; ok = big_endian(x) && x < 0x8000000000000000ull; v = x; break; }
+      default: break;
+    }
+    if (!ok) p = save;
+    return ok;
+  }
+
+  bool str(std::string_view& out) noexcept {
+    if (left() < 1) return false;
+    const auto* save = p;
+    const unsigned char b = *p++;
+    std::uint32_t n = 0;
+    bool ok = true;
+    if ((b & 0xe0) == 0xa0) {
+      n = b & 0x1f;
+    } else if (b == 0xd9) {
+      std::uint8_t x = 0;
+      ok = big_endian(x);
+      n = x;
+    } else if (b == 0xda) {
+      std::uint16_t x = 0;
+      ok = big_endian(x);
+      n = x;
+    } else if (b == 0xdb) {
+      ok = big_endian(n);
+    } else {
+      ok = false;
+    }
+    if (!ok || left() < n) {
+      p = save;
+      return false;
+    }
+    out = std::string_view(reinterpret_cast<const char*>(p), n);
+    p += n;
+    return true;
+  }
+
+  bool ref(ref_view& r) noexcept {
+    const auto* save = p;
+    if (fixarray(4) && str(r.node) && str(r.address) && uint(r.incarnation) && uint(r.id)) return true;
+    p = save;
+    return false;
+  }
+};
+
+bool always_reference(msgpack::type::object_type, std::size_t, void*) { return true; }
+
+msgpack::unpack_limit deeper(const msgpack::unpack_limit& l, std::size_t levels) {
+  return msgpack::unpack_limit(l.array(), l.map(), l.str(), l.bin(), l.ext(),
+                               l.depth() > levels ? l.depth() - levels : 1);
+}
+
+}  // namespace
+
+batch_decoder::batch_decoder(const msgpack::unpack_limit& frame_limits)
+    : element_limits_(deeper(frame_limits, 1)),
+      body_limits_(deeper(frame_limits, 2)),
+      max_elements_(static_cast<std::uint32_t>(std::min<std::size_t>(frame_limits.array(), UINT32_MAX))),
+      zone_(64u << 10) {}
+
+bool batch_decoder::is_batch(const void* data, std::size_t size) noexcept {
+  cursor c{static_cast<const unsigned char*>(data), static_cast<const unsigned char*>(data) + size};
+  if (c.left() < 1) return false;
+  const unsigned char b = *c.p;
+  if ((b & 0xf0) == 0x90) {
+    ++c.p;
+  } else if (b == 0xdc) {
+    ++c.p;
+    std::uint16_t n = 0;
+    if (!c.big_endian(n)) return false;
+  } else if (b == 0xdd) {
+    ++c.p;
+    std::uint32_t n = 0;
+    if (!c.big_endian(n)) return false;
+  } else {
+    return false;
+  }
+  std::uint64_t tag = 0;
+  return c.uint(tag) && tag == static_cast<std::uint64_t>(frame_tag::batch);
+}
+
+expected<void> batch_decoder::decode(const void* data, std::size_t size) {
+  zone_.clear();
+  envelopes_.clear();
+  bodies_.clear();
+  bad_elements_ = 0;
+  first_bad_.clear();
+  const auto* bytes = static_cast<const char*>(data);
+  cursor c{reinterpret_cast<const unsigned char*>(bytes), reinterpret_cast<const unsigned char*>(bytes) + size};
+  std::uint32_t n = 0;
+  if (c.left() >= 1 && (*c.p & 0xf0) == 0x90) {
+    n = *c.p++ & 0x0f;
+  } else if (c.left() >= 1 && *c.p == 0xdc) {
+    ++c.p;
+    std::uint16_t x = 0;
+    if (!c.big_endian(x)) return bad("not valid MessagePack within limits: insufficient bytes");
+    n = x;
+  } else if (c.left() >= 1 && *c.p == 0xdd) {
+    ++c.p;
+    if (!c.big_endian(n)) return bad("not valid MessagePack within limits: insufficient bytes");
+  } else {
+    return bad("a BATCH frame must be an array");
+  }
+  if (n > max_elements_) return bad("not valid MessagePack within limits: array size overflow");
+  // every element takes at least a byte: a header claiming more cannot be satisfied
+  if (n == 0 || n > c.left()) return bad("not valid MessagePack within limits: insufficient bytes");
+  std::uint64_t tag = 0;
+  if (!c.uint(tag) || tag != static_cast<std::uint64_t>(frame_tag::batch)) return bad("not a BATCH frame");
+  std::size_t off = static_cast<std::size_t>(c.p - reinterpret_cast<const unsigned char*>(bytes));
+  try {
+    for (std::uint32_t i = 1; i < n; ++i) element(bytes, size, off);
+  } catch (const std::exception& ex) {
+    envelopes_.clear();
+    bodies_.clear();
+    return bad(std::string("not valid MessagePack within limits: ") + ex.what());
+  }
+  if (off != size) {
+    envelopes_.clear();
+    bodies_.clear();
+    return bad("trailing bytes after the frame");
+  }
+  for (std::size_t i = 0; i < envelopes_.size(); ++i) envelopes_[i].body = &bodies_[i];
+  return {};
+}
+
+void batch_decoder::element(const char* data, std::size_t size, std::size_t& off) {
+  const auto* begin = reinterpret_cast<const unsigned char*>(data);
+  cursor c{begin + off, begin + size};
+  envelope_view v;
+  std::uint64_t k = 4;
+  const bool head = c.fixarray(7) && c.uint(k) && k <= 3 &&
+                    (c.is_nil() ? c.nil() : (v.has_sender = c.ref(v.sender))) && c.ref(v.receiver) &&
+                    c.uint(v.correlation) && c.uint(v.ttl_ms) && c.str(v.type);
+  if (head) {
+    v.k = static_cast<kind>(k);
+    std::size_t body_off = static_cast<std::size_t>(c.p - begin);
+    bool referenced = false;
+    auto body = msgpack::unpack(zone_, data, size, body_off, referenced, always_reference, nullptr, body_limits_);
+    off = body_off;
+    envelopes_.push_back(v);
+    bodies_.push_back(body);
+    return;
+  }
+  // not in the encoder's shape: decode it the general way, for its envelope or the reason it is none
+  bool referenced = false;
+  auto o = msgpack::unpack(zone_, data, size, off, referenced, always_reference, nullptr, element_limits_);
+  auto e = read_envelope(o);
+  if (!e) return bad_element(e.error().text);
+  envelopes_.push_back(*e);
+  bodies_.push_back(*e->body);
+}
+
+void batch_decoder::bad_element(std::string why) {
+  if (bad_elements_++ == 0) first_bad_ = std::move(why);
+}
+
 std::string encode_envelope(kind k, const wire_ref* sender, const wire_ref& receiver, std::uint64_t correlation,
                             std::uint64_t ttl_ms, std::string_view type, std::string_view body) {
   msgpack::sbuffer b(64 + type.size() + body.size());

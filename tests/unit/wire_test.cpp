@@ -145,3 +145,169 @@ TEST_CASE("an envelope must be an array of seven with typed fields", "[wire][hos
   auto bad_kind = pack_array({9, 0, 0, 0, 0, 0, 0});
   CHECK_FALSE(wire::read_envelope(msgpack::unpack(bad_kind.data(), bad_kind.size()).get()).has_value());
 }
+
+// ---- batch_decoder: the fast path for BATCH frames must accept exactly what ----
+// ---- decode_frame + read_envelope accept, and read the same fields         ----
+
+namespace {
+
+struct general_result {
+  bool frame_ok = false;
+  std::size_t bad = 0;
+  std::vector<std::string> envelopes;  // each described field by field, body as MessagePack
+};
+
+std::string describe(const wire::envelope_view& v) {
+  msgpack::sbuffer body;
+  msgpack::pack(body, *v.body);
+  return std::to_string(static_cast<int>(v.k)) + "|" + (v.has_sender ? std::string(v.sender.node) + "@" +
+                                                                             std::string(v.sender.address) + "#" +
+                                                                             std::to_string(v.sender.incarnation) +
+                                                                             "/" + std::to_string(v.sender.id)
+                                                                       : "anon") +
+         "|" + std::string(v.receiver.node) + "@" + std::string(v.receiver.address) + "#" +
+         std::to_string(v.receiver.incarnation) + "/" + std::to_string(v.receiver.id) + "|" +
+         std::to_string(v.correlation) + "|" + std::to_string(v.ttl_ms) + "|" + std::string(v.type) + "|" +
+         std::string(body.data(), body.size());
+}
+
+general_result general(const std::string& bytes) {
+  general_result r;
+  auto f = decode(bytes);
+  if (!f || f->tag != wire::frame_tag::batch) return r;
+  r.frame_ok = true;
+  for (std::uint32_t i = 1; i < f->size; ++i) {
+    auto v = wire::read_envelope(f->items[i]);
+    if (v) {
+      r.envelopes.push_back(describe(*v));
+    } else {
+      ++r.bad;
+    }
+  }
+  return r;
+}
+
+general_result fast(wire::batch_decoder& d, const std::string& bytes) {
+  general_result r;
+  if (!wire::batch_decoder::is_batch(bytes.data(), bytes.size())) return r;
+  if (!d.decode(bytes.data(), bytes.size())) return r;
+  r.frame_ok = true;
+  r.bad = d.bad_elements();
+  for (const auto& v : d.envelopes()) r.envelopes.push_back(describe(v));
+  return r;
+}
+
+void require_same(wire::batch_decoder& d, const std::string& bytes) {
+  auto want = general(bytes);
+  auto got = fast(d, bytes);
+  CAPTURE(bytes.size());
+  REQUIRE(got.frame_ok == want.frame_ok);
+  REQUIRE(got.bad == want.bad);
+  REQUIRE(got.envelopes == want.envelopes);
+}
+
+std::string sample_batch() {
+  const actor::detail::wire_ref a{"node-a", "tcp://127.0.0.1:4000", 0x1234567890abcdefULL, 7};
+  const actor::detail::wire_ref b{"node-b", "tcp://127.0.0.1:4001", 3, 70000};
+  msgpack::sbuffer body;
+  msgpack::packer<msgpack::sbuffer> pk(body);
+  pk.pack_map(2);
+  pk.pack(std::string("data"));
+  pk.pack(std::string(64, 'x'));
+  pk.pack(std::string("n"));
+  pk.pack_array(3);
+  pk.pack(-1);
+  pk.pack(1.5);
+  pk.pack_nil();
+  const std::string_view b1(body.data(), body.size());
+  std::string batch;
+  wire::begin_batch(batch, 4);
+  batch += wire::encode_envelope(wire::kind::send, &a, b, 0, 0, "t.one", b1);
+  batch += wire::encode_envelope(wire::kind::request, nullptr, a, 1ULL << 40, 250, std::string(40, 't'), "\x80");
+  batch += wire::encode_envelope(wire::kind::reply, &b, a, 255, 65536, "t.reply", "\xc0");
+  batch += wire::encode_envelope(wire::kind::error, &a, b, 65535, 1, "actor.error", b1);
+  return batch;
+}
+
+}  // namespace
+
+TEST_CASE("the batch decoder reads what the encoder writes, as the general decoder does", "[wire][batch]") {
+  wire::batch_decoder d(limits);
+  const auto batch = sample_batch();
+  REQUIRE(wire::batch_decoder::is_batch(batch.data(), batch.size()));
+  require_same(d, batch);
+  REQUIRE(d.decode(batch.data(), batch.size()));
+  REQUIRE(d.envelopes().size() == 4);
+  const auto& v = d.envelopes()[1];
+  CHECK(v.k == wire::kind::request);
+  CHECK_FALSE(v.has_sender);
+  CHECK(v.receiver.node == "node-a");
+  CHECK(v.receiver.incarnation == 0x1234567890abcdefULL);
+  CHECK(v.correlation == 1ULL << 40);
+  CHECK(v.ttl_ms == 250);
+  CHECK(v.type == std::string(40, 't'));
+  CHECK(d.envelopes()[0].sender.id == 7);
+  CHECK(d.envelopes()[0].receiver.id == 70000);
+}
+
+TEST_CASE("the batch decoder takes other valid encodings and skips elements that are no envelope",
+          "[wire][batch]") {
+  wire::batch_decoder d(limits);
+  std::string batch;
+  wire::begin_batch(batch, 3);
+  // an envelope written with wider headers than needed: array16, int8 for non-negative ints, str8
+  batch += std::string("\xdc\x00\x07" "\xd0\x01" "\xc0" "\x94\xd9\x01n\xa1" "a" "\xd1\x00\x05\xd2\x00\x00\x00\x09"
+                       "\xcc\x03" "\xd3\x00\x00\x00\x00\x00\x00\x00\x64" "\xa1t" "\x80",
+                       34);
+  batch += pack_array({1, 2, 3});      // well-formed, but no envelope
+  batch += pack_array({9, 0, 0, 0, 0, 0, 0});  // an unknown kind
+  require_same(d, batch);
+  REQUIRE(d.decode(batch.data(), batch.size()));
+  REQUIRE(d.envelopes().size() == 1);
+  CHECK(d.bad_elements() == 2);
+  CHECK_FALSE(d.first_bad().empty());
+  CHECK(d.envelopes()[0].receiver.id == 9);
+  CHECK(d.envelopes()[0].ttl_ms == 100);
+}
+
+TEST_CASE("the batch decoder rejects hostile frames as the general decoder does", "[wire][batch][hostile]") {
+  wire::batch_decoder d(limits);
+  const auto batch = sample_batch();
+  SECTION("every truncation") {
+    for (std::size_t n = 0; n < batch.size(); ++n) require_same(d, batch.substr(0, n));
+  }
+  SECTION("trailing bytes") { require_same(d, batch + "x"); }
+  SECTION("a header claiming 4 billion elements") {
+    const std::string huge("\xdd\xff\xff\xff\xff\x06", 6);
+    CHECK(wire::batch_decoder::is_batch(huge.data(), huge.size()));
+    CHECK_FALSE(d.decode(huge.data(), huge.size()).has_value());
+    require_same(d, huge);
+  }
+  SECTION("a body nested one level deeper than a frame allows") {
+    for (std::size_t depth : {29u, 30u, 31u, 40u}) {
+      std::string body(depth, '\x91');
+      body += '\x01';
+      const actor::detail::wire_ref r{"n", "a", 1, 2};
+      std::string b;
+      wire::begin_batch(b, 1);
+      b += wire::encode_envelope(wire::kind::send, nullptr, r, 0, 0, "t", body);
+      CAPTURE(depth);
+      require_same(d, b);
+      CHECK(fast(d, b).frame_ok == (depth <= 30));
+    }
+  }
+  SECTION("random single-byte changes") {
+    std::mt19937 rng(777);
+    for (int round = 0; round < 3000; ++round) {
+      auto bytes = batch;
+      const int changes = 1 + static_cast<int>(rng() % 3);
+      for (int i = 0; i < changes; ++i) bytes[rng() % bytes.size()] = static_cast<char>(rng());
+      require_same(d, bytes);
+    }
+  }
+  SECTION("it is ready for the next frame after a bad one") {
+    const std::string garbage("\x92\x06\xdb\xff\xff\xff\xff", 7);
+    CHECK_FALSE(d.decode(garbage.data(), garbage.size()).has_value());
+    require_same(d, batch);
+  }
+}
