@@ -306,10 +306,11 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
   o.correlation = e->correlation;
   o.deadline = e->deadline;
   if (o.k == wire::kind::request) o.requester = e->sender;
+  // encoded into this thread's buffer, which keeps its capacity: post() copies the bytes
+  thread_local byte_sink out;
+  out.bytes.clear();
   try {
     ref_codec_scope scope(this);
-    byte_sink out;
-    out.bytes.reserve(64 + to.encoded().size());
     msgpack::packer<byte_sink> pk(out);
     pk.pack_array(7);
     pk.pack(static_cast<std::uint8_t>(o.k));
@@ -330,7 +331,6 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
     pk.pack(ttl_ms);
     pk.pack(e->type->name);
     e->type->pack(e->data, pk);
-    o.bytes = std::move(out.bytes);
   } catch (const std::exception& ex) {
     decode_errors_.fetch_add(1, std::memory_order_relaxed);
     ACTOR_LOG(warn, "router", "encode_failed", {"type", std::string(e->type->name)}, {"error", ex.what()});
@@ -341,7 +341,8 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
     reject(*e, errc::shutting_down, "the node is not running");
     return;
   }
-  transport_->post(std::move(o));
+  transport_->post(std::move(o), out.bytes);
+  if (out.bytes.capacity() > (1u << 20)) out.bytes = std::string();  // a big message: do not keep its memory
 }
 
 actor_ref router::sender_from(const wire::ref_view& v, const origin& from) {

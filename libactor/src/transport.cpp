@@ -20,6 +20,7 @@ namespace {
 constexpr std::size_t max_batch_bytes = 64u << 10;
 constexpr int socket_hwm = 64;
 constexpr std::size_t max_client_backlog_bytes = 4u << 20;  // replies held for one slow client
+constexpr std::size_t max_kept_queue_bytes = 8u << 20;  // the outbound buffer's capacity kept between turns
 constexpr int read_budget = 4096;
 constexpr int forget_after = 10;  // down_after periods a down peer keeps its socket
 constexpr int max_sockets = 4096;  // per node (zmq's default is 1023); each is a file descriptor too                    // messages read from one socket before polling again
@@ -153,12 +154,19 @@ peer_slot* transport::peer_for(const std::string& address) {
 }
 
 void transport::post(outbound&& o) {
+  std::string bytes = std::move(o.bytes);
+  o.bytes.clear();
+  post(std::move(o), bytes);
+}
+
+void transport::post(outbound&& o, std::string_view bytes) {
   bool wake = false;
   bool accepted = false;
   {
     std::lock_guard lk(mu_);
     if (!stopped_) {
-      queue_.push_back(std::move(o));
+      queue_.push_back({std::move(o), queue_bytes_.size(), bytes.size()});
+      queue_bytes_.append(bytes);
       accepted = true;
       if (!wake_pending_) wake = wake_pending_ = true;
     }
@@ -250,12 +258,13 @@ void transport::run() noexcept {
     std::lock_guard lk(mu_);
     stopped_ = true;
   }
-  std::vector<outbound> left;
+  std::vector<posted> left;
   {
     std::lock_guard lk(mu_);
     left.swap(queue_);
+    queue_bytes_.clear();
   }
-  for (auto& o : left) reject(o, errc::shutting_down, "the node is shutting down", drop_reason::shutting_down);
+  for (auto& q : left) reject(q.o, errc::shutting_down, "the node is shutting down", drop_reason::shutting_down);
   std::vector<peer*> all;
   {
     std::lock_guard lk(mu_);
@@ -273,10 +282,13 @@ void transport::drain_outbound() {
   {
     std::lock_guard lk(mu_);
     draining_.swap(queue_);
+    draining_bytes_.swap(queue_bytes_);
     wake_pending_ = false;
   }
-  for (auto& o : draining_) route(o);
+  for (auto& q : draining_) route(q.o, std::string_view(draining_bytes_).substr(q.offset, q.size));
   draining_.clear();
+  draining_bytes_.clear();
+  if (draining_bytes_.capacity() > max_kept_queue_bytes) draining_bytes_ = std::string();  // after a burst
 }
 
 void transport::reject(outbound& o, errc code, const std::string& text, drop_reason why) {
@@ -286,7 +298,7 @@ void transport::reject(outbound& o, errc code, const std::string& text, drop_rea
   }
 }
 
-void transport::route(outbound& o) {
+void transport::route(outbound& o, std::string_view bytes) {
   if (o.to == nullptr) {  // a reply to a Bridge client
     if (clients_.find(o.client_id) == clients_.end()) {
       reject(o, errc::node_down, "client '" + o.client_id + "' is not connected", drop_reason::client_gone);
@@ -294,14 +306,14 @@ void transport::route(outbound& o) {
     }
     auto& b = client_batches_[o.client_id];
     auto& count = client_batch_counts_[o.client_id];
-    if (count > 0 && b.size() + o.bytes.size() > max_batch_bytes) {  // batches stay small, as for peers
+    if (count > 0 && b.size() + bytes.size() > max_batch_bytes) {  // batches stay small, as for peers
       wire::set_batch_count(b, count);
       queue_for_client(o.client_id, std::move(b), count);
       b = std::string();
       count = 0;
     }
     if (count == 0) wire::begin_batch(b, 0);
-    b += o.bytes;
+    b += bytes;
     ++count;
     return;
   }
@@ -326,26 +338,27 @@ void transport::route(outbound& o) {
   }
   ++p.queued;
   if (!p.welcomed) {
+    if (o.bytes.data() != bytes.data()) o.bytes.assign(bytes);  // owned while it waits
     p.backlog.push_back(std::move(o));
     return;
   }
   constexpr std::size_t header = 6;  // array32 header and the BATCH tag
-  if (o.bytes.size() + header > p.max_frame) {
+  if (bytes.size() + header > p.max_frame) {
     --p.queued;
     if (o.k == wire::kind::request && o.requester) p.inflight.erase({o.requester.id(), o.correlation});
     reject(o, errc::bad_message,
-           "a " + std::to_string(o.bytes.size()) + "-byte message exceeds the " + std::to_string(p.max_frame) +
+           "a " + std::to_string(bytes.size()) + "-byte message exceeds the " + std::to_string(p.max_frame) +
                "-byte limit of " + p.address,
            drop_reason::malformed);
     return;
   }
   const std::size_t limit = std::min(max_batch_bytes, p.max_frame);
-  if (p.batch_count > 0 && p.batch.size() + o.bytes.size() > limit) send_batch(p);
+  if (p.batch_count > 0 && p.batch.size() + bytes.size() > limit) send_batch(p);
   if (p.batch_count == 0) {
     p.batch.clear();
     wire::begin_batch(p.batch, 0);
   }
-  p.batch += o.bytes;
+  p.batch += bytes;
   ++p.batch_count;
   if (p.batch.size() >= limit) send_batch(p);
 }
@@ -711,7 +724,7 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
       auto backlog = std::move(p.backlog);
       p.backlog.clear();
       p.queued -= backlog.size();
-      for (auto& o : backlog) route(o);
+      for (auto& o : backlog) route(o, o.bytes);
       return;
     }
     case wire::frame_tag::refuse: {

@@ -127,6 +127,9 @@ class transport {
   peer_slot* peer_for(const std::string& address);
   /// Hands an envelope to the I/O thread. Thread-safe, never blocks on the network.
   void post(outbound&& o);
+  /// The same, with the envelope's bytes apart from o (o.bytes unused): they are
+  /// copied into the queue's one buffer, so a send allocates nothing of its own.
+  void post(outbound&& o, std::string_view bytes);
 
   /// Fails requests still in flight with shutting_down, closes every socket
   /// (bounded linger) and joins the I/O thread. Idempotent.
@@ -141,7 +144,7 @@ class transport {
 
   void run() noexcept;
   void drain_outbound();
-  void route(outbound& o);
+  void route(outbound& o, std::string_view bytes);
   void flush_batches();
   void send_batch(peer& p);
   void read_router();
@@ -188,8 +191,16 @@ class transport {
 
   // shared with other threads
   mutable std::mutex mu_;
-  std::vector<outbound> queue_;
-  std::vector<outbound> draining_;  // I/O thread: swapped with queue_, so both keep their capacity
+  // posted envelopes: their routing facts, and their bytes one after another in queue_bytes_
+  struct posted {
+    outbound o;
+    std::size_t offset = 0;
+    std::size_t size = 0;
+  };
+  std::vector<posted> queue_;
+  std::string queue_bytes_;
+  std::vector<posted> draining_;  // I/O thread: swapped with queue_, so both keep their capacity
+  std::string draining_bytes_;
   bool wake_pending_ = false;
   std::unordered_map<std::string, std::unique_ptr<peer>> peers_;
   std::atomic<bool> stopping_{false};
