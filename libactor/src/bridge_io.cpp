@@ -488,6 +488,14 @@ void bridge_io::read(connection& c) {
 }
 
 void bridge_io::on_frame(connection& c, const void* data, std::size_t size) {
+  if (wire::batch_decoder::is_batch(data, size)) {
+    if (auto ok = batches_.decode(data, size); !ok) {
+      ACTOR_LOG(debug, "bridge", "malformed_input", {"node", c.address}, {"reason", ok.error().text});
+      return;
+    }
+    heard_from(c, mono_now());
+    return on_batch(c);
+  }
   auto f = wire::decode_frame(data, size, limits_);
   if (!f) {
     ACTOR_LOG(debug, "bridge", "malformed_input", {"node", c.address}, {"reason", f.error().text});
@@ -524,11 +532,8 @@ void bridge_io::on_frame(connection& c, const void* data, std::size_t size) {
       }
       return;
     }
-    case wire::frame_tag::batch:
-      on_batch(c, *f);
-      return;
     default:
-      return;  // HELLO: a node never sends one to a client
+      return;  // HELLO: a node never sends one to a client; BATCH was handled above
   }
 }
 
@@ -554,10 +559,9 @@ void bridge_io::welcomed(connection& c, const wire::welcome& w) {
   for (auto& o : backlog) enqueue(c, std::move(o));
 }
 
-void bridge_io::on_batch(connection& c, const wire::frame& f) {
-  for (std::uint32_t i = 1; i < f.size; ++i) {
-    auto v = wire::read_envelope(f.items[i]);
-    if (!v) continue;
+void bridge_io::on_batch(connection& c) {
+  for (const auto& envelope : batches_.envelopes()) {
+    const auto* v = &envelope;
     switch (v->k) {
       case wire::kind::reply:
         complete(v->correlation, raw_message{std::string(v->type), repack(*v->body)});

@@ -114,7 +114,8 @@ class bridge_io {
   bool send_raw(connection& c, const std::string& frame);
   void read(connection& c);
   void on_frame(connection& c, const void* data, std::size_t size);
-  void on_batch(connection& c, const wire::frame& f);
+  // Completes calls with the replies batches_ just decoded, and feeds inboxes.
+  void on_batch(connection& c);
   void heard_from(connection& c, steady_time now);
   void welcomed(connection& c, const wire::welcome& w);
   // Forgets what is queued for c, not yet written (its calls were failed).
@@ -136,6 +137,7 @@ class bridge_io {
   std::string routing_id_;
   std::uint64_t incarnation_ = 0;
   msgpack::unpack_limit limits_;
+  wire::batch_decoder batches_{limits_};  // I/O thread only
   std::atomic<std::uint64_t> next_correlation_{1};
   zmq::context_t ctx_;
   int wake_fd_ = -1;
