@@ -1,5 +1,7 @@
 #include "wire.hpp"
 
+#include <cstring>
+
 namespace actor::detail::wire {
 
 namespace {
@@ -213,11 +215,22 @@ struct cursor {
   bool uint(std::uint64_t& v) noexcept {
     if (left() < 1) return false;
     const unsigned char b = *p;
-    if (b <= 0x7f) {
+    if (b <= 0x7f) {  // positive fixint: ids, kinds, most counters
       v = b;
       ++p;
       return true;
     }
+    if (b == 0xcf && left() >= 9) {  // uint64: incarnations
+      std::uint64_t x;
+      std::memcpy(&x, p + 1, sizeof x);
+      v = __builtin_bswap64(x);
+      p += 9;
+      return true;
+    }
+    return uint_slow(v);
+  }
+  bool uint_slow(std::uint64_t& v) noexcept {
+    const unsigned char b = *p;
     const auto* save = p;
     ++p;
     bool ok = false;
