@@ -311,3 +311,88 @@ TEST_CASE("the batch decoder rejects hostile frames as the general decoder does"
     require_same(d, batch);
   }
 }
+
+namespace {
+
+// A random MessagePack value of every kind the format has, nested up to `depth`.
+void random_value(std::mt19937& rng, msgpack::packer<msgpack::sbuffer>& pk, int depth) {
+  const int kind = static_cast<int>(rng() % (depth > 0 ? 14 : 11));
+  const auto n = [&](std::uint32_t most) { return static_cast<std::uint32_t>(rng() % (most + 1)); };
+  switch (kind) {
+    case 0: pk.pack_nil(); break;
+    case 1: pk.pack(rng() % 2 == 0); break;
+    case 2: pk.pack(static_cast<std::uint64_t>(rng()) << (rng() % 40)); break;
+    case 3: pk.pack(-static_cast<std::int64_t>(rng() % 100000) - 1); break;
+    case 4: pk.pack_float(static_cast<float>(rng()) / 7.0f); break;
+    case 5: pk.pack_double(static_cast<double>(rng()) / 3.0); break;
+    case 6: {
+      std::string s(n(40), 'a');
+      pk.pack(s);
+      break;
+    }
+    case 7: {
+      const auto len = n(300);
+      pk.pack_str(len);
+      pk.pack_str_body(std::string(len, 's').data(), len);
+      break;
+    }
+    case 8: {
+      const auto len = n(20);
+      pk.pack_bin(len);
+      pk.pack_bin_body(std::string(len, '\x01').data(), len);
+      break;
+    }
+    case 9: {
+      static const std::uint32_t sizes[] = {0, 1, 2, 3, 4, 8, 16, 17, 300};
+      const auto len = sizes[rng() % 9];
+      pk.pack_ext(len, static_cast<std::int8_t>(rng() % 100));
+      pk.pack_ext_body(std::string(len, '\x02').data(), len);
+      break;
+    }
+    case 10: pk.pack(static_cast<std::int8_t>(rng() % 64)); break;  // may be written as a fixint
+    case 11: case 12: {
+      const auto len = n(kind == 11 ? 5 : 20);
+      pk.pack_array(len);
+      for (std::uint32_t i = 0; i < len; ++i) random_value(rng, pk, depth - 1);
+      break;
+    }
+    default: {
+      const auto len = n(5);
+      pk.pack_map(len);
+      for (std::uint32_t i = 0; i < len; ++i) {
+        random_value(rng, pk, depth - 1);
+        random_value(rng, pk, depth - 1);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the batch decoder builds every kind of body as msgpack-cxx does, also when mangled",
+          "[wire][batch][hostile]") {
+  wire::batch_decoder d(limits);
+  std::mt19937 rng(4242);
+  const actor::detail::wire_ref r{"n", "tcp://127.0.0.1:1", 1, 2};
+  std::size_t accepted = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::string batch;
+    const int count = 1 + static_cast<int>(rng() % 4);
+    wire::begin_batch(batch, static_cast<std::size_t>(count));
+    for (int i = 0; i < count; ++i) {
+      msgpack::sbuffer body;
+      msgpack::packer<msgpack::sbuffer> pk(body);
+      random_value(rng, pk, 1 + static_cast<int>(rng() % 4));
+      batch += wire::encode_envelope(wire::kind::send, nullptr, r, 0, 0, "t", {body.data(), body.size()});
+    }
+    CAPTURE(round);
+    if (round % 2 == 1) {
+      for (int i = 0; i < 2; ++i) batch[5 + rng() % (batch.size() - 5)] = static_cast<char>(rng());
+    } else {
+      REQUIRE(fast(d, batch).frame_ok);  // unmangled: always well-formed
+    }
+    require_same(d, batch);
+    accepted += fast(d, batch).frame_ok ? 1 : 0;
+  }
+  CHECK(accepted > 1500);  // the mangled half is not all rejected either
+}
