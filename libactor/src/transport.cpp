@@ -625,35 +625,40 @@ void transport::malformed(const std::string& from, const std::string& why) {
   }
 }
 
-void transport::on_router_frame(const std::string& id, const void* data, std::size_t size) {
-  const bool batch = wire::batch_decoder::is_batch(data, size);
-  expected<wire::frame> f = batch ? expected<wire::frame>(wire::frame{}) : wire::decode_frame(data, size, limits_);
-  if (!f) return malformed(id, f.error().text);
-  if (batch) {
-    if (auto ok = batches_.decode(data, size); !ok) return malformed(id, ok.error().text);
-  }
+void transport::heard_on_router(const std::string& id) {
   counters_.frames_in.fetch_add(1, std::memory_order_relaxed);
   if (auto it = clients_.find(id); it != clients_.end()) {
     it->second.last_heard = mono_now();
     it->second.unreachable_since = {};
   }
-  if (batch) {
-    if (auto it = node_routes_.find(id); it != node_routes_.end()) {
-      peer* p = nullptr;
-      {
-        std::lock_guard lk(mu_);
-        if (auto pit = peers_.find(it->second); pit != peers_.end() && pit->second->dealer) p = pit->second.get();
-      }
-      on_batch(origin{it->second, {}}, p);
-    } else if (clients_.find(id) != clients_.end()) {
-      on_batch(origin{{}, id}, nullptr);
-    } else {
-      const auto n = batches_.envelopes().size() + batches_.bad_elements();
-      counters_.dropped[static_cast<std::size_t>(drop_reason::no_handshake)].fetch_add(n);
-      ACTOR_LOG(warn, "transport", "no_handshake", {"from", id}, {"envelopes", n});
+}
+
+void transport::on_router_batch(const std::string& id) {
+  if (auto it = node_routes_.find(id); it != node_routes_.end()) {
+    peer* p = nullptr;
+    {
+      std::lock_guard lk(mu_);
+      if (auto pit = peers_.find(it->second); pit != peers_.end() && pit->second->dealer) p = pit->second.get();
     }
-    return;
+    on_batch(origin{it->second, {}}, p);
+  } else if (clients_.find(id) != clients_.end()) {
+    on_batch(origin{{}, id}, nullptr);
+  } else {
+    const auto n = batches_.envelopes().size() + batches_.bad_elements();
+    counters_.dropped[static_cast<std::size_t>(drop_reason::no_handshake)].fetch_add(n);
+    ACTOR_LOG(warn, "transport", "no_handshake", {"from", id}, {"envelopes", n});
   }
+}
+
+void transport::on_router_frame(const std::string& id, const void* data, std::size_t size) {
+  if (wire::batch_decoder::is_batch(data, size)) {  // the hot path: envelopes from nodes and clients
+    if (auto ok = batches_.decode(data, size); !ok) return malformed(id, ok.error().text);
+    heard_on_router(id);
+    return on_router_batch(id);
+  }
+  auto f = wire::decode_frame(data, size, limits_);
+  if (!f) return malformed(id, f.error().text);
+  heard_on_router(id);
   switch (f->tag) {
     case wire::frame_tag::hello: {
       auto h = wire::read_hello(*f);

@@ -150,6 +150,8 @@ class transport {
   void read_router();
   void read_dealer(peer& p);
   void on_router_frame(const std::string& id, const void* data, std::size_t size);
+  void heard_on_router(const std::string& id);  // a well-formed frame came in on the ROUTER
+  void on_router_batch(const std::string& id);  // delivers what batches_ just decoded, if the sender said HELLO
   void on_dealer_frame(peer& p, const void* data, std::size_t size);
   // Delivers the envelopes batches_ just decoded (p: the peer they came from, if a node).
   void on_batch(const origin& from, peer* p);
