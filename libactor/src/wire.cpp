@@ -472,6 +472,12 @@ expected<void> batch_decoder::decode(const void* data, std::size_t size) {
   zone_.clear();
   envelopes_.clear();
   bodies_.clear();
+  // a 64 KiB batch holds a few thousand envelopes at most: do not keep the memory a huge frame took
+  constexpr std::size_t kept_capacity = 4096;
+  if (envelopes_.capacity() > kept_capacity) {
+    envelopes_ = std::vector<envelope_view>();
+    bodies_ = std::vector<msgpack::object>();
+  }
   bad_elements_ = 0;
   first_bad_.clear();
   const auto* bytes = static_cast<const char*>(data);
