@@ -204,6 +204,26 @@ struct cursor {
     ++p;
     return true;
   }
+  // An array header of any width (fixarray, array16, array32).
+  bool array_header(std::uint32_t& n) noexcept {
+    if (left() < 1) return false;
+    const auto* save = p;
+    const unsigned char b = *p++;
+    bool ok = true;
+    if ((b & 0xf0) == 0x90) {
+      n = b & 0x0f;
+    } else if (b == 0xdc) {
+      std::uint16_t x = 0;
+      ok = big_endian(x);
+      n = x;
+    } else if (b == 0xdd) {
+      ok = big_endian(n);
+    } else {
+      ok = false;
+    }
+    if (!ok) p = save;
+    return ok;
+  }
   bool nil() noexcept {
     if (left() < 1 || *p != 0xc0) return false;
     ++p;
@@ -317,22 +337,8 @@ class object_builder {
       case 0xc7: return ext(o, load<std::uint8_t>());
       case 0xc8: return ext(o, load<std::uint16_t>());
       case 0xc9: return ext(o, load<std::uint32_t>());
-      case 0xca: {
-        const auto bits = load<std::uint32_t>();
-        float f;
-        std::memcpy(&f, &bits, sizeof f);
-        o.type = msgpack::type::FLOAT32;
-        o.via.f64 = f;
-        return;
-      }
-      case 0xcb: {
-        const auto bits = load<std::uint64_t>();
-        double d;
-        std::memcpy(&d, &bits, sizeof d);
-        o.type = msgpack::type::FLOAT64;
-        o.via.f64 = d;
-        return;
-      }
+      case 0xca: return set_float(o, msgpack::type::FLOAT32, load_float<float, std::uint32_t>());
+      case 0xcb: return set_float(o, msgpack::type::FLOAT64, load_float<double, std::uint64_t>());
       case 0xcc: return set_uint(o, load<std::uint8_t>());
       case 0xcd: return set_uint(o, load<std::uint16_t>());
       case 0xce: return set_uint(o, load<std::uint32_t>());
@@ -365,6 +371,17 @@ class object_builder {
     T v = 0;
     if (!c_.big_endian(v)) fail("insufficient bytes");
     return v;
+  }
+  template <class Float, class Bits>
+  double load_float() {
+    const auto bits = load<Bits>();
+    Float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+  }
+  static void set_float(msgpack::object& o, msgpack::type::object_type t, double v) {
+    o.type = t;
+    o.via.f64 = v;
   }
   static void set_uint(msgpack::object& o, std::uint64_t v) {
     o.type = msgpack::type::POSITIVE_INTEGER;
@@ -449,23 +466,9 @@ batch_decoder::batch_decoder(const msgpack::unpack_limit& frame_limits)
 
 bool batch_decoder::is_batch(const void* data, std::size_t size) noexcept {
   cursor c{static_cast<const unsigned char*>(data), static_cast<const unsigned char*>(data) + size};
-  if (c.left() < 1) return false;
-  const unsigned char b = *c.p;
-  if ((b & 0xf0) == 0x90) {
-    ++c.p;
-  } else if (b == 0xdc) {
-    ++c.p;
-    std::uint16_t n = 0;
-    if (!c.big_endian(n)) return false;
-  } else if (b == 0xdd) {
-    ++c.p;
-    std::uint32_t n = 0;
-    if (!c.big_endian(n)) return false;
-  } else {
-    return false;
-  }
+  std::uint32_t n = 0;
   std::uint64_t tag = 0;
-  return c.uint(tag) && tag == static_cast<std::uint64_t>(frame_tag::batch);
+  return c.array_header(n) && c.uint(tag) && tag == static_cast<std::uint64_t>(frame_tag::batch);
 }
 
 expected<void> batch_decoder::decode(const void* data, std::size_t size) {
@@ -483,19 +486,7 @@ expected<void> batch_decoder::decode(const void* data, std::size_t size) {
   const auto* bytes = static_cast<const char*>(data);
   cursor c{reinterpret_cast<const unsigned char*>(bytes), reinterpret_cast<const unsigned char*>(bytes) + size};
   std::uint32_t n = 0;
-  if (c.left() >= 1 && (*c.p & 0xf0) == 0x90) {
-    n = *c.p++ & 0x0f;
-  } else if (c.left() >= 1 && *c.p == 0xdc) {
-    ++c.p;
-    std::uint16_t x = 0;
-    if (!c.big_endian(x)) return bad("not valid MessagePack within limits: insufficient bytes");
-    n = x;
-  } else if (c.left() >= 1 && *c.p == 0xdd) {
-    ++c.p;
-    if (!c.big_endian(n)) return bad("not valid MessagePack within limits: insufficient bytes");
-  } else {
-    return bad("a BATCH frame must be an array");
-  }
+  if (!c.array_header(n)) return bad("a BATCH frame must be an array");
   if (n > max_elements_) return bad("not valid MessagePack within limits: array size overflow");
   // every element takes at least a byte: a header claiming more cannot be satisfied
   if (n == 0 || n > c.left()) return bad("not valid MessagePack within limits: insufficient bytes");
