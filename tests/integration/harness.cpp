@@ -340,21 +340,27 @@ bool poll_until(const std::function<bool()>& pred, ms limit) {
   return true;
 }
 
-std::uint16_t unused_port() {
-  const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+std::uint16_t unused_port() { return reserved_port().port(); }
+
+reserved_port::reserved_port() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   a.sin_port = 0;
   socklen_t len = sizeof a;
-  if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(s);
-    throw std::runtime_error(std::string("bind: ") + std::strerror(errno));
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    const std::string why = std::strerror(errno);
+    ::close(fd_);
+    throw std::runtime_error("bind: " + why);
   }
-  ::close(s);
-  return ntohs(a.sin_port);
+  port_ = ntohs(a.sin_port);
+}
+
+reserved_port::~reserved_port() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 temp_file::temp_file(const std::string& content) {

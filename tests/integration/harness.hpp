@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "actor/actor.hpp"
@@ -190,6 +191,23 @@ bool poll_until(const std::function<bool()>& pred, ms limit);
 
 /// A TCP port on 127.0.0.1 that nothing listens on (bound, read, closed).
 [[nodiscard]] std::uint16_t unused_port();
+
+/// A 127.0.0.1 TCP port bound, but not listening, while this lives: no other
+/// process can take it, and connections to it are refused, as to a node that is gone.
+class reserved_port {
+ public:
+  reserved_port();  // throws std::runtime_error when no port can be bound
+  ~reserved_port();
+  reserved_port(reserved_port&& o) noexcept : fd_(std::exchange(o.fd_, -1)), port_(o.port_) {}
+  reserved_port& operator=(reserved_port&&) = delete;
+  reserved_port(const reserved_port&) = delete;
+  reserved_port& operator=(const reserved_port&) = delete;
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
 
 /// A file in /tmp with the given content, removed by the destructor.
 class temp_file {

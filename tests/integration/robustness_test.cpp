@@ -2,7 +2,6 @@
 #include <catch2/catch.hpp>
 
 #include <random>
-#include <set>
 
 #include <msgpack.hpp>
 #include <zmq.hpp>
@@ -331,10 +330,11 @@ TEST_CASE("a node that has talked to more than 1023 peers that went away can sti
   // loop logs io_error, the rest of that outbound batch is lost (those requests time out
   // instead of failing), and no new peer can be reached.
   local_node me;
-  std::set<std::uint16_t> ports;
-  while (ports.size() < 1100) ports.insert(unused_port());
+  // held for the whole test: a test running in parallel cannot start a node on one of them
+  std::vector<reserved_port> ports(1100);
   std::vector<std::future<actor::expected<actor::ping_reply>>> fs;
-  for (auto port : ports) {
+  for (const auto& reserved : ports) {
+    const auto port = reserved.port();
     // the deadline is past the down bound, so each ends in node_down, not timeout
     fs.push_back(me.sys.request<actor::ping_reply>(me.node.manager_at("tcp://127.0.0.1:" + std::to_string(port)),
                                                    actor::ping_request{}, fast_down_after + 3s));
