@@ -36,6 +36,9 @@
 // ACTOR_BENCH_REMOTE_RTT_N / ACTOR_BENCH_REMOTE_WARMUP, else from the anchors'
 // ZMQ_THR_N / ZMQ_LAT_N / WARMUP, else the defaults above.
 //
+// ACTOR_BUSY_POLL_US sets both nodes' busy polling (the server reads it as
+// actor-node does; the client node takes it too); unset: the library's default.
+//
 // Output: lines `RESULT <key> <value> <unit>`; exit code 0 on success, 1 when a
 // mode fails (wrong count, an error, or no result within its time limit).
 #include <fcntl.h>
@@ -172,11 +175,20 @@ void register_bench_types(actor::actor_system& sys) {
 struct client_node {
   actor::actor_system sys;
   actor::node node;
-  client_node() : sys(), node(sys, options()) {}
+  client_node() : sys(system_options()), node(sys, options()) {}
+  static std::chrono::microseconds busy_poll() {
+    return std::chrono::microseconds(env_long("ACTOR_BUSY_POLL_US", actor::default_busy_poll.count()));
+  }
+  static actor::system_options system_options() {
+    actor::system_options o;
+    o.busy_poll = busy_poll();
+    return o;
+  }
   static actor::node_options options() {
     actor::node_options o;
     o.name = "bench-client";
     o.listen = "tcp://127.0.0.1:0";
+    o.busy_poll = busy_poll();
     return o;
   }
 };

@@ -58,6 +58,7 @@ node::node(actor_system& sys, node_options opts) : sys_(sys) {
   t.max_message_size = opts.max_message_size;
   t.peer_queue_limit = opts.peer_queue_limit;
   t.linger_ms = opts.linger_ms;
+  t.busy_poll = opts.busy_poll;
   router_ = std::make_shared<detail::router>(sys, std::move(t));
   router_->set_inbound_limit(opts.inbound_limit);
   router_->start();

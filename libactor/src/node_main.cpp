@@ -39,7 +39,9 @@ po::options_description describe(node_program_options& o) {
     ("registry", po::value(&o.registries)->multitoken(), "registry address (repeatable)")
     ("spawn", po::value(&o.spawns)->multitoken(), "spawn an actor at start: TYPE or TYPE:NAME (repeatable)")
     ("plugin", po::value(&o.plugins)->multitoken(), "load actor types from a shared library (repeatable)")
-    ("workers", po::value(&o.workers)->default_value(o.workers), "worker threads (0: one per core)");
+    ("workers", po::value(&o.workers)->default_value(o.workers), "worker threads (0: one per core)")
+    ("busy-poll-us", po::value(&o.busy_poll_us)->default_value(o.busy_poll_us),
+     "microseconds an idle thread polls for work before it sleeps (0: at once; less CPU when idle, slower replies)");
   // clang-format on
   return d;
 }
@@ -48,6 +50,9 @@ std::string validate(const node_program_options& o) {
   if (auto bad = detail::validate_common(o); !bad.empty()) return bad;
   for (const auto& s : o.spawns) {
     if (s.empty() || s.front() == ':' || std::count(s.begin(), s.end(), ':') > 1) return "--spawn takes TYPE or TYPE:NAME, not '" + s + "'";
+  }
+  if (o.busy_poll_us < 0 || o.busy_poll_us > 1'000'000) {
+    return "--busy-poll-us must be between 0 and 1000000, not " + std::to_string(o.busy_poll_us);
   }
   for (const auto& r : o.registries) {
     if (r.find("://") == std::string::npos) return "--registry must be a ZeroMQ endpoint, not '" + r + "'";
@@ -93,6 +98,7 @@ int run_node(const node_program_options& o, const std::function<void(actor_syste
 
   system_options sopts;
   sopts.workers = o.workers;
+  sopts.busy_poll = std::chrono::microseconds(o.busy_poll_us);
   actor_system sys(sopts);
   register_builtin_types(sys);
   if (register_types) register_types(sys);
@@ -119,6 +125,7 @@ int run_node(const node_program_options& o, const std::function<void(actor_syste
   nopts.suspect_after = std::chrono::milliseconds(o.suspect_after_ms);
   nopts.down_after = std::chrono::milliseconds(o.down_after_ms);
   nopts.max_message_size = o.max_message_size;
+  nopts.busy_poll = std::chrono::microseconds(o.busy_poll_us);
   nopts.registries = o.registries;
   std::unique_ptr<node> n;
   try {

@@ -12,15 +12,17 @@ inline void cpu_relax() noexcept {
   std::this_thread::yield();
 #endif
 }
-// How long an idle worker polls before it sleeps: waking a sleeping thread
-// costs microseconds, far more than a message. After a short busy spin it
-// yields, so on a machine with more runnable threads than cores it does not
-// keep the thread that would produce its next job off the CPU.
+// An idle worker polls before it sleeps: waking a sleeping thread costs
+// microseconds, far more than a message. After a short busy spin it yields
+// until busy_poll has passed (at least yield_rounds times), so on a machine
+// with more runnable threads than cores it does not keep the thread that
+// would produce its next job off the CPU.
 constexpr int spin_rounds = 128;
 constexpr int yield_rounds = 16;
 }  // namespace
 
-scheduler::scheduler(std::size_t workers, std::size_t throughput) : throughput_(throughput) {
+scheduler::scheduler(std::size_t workers, std::size_t throughput, std::chrono::microseconds busy_poll)
+    : throughput_(throughput), busy_poll_(busy_poll) {
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
   threads_.reserve(workers);
   for (std::size_t i = 0; i < workers; ++i) threads_.emplace_back([this] { run(); });
@@ -42,7 +44,14 @@ void scheduler::schedule(actor_base* a) noexcept {
     queue_.push_back(a);
     queued_.fetch_add(1, std::memory_order_relaxed);
   }
-  if (sleeping_.load(std::memory_order_seq_cst) > 0) cv_.notify_one();
+  wake_one_unless_polled();
+}
+
+// A polling worker will take what is queued. The seq_cst order of polling_
+// against the pop side's decrement (then its check of the queue under mu_)
+// means a job is never left with every worker asleep.
+void scheduler::wake_one_unless_polled() noexcept {
+  if (polling_.load(std::memory_order_seq_cst) == 0 && sleeping_.load(std::memory_order_seq_cst) > 0) cv_.notify_one();
 }
 
 bool scheduler::try_pop(actor_base*& out) noexcept {
@@ -55,15 +64,30 @@ bool scheduler::try_pop(actor_base*& out) noexcept {
   return true;
 }
 
-actor_base* scheduler::pop() noexcept {
+actor_base* scheduler::pop(poll_window& window) noexcept {
   actor_base* a = nullptr;
-  for (int i = 0; i < spin_rounds; ++i) {
-    if (try_pop(a)) return a;
-    cpu_relax();
+  if (try_pop(a)) return a;
+  using clock = std::chrono::steady_clock;
+  const auto idle_since = clock::now();
+  const auto found = [&] {
+    window.observe(clock::now() - idle_since);
+    return a;
+  };
+  polling_.fetch_add(1, std::memory_order_seq_cst);
+  bool got = false;
+  for (int i = 0; i < spin_rounds && !got; ++i) {
+    got = try_pop(a);
+    if (!got) cpu_relax();
   }
-  for (int i = 0; i < yield_rounds; ++i) {
-    if (try_pop(a)) return a;
-    std::this_thread::yield();
+  const auto until = idle_since + window.width();
+  for (int i = 0; !got && (i < yield_rounds || clock::now() < until); ++i) {
+    got = try_pop(a);
+    if (!got) std::this_thread::yield();
+  }
+  polling_.fetch_sub(1, std::memory_order_seq_cst);
+  if (got) {
+    if (queued_.load(std::memory_order_relaxed) != 0) wake_one_unless_polled();  // more than this worker can take
+    return found();
   }
   std::unique_lock lk(mu_);
   sleeping_.fetch_add(1, std::memory_order_seq_cst);
@@ -73,11 +97,13 @@ actor_base* scheduler::pop() noexcept {
   a = queue_.front();
   queue_.pop_front();
   queued_.fetch_sub(1, std::memory_order_relaxed);
-  return a;
+  lk.unlock();
+  return found();
 }
 
 void scheduler::run() noexcept {
-  while (auto* a = pop()) {
+  poll_window window(busy_poll_);
+  while (auto* a = pop(window)) {
     for (;;) {
       auto r = a->resume(throughput_);
       if (r != actor_base::resume_result::again) {

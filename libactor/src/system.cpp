@@ -11,7 +11,7 @@ namespace detail {
 
 system_state::system_state(system_options o) : opts(std::move(o)) {
   clock = opts.clock ? opts.clock : make_steady_clock();
-  pool = std::make_unique<scheduler>(opts.workers, opts.throughput == 0 ? 1 : opts.throughput);
+  pool = std::make_unique<scheduler>(opts.workers, opts.throughput == 0 ? 1 : opts.throughput, opts.busy_poll);
 }
 
 void live_list::add(system_state& s, actor_base* a) noexcept {

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "actor/log.hpp"
+#include "poll_window.hpp"
 
 namespace actor::detail {
 
@@ -203,6 +204,10 @@ void transport::run() noexcept {
   std::vector<peer*> polled;
   const auto tick_every = std::max(std::chrono::milliseconds(10), opts_.heartbeat_interval / 5);
   auto next_tick = mono_now();
+  // After traffic, poll without blocking for a while: more (a reply, the next
+  // request) is likely within microseconds, sooner than a wake-up would take.
+  poll_window window(opts_.busy_poll);
+  auto last_traffic = std::chrono::steady_clock::now();
   while (!stopping_.load()) {
     items.clear();
     polled.clear();
@@ -220,12 +225,20 @@ void transport::run() noexcept {
     }
     stalled = stalled || !stalled_clients_.empty();
     auto now = mono_now();
-    long timeout = stalled ? 1 : std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now).count());
+    const bool busy = std::chrono::steady_clock::now() < last_traffic + window.width();
+    long timeout = busy ? 0 : stalled ? 1 : std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now).count());
     try {
       zmq::poll(items.data(), items.size(), std::chrono::milliseconds(timeout));
     } catch (const zmq::error_t& e) {
       if (e.num() != EINTR) ACTOR_LOG(error, "transport", "poll_failed", {"error", e.what()});
       continue;
+    }
+    if (std::any_of(items.begin(), items.end(), [](const zmq_pollitem_t& i) { return i.revents != 0; })) {
+      const auto t = std::chrono::steady_clock::now();
+      window.observe(t - last_traffic);
+      last_traffic = t;
+    } else if (busy) {
+      std::this_thread::yield();  // let the thread that produces the next job run
     }
     if (items[0].revents != 0) {
       std::uint64_t v;

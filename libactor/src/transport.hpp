@@ -48,6 +48,7 @@ struct transport_options {
   std::size_t max_message_size = 16u << 20;
   std::size_t peer_queue_limit = 100000;  // envelopes waiting for one peer before `overloaded`
   int linger_ms = 200;
+  std::chrono::microseconds busy_poll{0};  // polling without blocking after traffic (node_options::busy_poll)
 };
 
 enum class peer_state : std::uint8_t { connecting, alive, suspect, down, refused };

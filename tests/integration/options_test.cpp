@@ -107,6 +107,16 @@ TEST_CASE("an unknown option or a malformed value is exit code 2 with a message"
     CHECK_FALSE(r.options);
     CHECK(r.exit_code == 2);
   }
+  SECTION("a busy-poll time out of range") {
+    auto r = parse({"--busy-poll-us", "-1"}, {});
+    CHECK_FALSE(r.options);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Contains("--busy-poll-us"));
+    CHECK_FALSE(parse({}, {{"ACTOR_BUSY_POLL_US", "2000000"}}).options);
+    auto ok = parse({}, {{"ACTOR_BUSY_POLL_US", "0"}});
+    REQUIRE(ok.options);
+    CHECK(ok.options->busy_poll_us == 0);
+  }
   SECTION("a malformed --spawn") {
     auto r = parse({"--spawn", "a:b:c"}, {});
     CHECK_FALSE(r.options);

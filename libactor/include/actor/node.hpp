@@ -44,6 +44,10 @@ struct node_options {
   /// beyond it, requests are answered `overloaded` and sends are dropped (counted).
   std::size_t inbound_limit = 200000;
   int linger_ms = 200;
+  /// After network traffic, how long the I/O thread keeps polling its sockets
+  /// before it blocks: what comes within it is read without a wake-up. The
+  /// price is CPU (yielding to other runnable threads) after each burst. 0: block at once.
+  std::chrono::microseconds busy_poll{default_busy_poll};
   /// Addresses of actor-registry processes (replicas). Empty: names resolve on this node only.
   std::vector<std::string> registries;
   /// How long one request to a registry may take before the next replica is asked.

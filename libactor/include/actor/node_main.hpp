@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "actor/system.hpp"
+
 namespace actor {
 
 class actor_system;
@@ -35,6 +37,8 @@ struct node_program_options {
   std::string log_level = "info";
   bool log_json = false;
   std::size_t workers = 0;  ///< 0: one per core
+  /// How long idle workers and the I/O thread poll for work before they sleep (0 ... 1,000,000).
+  int busy_poll_us = static_cast<int>(default_busy_poll.count());
   int heartbeat_ms = 500;
   int suspect_after_ms = 1000;
   int down_after_ms = 2000;

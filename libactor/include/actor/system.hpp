@@ -2,6 +2,7 @@
 /// actor_system: runs actors on a pool of worker threads (M:N), or each on a
 /// dedicated thread, and owns the clock behind every deadline and timer.
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <future>
@@ -21,11 +22,19 @@
 
 namespace actor {
 
+/// The busy_poll of system_options and node_options unless set.
+inline constexpr std::chrono::microseconds default_busy_poll{200};
+
 struct system_options {
   /// Worker threads of the pool; 0: one per core.
   std::size_t workers = 0;
   /// How many messages an actor handles before it yields its worker to others.
   std::size_t throughput = 256;
+  /// How long a worker with nothing to do keeps looking for work before it
+  /// sleeps. A message that comes within it is taken without a wake-up (tens of
+  /// microseconds on a busy machine); the price is CPU spent polling, yielding
+  /// to any other runnable thread, after each burst of work. 0: sleep at once.
+  std::chrono::microseconds busy_poll{default_busy_poll};
   /// The clock for deadlines and timers; null: the real steady clock.
   std::shared_ptr<actor::clock> clock;
 };
