@@ -6,6 +6,9 @@
 // spawns a counter there through the bridge, then measures:
 //   bridge.call_rtt        one call at a time from one thread: mean/p50/p99 in us
 //   bridge.calls.per_s     multi_call batches of WINDOW (256) calls in flight, COUNT (200000) in all
+// ACTOR_BUSY_POLL_US sets the bridge's busy polling, and the node's (which reads it as actor-node does).
+#include <chrono>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -26,7 +29,9 @@ int main(int argc, char** argv) {
                   "actor_bridge_bench")) {
     return 1;
   }
-  actor::bridge b;
+  actor::bridge_options opts;
+  if (const char* bp = std::getenv("ACTOR_BUSY_POLL_US")) opts.busy_poll = std::chrono::microseconds(std::atol(bp));
+  actor::bridge b(opts);
   auto counter = b.spawn(node.address(), "counter", "", {}, 10s);
   if (!counter) {
     std::fprintf(stderr, "actor_bridge_bench: spawn failed: %s\n", counter.error().describe().c_str());

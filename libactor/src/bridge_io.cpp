@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "actor/log.hpp"
+#include "poll_window.hpp"
 
 namespace actor::detail {
 
@@ -272,6 +273,7 @@ void bridge_io::run() noexcept {
   auto next_tick = mono_now();
   std::vector<zmq_pollitem_t> items;
   std::vector<connection*> polled;
+  // returns whether anything came (a socket or the wake-up)
   auto poll_once = [&](std::chrono::milliseconds limit) {
     items.clear();
     polled.clear();
@@ -288,7 +290,7 @@ void bridge_io::run() noexcept {
       zmq::poll(items.data(), items.size(), std::max(limit, std::chrono::milliseconds(0)));
     } catch (const zmq::error_t& e) {
       if (e.num() != EINTR) ACTOR_LOG(error, "bridge", "poll_failed", {"error", e.what()});
-      return;
+      return false;
     }
     if (items[0].revents != 0) {
       std::uint64_t v;
@@ -299,7 +301,11 @@ void bridge_io::run() noexcept {
       if (items[i + 1].revents != 0) read(*polled[i]);
     }
     flush();
+    return std::any_of(items.begin(), items.end(), [](const zmq_pollitem_t& i) { return i.revents != 0; });
   };
+  // after traffic, poll without blocking for a while: a reply is likely within microseconds
+  poll_window window(opts_.busy_poll);
+  auto last_traffic = std::chrono::steady_clock::now();
 
   for (;;) {
     {
@@ -308,9 +314,17 @@ void bridge_io::run() noexcept {
     }
     const auto now = mono_now();
     const auto wake_at = std::min(next_tick, next_deadline());
-    const auto limit = std::chrono::ceil<std::chrono::milliseconds>(std::max(wake_at - now, steady_time::duration{}));
+    const bool busy = std::chrono::steady_clock::now() < last_traffic + window.width();
+    const auto limit = busy ? std::chrono::milliseconds(0)
+                            : std::chrono::ceil<std::chrono::milliseconds>(std::max(wake_at - now, steady_time::duration{}));
     try {
-      poll_once(limit);
+      if (poll_once(limit)) {
+        const auto t = std::chrono::steady_clock::now();
+        window.observe(t - last_traffic);
+        last_traffic = t;
+      } else if (busy) {
+        std::this_thread::yield();
+      }
       const auto after = mono_now();
       expire(after);
       if (after >= next_tick) {

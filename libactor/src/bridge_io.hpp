@@ -45,6 +45,7 @@ struct bridge_io_options {
   std::size_t max_message_size = 16u << 20;
   std::chrono::milliseconds linger{200};
   std::size_t queue_limit = 100000;  // envelopes waiting for one node (or for the I/O thread) before `overloaded`
+  std::chrono::microseconds busy_poll{0};  // polling without blocking after traffic (bridge_options::busy_poll)
 };
 
 /// The outcome of a request; called exactly once, on any thread, never under a lock of bridge_io.

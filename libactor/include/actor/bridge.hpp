@@ -55,6 +55,10 @@ struct bridge_options {
   std::size_t max_message_size = 16u << 20;
   /// How long destruction may wait for messages not sent yet.
   std::chrono::milliseconds linger{200};
+  /// After traffic, how long the I/O thread keeps polling before it blocks, so a
+  /// reply that comes within it is read without a wake-up (node_options::busy_poll
+  /// says more). 0: block at once.
+  std::chrono::microseconds busy_poll{default_busy_poll};
 };
 
 /// A message as its registered type name and MessagePack body, for code that does
