@@ -33,6 +33,7 @@ scheduler::~scheduler() {
     std::lock_guard lk(mu_);
     stopping_ = true;
   }
+  stop_polling_.store(true, std::memory_order_relaxed);
   cv_.notify_all();
   for (auto& t : threads_) t.join();
   for (auto* a : queue_) a->release();
@@ -80,7 +81,8 @@ actor_base* scheduler::pop(poll_window& window) noexcept {
     if (!got) cpu_relax();
   }
   const auto until = idle_since + window.width();
-  for (int i = 0; !got && (i < yield_rounds || clock::now() < until); ++i) {
+  for (int i = 0; !got && (i < yield_rounds || clock::now() < until) && !stop_polling_.load(std::memory_order_relaxed);
+       ++i) {
     got = try_pop(a);
     if (!got) std::this_thread::yield();
   }

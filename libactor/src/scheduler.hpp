@@ -44,6 +44,7 @@ class scheduler final : public executor {
   std::atomic<int> sleeping_{0};
   std::atomic<int> polling_{0};  // workers looking for work without sleeping
   bool stopping_ = false;
+  std::atomic<bool> stop_polling_{false};  // set with stopping_: pollers go to the wait, which sees it
   std::vector<std::thread> threads_;
 };
 

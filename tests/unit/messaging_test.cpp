@@ -217,6 +217,33 @@ TEST_CASE("ping-pong for 10000 rounds counts 10000 on both sides", "[messaging]"
   CHECK(pong_count.out_of_order == 0);
 }
 
+TEST_CASE("ping-pong completes whether idle workers sleep at once, poll briefly or poll for long",
+          "[messaging][scheduler]") {
+  // busy_poll 0: every message wakes a sleeping worker; 1 s: workers poll throughout,
+  // and a sleeping one must still be woken when the poller is busy.
+  const auto busy_poll = GENERATE(std::chrono::microseconds(0), std::chrono::microseconds(200),
+                                  std::chrono::microseconds(1'000'000));
+  const std::size_t workers = GENERATE(1u, 2u, 4u);
+  CAPTURE(busy_poll.count(), workers);
+  constexpr std::int64_t rounds = 2'000;
+  actor::system_options opts;
+  opts.workers = workers;
+  opts.busy_poll = busy_poll;
+  actor::actor_system sys(opts);
+  std::vector<std::shared_ptr<std::promise<count>>> done;
+  std::vector<std::future<count>> finished;
+  for (int pair = 0; pair < 3; ++pair) {  // more pairs than some worker counts: jobs queue up
+    done.push_back(std::make_shared<std::promise<count>>());
+    finished.push_back(done.back()->get_future());
+    sys.spawn<pinger>(sys.spawn<ponger>(), rounds, done.back());
+  }
+  for (auto& f : finished) {
+    const count c = await(f);
+    CHECK(c.n == rounds);
+    CHECK(c.out_of_order == 0);
+  }
+}
+
 // ---- the warehouse example ------------------------------------------------------------
 
 class worker final : public actor::actor_base {
