@@ -304,8 +304,7 @@ void bridge_io::run() noexcept {
     return std::any_of(items.begin(), items.end(), [](const zmq_pollitem_t& i) { return i.revents != 0; });
   };
   // after traffic, poll without blocking for a while: a reply is likely within microseconds
-  poll_window window(opts_.busy_poll);
-  auto last_traffic = std::chrono::steady_clock::now();
+  traffic_window busy_poll(opts_.busy_poll);
 
   for (;;) {
     {
@@ -314,17 +313,11 @@ void bridge_io::run() noexcept {
     }
     const auto now = mono_now();
     const auto wake_at = std::min(next_tick, next_deadline());
-    const bool busy = std::chrono::steady_clock::now() < last_traffic + window.width();
+    const bool busy = busy_poll.polling();
     const auto limit = busy ? std::chrono::milliseconds(0)
                             : std::chrono::ceil<std::chrono::milliseconds>(std::max(wake_at - now, steady_time::duration{}));
     try {
-      if (poll_once(limit)) {
-        const auto t = std::chrono::steady_clock::now();
-        window.observe(t - last_traffic);
-        last_traffic = t;
-      } else if (busy) {
-        std::this_thread::yield();
-      }
+      busy_poll.after_poll(poll_once(limit), busy);
       const auto after = mono_now();
       expire(after);
       if (after >= next_tick) {

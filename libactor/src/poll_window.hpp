@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 namespace actor::detail {
 
@@ -41,6 +42,33 @@ class poll_window {
  private:
   duration max_;
   duration width_;
+};
+
+// An I/O loop's use of a poll_window: after traffic (anything its poll reported),
+// it polls without blocking until the window has passed, yielding between empty
+// polls so the thread that produces the next job gets the CPU.
+class traffic_window {
+ public:
+  using clock = std::chrono::steady_clock;
+  explicit traffic_window(poll_window::duration max) noexcept : window_(max) {}
+
+  /// Whether the next poll should not block.
+  [[nodiscard]] bool polling() const noexcept { return clock::now() < last_traffic_ + window_.width(); }
+
+  /// After a poll: `traffic`, whether it reported anything; `was_polling`, polling() before it.
+  void after_poll(bool traffic, bool was_polling) noexcept {
+    if (traffic) {
+      const auto now = clock::now();
+      window_.observe(now - last_traffic_);
+      last_traffic_ = now;
+    } else if (was_polling) {
+      std::this_thread::yield();
+    }
+  }
+
+ private:
+  poll_window window_;
+  clock::time_point last_traffic_ = clock::now();
 };
 
 }  // namespace actor::detail

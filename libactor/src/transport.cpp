@@ -206,8 +206,7 @@ void transport::run() noexcept {
   auto next_tick = mono_now();
   // After traffic, poll without blocking for a while: more (a reply, the next
   // request) is likely within microseconds, sooner than a wake-up would take.
-  poll_window window(opts_.busy_poll);
-  auto last_traffic = std::chrono::steady_clock::now();
+  traffic_window busy_poll(opts_.busy_poll);
   while (!stopping_.load()) {
     items.clear();
     polled.clear();
@@ -225,7 +224,7 @@ void transport::run() noexcept {
     }
     stalled = stalled || !stalled_clients_.empty();
     auto now = mono_now();
-    const bool busy = std::chrono::steady_clock::now() < last_traffic + window.width();
+    const bool busy = busy_poll.polling();
     long timeout = busy ? 0 : stalled ? 1 : std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now).count());
     try {
       zmq::poll(items.data(), items.size(), std::chrono::milliseconds(timeout));
@@ -233,13 +232,8 @@ void transport::run() noexcept {
       if (e.num() != EINTR) ACTOR_LOG(error, "transport", "poll_failed", {"error", e.what()});
       continue;
     }
-    if (std::any_of(items.begin(), items.end(), [](const zmq_pollitem_t& i) { return i.revents != 0; })) {
-      const auto t = std::chrono::steady_clock::now();
-      window.observe(t - last_traffic);
-      last_traffic = t;
-    } else if (busy) {
-      std::this_thread::yield();  // let the thread that produces the next job run
-    }
+    busy_poll.after_poll(
+        std::any_of(items.begin(), items.end(), [](const zmq_pollitem_t& i) { return i.revents != 0; }), busy);
     if (items[0].revents != 0) {
       std::uint64_t v;
       [[maybe_unused]] auto n = ::read(wake_fd_, &v, sizeof v);
