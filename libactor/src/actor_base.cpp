@@ -11,6 +11,7 @@
 
 #include "actor/actor_base.hpp"
 #include "actor/system.hpp"
+#include "outbox.hpp"
 #include "executor.hpp"
 #include "system_state.hpp"
 
@@ -212,6 +213,7 @@ void actor_base::start() noexcept {
 }
 
 void actor_base::handle(envelope* e) noexcept {
+  detail::outbox_scope outbox(this);  // this actor's remote sends leave together, when the handler is done
   std::unique_ptr<envelope> owned(e);
   current_ = e;
   answered_ = false;

@@ -1,4 +1,5 @@
 #include "router.hpp"
+#include "outbox.hpp"
 
 #include "actor/log.hpp"
 
@@ -297,6 +298,54 @@ const std::string& router::encoded_local(const actor_ref& r) {
   return c.bytes;
 }
 
+namespace {
+
+// This thread's outbox (see outbox.hpp): what an actor's handler sent to other
+// nodes, per router, until its outbox_scope ends.
+struct outbox_entry {
+  std::shared_ptr<router> to;  // keeps the router and its transport until the hand-over
+  std::vector<posted_envelope> envelopes;
+  std::string bytes;
+};
+struct outbox {
+  const endpoint* actor = nullptr;  // whose sends gather; null: none do
+  std::vector<outbox_entry> entries;
+};
+thread_local outbox this_thread_outbox;
+constexpr std::size_t outbox_flush_bytes = 64u << 10;
+
+void hand_over(outbox_entry& entry) noexcept {
+  if (!entry.to) return;
+  entry.to->post_all(entry.envelopes, entry.bytes);
+  entry.envelopes.clear();
+  entry.bytes.clear();
+  if (entry.bytes.capacity() > 4 * outbox_flush_bytes) entry.bytes = std::string();  // after a big message
+  entry.to.reset();
+}
+
+}  // namespace
+
+outbox_scope::outbox_scope(const endpoint* actor) noexcept : outer_(this_thread_outbox.actor) {
+  this_thread_outbox.actor = actor;
+}
+
+outbox_scope::~outbox_scope() {
+  for (auto& entry : this_thread_outbox.entries) hand_over(entry);
+  this_thread_outbox.actor = outer_;
+}
+
+void router::post_all(std::vector<posted_envelope>& envelopes, std::string_view bytes) noexcept {
+  if (transport_) {
+    transport_->post_all(envelopes, bytes);
+    return;
+  }
+  for (auto& p : envelopes) {
+    if (p.o.k == wire::kind::request && p.o.requester) {
+      deliver(p.o.requester, make_error(error{errc::shutting_down, "the node is not running"}, {}, p.o.correlation));
+    }
+  }
+}
+
 void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
   std::unique_ptr<envelope> owned(e);
   outbound o;
@@ -341,7 +390,25 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
     reject(*e, errc::shutting_down, "the node is not running");
     return;
   }
-  transport_->post(std::move(o), out.bytes);
+  auto& box = this_thread_outbox;
+  if (box.actor != nullptr && e->sender.endpoint() == box.actor) {
+    outbox_entry* entry = nullptr;
+    for (auto& x : box.entries) {
+      if (x.to.get() == this) entry = &x;
+    }
+    if (entry == nullptr) {
+      for (auto& x : box.entries) {
+        if (!x.to) entry = &x;
+      }
+      if (entry == nullptr) entry = &box.entries.emplace_back();
+      entry->to = shared_from_this();
+    }
+    entry->envelopes.push_back({std::move(o), entry->bytes.size(), out.bytes.size()});
+    entry->bytes += out.bytes;
+    if (entry->bytes.size() >= outbox_flush_bytes) hand_over(*entry);
+  } else {
+    transport_->post(std::move(o), out.bytes);
+  }
   if (out.bytes.capacity() > (1u << 20)) out.bytes = std::string();  // a big message: do not keep its memory
 }
 

@@ -62,8 +62,12 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   wire_ref to_wire(const actor_ref& r) override;
   actor_ref from_wire(const wire_ref& w) override;
 
-  /// Encodes e for the actor behind proxy and hands it to the transport (any thread).
+  /// Encodes e for the actor behind proxy and hands it to the transport (any thread),
+  /// or to this thread's outbox when its sender's handler runs in an outbox_scope.
   void send_remote(const remote_endpoint& to, envelope* e) noexcept;
+  /// Hands encoded envelopes to the transport (transport::post_all); rejects them
+  /// with shutting_down when it is not running.
+  void post_all(std::vector<posted_envelope>& envelopes, std::string_view bytes) noexcept;
   /// Decodes an inbound envelope and delivers it locally (I/O thread).
   void deliver_inbound(const wire::envelope_view& v, const origin& from);
   /// Drops exported endpoints nothing else refers to any more (finished reply

@@ -182,6 +182,30 @@ void transport::post(outbound&& o, std::string_view bytes) {
   }
 }
 
+void transport::post_all(std::vector<posted_envelope>& envelopes, std::string_view bytes) {
+  if (envelopes.empty()) return;
+  bool wake = false;
+  bool accepted = false;
+  {
+    std::lock_guard lk(mu_);
+    if (!stopped_) {
+      const std::size_t base = queue_bytes_.size();
+      queue_bytes_.append(bytes);
+      for (auto& p : envelopes) queue_.push_back({std::move(p.o), base + p.offset, p.size});
+      accepted = true;
+      if (!wake_pending_) wake = wake_pending_ = true;
+    }
+  }
+  if (!accepted) {
+    for (auto& p : envelopes) reject(p.o, errc::shutting_down, "the node is shutting down", drop_reason::shutting_down);
+    return;
+  }
+  if (wake) {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  }
+}
+
 std::vector<peer_snapshot> transport::peers() const {
   std::lock_guard lk(mu_);
   std::vector<peer_snapshot> out;

@@ -88,6 +88,14 @@ struct outbound {
   time_point deadline{};
 };
 
+/// An envelope handed over with others (post_all): its routing facts, and where
+/// its bytes are in the buffer that goes with it.
+struct posted_envelope {
+  outbound o;
+  std::size_t offset = 0;
+  std::size_t size = 0;
+};
+
 struct peer_snapshot {
   std::string address;
   std::string name;
@@ -131,6 +139,9 @@ class transport {
   /// The same, with the envelope's bytes apart from o (o.bytes unused): they are
   /// copied into the queue's one buffer, so a send allocates nothing of its own.
   void post(outbound&& o, std::string_view bytes);
+  /// Many envelopes at once, with one lock and one wake-up: each names its bytes in
+  /// `bytes`. The envelopes are moved from; the caller clears both.
+  void post_all(std::vector<posted_envelope>& envelopes, std::string_view bytes);
 
   /// Fails requests still in flight with shutting_down, closes every socket
   /// (bounded linger) and joins the I/O thread. Idempotent.
@@ -195,11 +206,7 @@ class transport {
   // shared with other threads
   mutable std::mutex mu_;
   // posted envelopes: their routing facts, and their bytes one after another in queue_bytes_
-  struct posted {
-    outbound o;
-    std::size_t offset = 0;
-    std::size_t size = 0;
-  };
+  using posted = posted_envelope;
   std::vector<posted> queue_;
   std::string queue_bytes_;
   std::vector<posted> draining_;  // I/O thread: swapped with queue_, so both keep their capacity

@@ -37,6 +37,17 @@ class recorder final : public actor::actor_base {
   bool done_ = false;
 };
 
+// Sends a burst to a remote actor, then its handler throws (the actor crashes).
+class send_then_crash final : public actor::actor_base {
+ protected:
+  actor::behavior make_behavior() override {
+    return {[this](const burst& b) {
+      for (std::uint64_t i = 0; i < b.count; ++i) send(b.target, seq_msg{i});
+      throw std::runtime_error("crash after sending");
+    }};
+  }
+};
+
 }  // namespace
 
 TEST_CASE("a counter on another node counts what is sent to it and answers requests", "[integration][messaging]") {
@@ -80,6 +91,26 @@ TEST_CASE("10000 messages from one actor to an actor on another node arrive comp
   auto again = me.ask<seq_report>(*checker, seq_check{});
   REQUIRE(again);
   CHECK(again->received == 10000);
+}
+
+TEST_CASE("what a handler sent to another node before it threw still arrives, in order",
+          "[integration][messaging][order]") {
+  // an actor's remote sends gather while its handler runs and leave when it ends, however it ends
+  node_process proc(node_argv(test_node_path(), "crash-order-node"));
+  local_node me;
+  auto checker = me.spawn_at(proc.address(), "order_checker");
+  REQUIRE(checker);
+  auto crasher = me.sys.spawn<send_then_crash>();
+  me.sys.send(crasher, burst{*checker, 3000});
+
+  auto report = me.ask<seq_report>(*checker, seq_check{});
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (report && report->received < 3000 && std::chrono::steady_clock::now() < deadline) {
+    report = me.ask<seq_report>(*checker, seq_check{});
+  }
+  REQUIRE(report);
+  CHECK(report->received == 3000);
+  CHECK(report->in_order);
 }
 
 TEST_CASE("10000 messages between actors on two other nodes arrive complete and in order",
