@@ -39,9 +39,7 @@ po::options_description describe(node_program_options& o) {
     ("registry", po::value(&o.registries)->multitoken(), "registry address (repeatable)")
     ("spawn", po::value(&o.spawns)->multitoken(), "spawn an actor at start: TYPE or TYPE:NAME (repeatable)")
     ("plugin", po::value(&o.plugins)->multitoken(), "load actor types from a shared library (repeatable)")
-    ("workers", po::value(&o.workers)->default_value(o.workers), "worker threads (0: one per core)")
-    ("busy-poll-us", po::value(&o.busy_poll_us)->default_value(o.busy_poll_us),
-     "microseconds an idle thread polls for work before it sleeps (0: at once; less CPU when idle, slower replies)");
+    ("workers", po::value(&o.workers)->default_value(o.workers), "worker threads (0: one per core)");
   // clang-format on
   return d;
 }
@@ -50,9 +48,6 @@ std::string validate(const node_program_options& o) {
   if (auto bad = detail::validate_common(o); !bad.empty()) return bad;
   for (const auto& s : o.spawns) {
     if (s.empty() || s.front() == ':' || std::count(s.begin(), s.end(), ':') > 1) return "--spawn takes TYPE or TYPE:NAME, not '" + s + "'";
-  }
-  if (o.busy_poll_us < 0 || o.busy_poll_us > 1'000'000) {
-    return "--busy-poll-us must be between 0 and 1000000, not " + std::to_string(o.busy_poll_us);
   }
   for (const auto& r : o.registries) {
     if (r.find("://") == std::string::npos) return "--registry must be a ZeroMQ endpoint, not '" + r + "'";

@@ -66,7 +66,7 @@ parse_outcome parse_sources(int argc, const char* const* argv, const std::map<st
 
 std::string validate_common(const std::string& name, const std::string& listen, const std::string& advertise,
                             const std::string& log_level, int heartbeat_ms, int suspect_after_ms, int down_after_ms,
-                            std::size_t max_message_size) {
+                            std::size_t max_message_size, int busy_poll_us) {
   if (!log::level_from_string(log_level)) return "--log-level must be debug, info, warn, error or off, not '" + log_level + "'";
   if (name.empty()) return "--name cannot be empty";
   if (listen.find("://") == std::string::npos) return "--listen must be a ZeroMQ endpoint like tcp://127.0.0.1:7100, not '" + listen + "'";
@@ -74,6 +74,9 @@ std::string validate_common(const std::string& name, const std::string& listen, 
   if (heartbeat_ms <= 0 || suspect_after_ms <= 0 || down_after_ms <= 0) return "heartbeat and liveness times must be positive";
   if (suspect_after_ms > down_after_ms) return "--suspect-after-ms cannot exceed --down-after-ms";
   if (max_message_size < 1024) return "--max-message-size must be at least 1024";
+  if (busy_poll_us < 0 || busy_poll_us > 1'000'000) {
+    return "--busy-poll-us must be between 0 and 1000000, not " + std::to_string(busy_poll_us);
+  }
   return {};
 }
 

@@ -30,7 +30,7 @@ parse_outcome parse_sources(int argc, const char* const* argv, const std::map<st
 
 /// The options every server program has (O: its options struct, with fields name,
 /// listen, advertise, config_file, log_level, log_json, heartbeat_ms,
-/// suspect_after_ms, down_after_ms, max_message_size). `what` names the program's
+/// suspect_after_ms, down_after_ms, max_message_size, busy_poll_us). `what` names the program's
 /// kind in the help ("node", "registry").
 template <class O>
 void add_common_options(boost::program_options::options_description& d, O& o, const std::string& what) {
@@ -48,18 +48,20 @@ void add_common_options(boost::program_options::options_description& d, O& o, co
     ("heartbeat-ms", po::value(&o.heartbeat_ms)->default_value(o.heartbeat_ms), "heartbeat interval to peers")
     ("suspect-after-ms", po::value(&o.suspect_after_ms)->default_value(o.suspect_after_ms), "silence before a peer is suspect")
     ("down-after-ms", po::value(&o.down_after_ms)->default_value(o.down_after_ms), "silence before a peer is down")
-    ("max-message-size", po::value(&o.max_message_size)->default_value(o.max_message_size), "largest accepted message, bytes");
+    ("max-message-size", po::value(&o.max_message_size)->default_value(o.max_message_size), "largest accepted message, bytes")
+    ("busy-poll-us", po::value(&o.busy_poll_us)->default_value(o.busy_poll_us),
+     "microseconds an idle thread polls for work before it sleeps (0: at once; less CPU when idle, slower replies)");
   // clang-format on
 }
 
 /// What is wrong with the common options, or "".
 std::string validate_common(const std::string& name, const std::string& listen, const std::string& advertise,
                             const std::string& log_level, int heartbeat_ms, int suspect_after_ms, int down_after_ms,
-                            std::size_t max_message_size);
+                            std::size_t max_message_size, int busy_poll_us);
 template <class O>
 std::string validate_common(const O& o) {
   return validate_common(o.name, o.listen, o.advertise, o.log_level, o.heartbeat_ms, o.suspect_after_ms,
-                         o.down_after_ms, o.max_message_size);
+                         o.down_after_ms, o.max_message_size, o.busy_poll_us);
 }
 
 /// "a,b" (one environment variable or config line) -> two values.

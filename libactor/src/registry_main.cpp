@@ -57,7 +57,9 @@ int run_registry(const registry_program_options& o) {
   log::set_json(o.log_json);
   auto sigs = detail::block_stop_signals();
 
-  actor_system sys;
+  system_options sopts;
+  sopts.busy_poll = std::chrono::microseconds(o.busy_poll_us);
+  actor_system sys(sopts);
   node_options nopts;
   nopts.name = o.name;
   nopts.listen = o.listen;
@@ -66,6 +68,7 @@ int run_registry(const registry_program_options& o) {
   nopts.suspect_after = std::chrono::milliseconds(o.suspect_after_ms);
   nopts.down_after = std::chrono::milliseconds(o.down_after_ms);
   nopts.max_message_size = o.max_message_size;
+  nopts.busy_poll = std::chrono::microseconds(o.busy_poll_us);
   std::unique_ptr<node> n;
   try {
     n = std::make_unique<node>(sys, nopts);

@@ -213,7 +213,8 @@ TEST_CASE("registry options follow the same precedence, and bad ones exit 2", "[
   CHECK(from_file.options->peers == std::vector<std::string>{"tcp://10.0.0.1:7000"});
 
   for (const auto& bad : std::vector<std::vector<std::string>>{
-           {"--no-such-flag"}, {"--lease-ms", "soon"}, {"--lease-ms", "0"}, {"--peer", "nowhere"}, {"--log-level", "loud"}}) {
+           {"--no-such-flag"}, {"--lease-ms", "soon"}, {"--lease-ms", "0"}, {"--peer", "nowhere"}, {"--log-level", "loud"},
+           {"--busy-poll-us", "-5"}}) {
     auto r = parse_registry(bad, {});
     INFO(bad.front());
     CHECK_FALSE(r.options);

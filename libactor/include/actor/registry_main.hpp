@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "actor/system.hpp"
+
 namespace actor {
 
 /// Everything actor-registry can be told, from the command line, ACTOR_* environment
@@ -20,6 +22,8 @@ struct registry_program_options {
   std::string log_level = "info";
   bool log_json = false;
   int lease_ms = 2000;
+  /// How long idle workers and the I/O thread poll for work before they sleep (0 ... 1,000,000).
+  int busy_poll_us = static_cast<int>(default_busy_poll.count());
   int heartbeat_ms = 500;
   int suspect_after_ms = 1000;
   int down_after_ms = 2000;
