@@ -465,8 +465,14 @@ TEST_CASE("10,000 connect/call/close cycles leave file descriptors and the node'
   INFO("node RSS " << *rss_before << " KiB -> " << *rss_after << " KiB");
 #if defined(__SANITIZE_THREAD__)
   // TSan's shadow memory and sync-object metadata grow with the addresses a run touches; the
-  // tight bound is the plain build's (and ASan's, whose LeakSanitizer also checks the exit)
+  // tight bound is the plain build's (LeakSanitizer checks ASan's at the node's exit)
   constexpr long max_growth_kib = 32 * 1024;
+#elif defined(__SANITIZE_ADDRESS__)
+  // ASan's allocator keeps per-thread caches and maps its size-class regions as they are
+  // first used: 4.3 to 4.7 MB over these 1,000 cycles on this project's code at de7861d and
+  // after it alike, none of it leaked (LeakSanitizer checks the node's exit below). A leak of
+  // even 400 bytes a cycle shows in the plain build's 10,000 cycles against its 4 MB bound.
+  constexpr long max_growth_kib = 8 * 1024;
 #else
   constexpr long max_growth_kib = 4096;
 #endif
