@@ -160,50 +160,39 @@ void transport::post(outbound&& o) {
   post(std::move(o), bytes);
 }
 
-void transport::post(outbound&& o, std::string_view bytes) {
+template <class Push>
+bool transport::enqueue(Push&& push) {
   bool wake = false;
-  bool accepted = false;
   {
     std::lock_guard lk(mu_);
-    if (!stopped_) {
-      queue_.push_back({std::move(o), queue_bytes_.size(), bytes.size()});
-      queue_bytes_.append(bytes);
-      accepted = true;
-      if (!wake_pending_) wake = wake_pending_ = true;
-    }
-  }
-  if (!accepted) {
-    reject(o, errc::shutting_down, "the node is shutting down", drop_reason::shutting_down);
-    return;
+    if (stopped_) return false;
+    push();
+    if (!wake_pending_) wake = wake_pending_ = true;
   }
   if (wake) {
     std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
   }
+  return true;
+}
+
+void transport::post(outbound&& o, std::string_view bytes) {
+  const bool accepted = enqueue([&] {
+    queue_.push_back({std::move(o), queue_bytes_.size(), bytes.size()});
+    queue_bytes_.append(bytes);
+  });
+  if (!accepted) reject(o, errc::shutting_down, "the node is shutting down", drop_reason::shutting_down);
 }
 
 void transport::post_all(std::vector<posted_envelope>& envelopes, std::string_view bytes) {
   if (envelopes.empty()) return;
-  bool wake = false;
-  bool accepted = false;
-  {
-    std::lock_guard lk(mu_);
-    if (!stopped_) {
-      const std::size_t base = queue_bytes_.size();
-      queue_bytes_.append(bytes);
-      for (auto& p : envelopes) queue_.push_back({std::move(p.o), base + p.offset, p.size});
-      accepted = true;
-      if (!wake_pending_) wake = wake_pending_ = true;
-    }
-  }
-  if (!accepted) {
-    for (auto& p : envelopes) reject(p.o, errc::shutting_down, "the node is shutting down", drop_reason::shutting_down);
-    return;
-  }
-  if (wake) {
-    std::uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
-  }
+  const bool accepted = enqueue([&] {
+    const std::size_t base = queue_bytes_.size();
+    queue_bytes_.append(bytes);
+    for (auto& p : envelopes) queue_.push_back({std::move(p.o), base + p.offset, p.size});
+  });
+  if (accepted) return;
+  for (auto& p : envelopes) reject(p.o, errc::shutting_down, "the node is shutting down", drop_reason::shutting_down);
 }
 
 std::vector<peer_snapshot> transport::peers() const {

@@ -155,6 +155,10 @@ class transport {
   struct client;
 
   void run() noexcept;
+  // Under mu_, unless stopped: push() adds to queue_/queue_bytes_; then wakes the I/O thread
+  // if it is not woken already. False: stopped, nothing pushed.
+  template <class Push>
+  bool enqueue(Push&& push);
   void drain_outbound();
   void route(outbound& o, std::string_view bytes);
   void flush_batches();
