@@ -361,8 +361,9 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
   try {
     ref_codec_scope scope(this);
     msgpack::packer<byte_sink> pk(out);
+    const auto at = [&] { return static_cast<std::uint32_t>(out.bytes.size()); };
     pk.pack_array(7);
-    pk.pack(static_cast<std::uint8_t>(o.k));
+    pk.pack(static_cast<std::uint8_t>(o.k));  // a positive fixint: the byte at 1 (envelope_layout)
     if (!e->sender) {
       pk.pack_nil();
     } else if (const auto* w = e->sender.endpoint()->wire_address()) {
@@ -371,6 +372,7 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
       out.bytes += encoded_local(e->sender);
     }
     out.bytes += to.encoded();
+    o.layout.refs_end = at();
     pk.pack(e->correlation);
     std::uint64_t ttl_ms = 0;
     if (o.k == wire::kind::request && e->deadline != time_point{}) {
@@ -378,7 +380,9 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
       ttl_ms = static_cast<std::uint64_t>(std::max<long long>(1, left));
     }
     pk.pack(ttl_ms);
+    o.layout.type_begin = at();
     pk.pack(e->type->name);
+    o.layout.type_end = at();
     e->type->pack(e->data, pk);
   } catch (const std::exception& ex) {
     decode_errors_.fetch_add(1, std::memory_order_relaxed);

@@ -81,6 +81,8 @@ struct transport::peer : peer_slot {
   time_point down_since{};
   std::string batch;  // the BATCH frame being filled
   std::size_t batch_count = 0;
+  wire::written_envelope last_full;  // the batch's last full envelope, which repeats refer to
+  bool repeats = false;              // the peer's WELCOME listed feature_repeat
   std::deque<std::pair<std::string, std::size_t>> stalled;  // frames zmq would not take yet, with envelope counts
   std::vector<outbound> backlog;                             // waiting for WELCOME
   std::size_t queued = 0;                                    // envelopes in batch + stalled + backlog
@@ -377,8 +379,9 @@ void transport::route(outbound& o, std::string_view bytes) {
   if (p.batch_count == 0) {
     p.batch.clear();
     wire::begin_batch(p.batch, 0);
+    p.last_full = {};
   }
-  p.batch += bytes;
+  p.last_full = wire::append_envelope(p.batch, bytes, o.layout, p.last_full, p.repeats);
   ++p.batch_count;
   if (p.batch.size() >= limit) send_batch(p);
 }
@@ -705,7 +708,8 @@ void transport::on_router_frame(const std::string& id, const void* data, std::si
         counters_.clients.store(clients_.size(), std::memory_order_relaxed);
       }
       send_to_client(id, wire::encode(wire::welcome{wire::protocol_version, opts_.node_name, address_,
-                                                    opts_.incarnation, opts_.max_message_size}));
+                                                    opts_.incarnation, opts_.max_message_size,
+                                                    wire::feature_repeat}));
       return;
     }
     case wire::frame_tag::ping: {
@@ -744,6 +748,7 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
                   {"name", w->node}, {"incarnation", w->incarnation});
       }
       if (w->max_message_size >= 1024) p.max_frame = static_cast<std::size_t>(w->max_message_size);
+      p.repeats = (w->features & wire::feature_repeat) != 0;
       p.welcomed = true;
       heard_from(p, now);
       auto backlog = std::move(p.backlog);

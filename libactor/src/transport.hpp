@@ -82,6 +82,7 @@ struct outbound {
   peer_slot* to = nullptr;   // null: a Bridge client, named by client_id
   std::string client_id;
   std::string bytes;         // one encoded envelope
+  wire::envelope_layout layout;  // where its parts are in bytes (for repeat elements); not known: none
   wire::kind k = wire::kind::send;
   actor_ref requester;       // requests: who gets node_down / overloaded / shutting_down
   std::uint64_t correlation = 0;

@@ -45,13 +45,14 @@ std::string encode(const hello& h) {
 std::string encode(const welcome& w) {
   msgpack::sbuffer b;
   auto pk = packer_for(b);
-  pk.pack_array(6);
+  pk.pack_array(w.features != 0 ? 7 : 6);
   pk.pack(static_cast<std::uint8_t>(frame_tag::welcome));
   pk.pack(w.version);
   pk.pack(w.node);
   pk.pack(w.address);
   pk.pack(w.incarnation);
   pk.pack(w.max_message_size);
+  if (w.features != 0) pk.pack(w.features);
   return to_string(b);
 }
 
@@ -131,7 +132,8 @@ expected<hello> read_hello(const frame& f) {
 expected<welcome> read_welcome(const frame& f) {
   welcome w;
   if (f.size < 5 || !get(f, 1, w.version) || !get(f, 2, w.node) || !get(f, 3, w.address) ||
-      !get(f, 4, w.incarnation) || (f.size > 5 && !get(f, 5, w.max_message_size))) {
+      !get(f, 4, w.incarnation) || (f.size > 5 && !get(f, 5, w.max_message_size)) ||
+      (f.size > 6 && !get(f, 6, w.features))) {
     return bad("malformed WELCOME");
   }
   return w;
@@ -177,6 +179,22 @@ expected<envelope_view> read_envelope(const msgpack::object& o) {
   v.body = &a[6];
   return v;
 }
+
+namespace {
+// A repeat element [kind, correlation, ttl_ms, body] decoded the general way,
+// with the sender, receiver and type of `previous`.
+expected<envelope_view> read_repeat(const msgpack::object& o, const envelope_view& previous) {
+  const auto* a = o.via.array.ptr;
+  envelope_view v = previous;
+  if (!is_uint(a[0]) || a[0].via.u64 > 3) return bad("unknown envelope kind");
+  v.k = static_cast<kind>(a[0].via.u64);
+  if (!is_uint(a[1]) || !is_uint(a[2])) return bad("correlation and ttl_ms must be unsigned integers");
+  v.correlation = a[1].via.u64;
+  v.ttl_ms = a[2].via.u64;
+  v.body = &a[3];
+  return v;
+}
+}  // namespace
 
 namespace {
 
@@ -483,6 +501,7 @@ expected<void> batch_decoder::decode(const void* data, std::size_t size) {
   }
   bad_elements_ = 0;
   first_bad_.clear();
+  previous_good_ = false;
   const auto* bytes = static_cast<const char*>(data);
   cursor c{reinterpret_cast<const unsigned char*>(bytes), reinterpret_cast<const unsigned char*>(bytes) + size};
   std::uint32_t n = 0;
@@ -514,9 +533,16 @@ void batch_decoder::element(const char* data, std::size_t size, std::size_t& off
   cursor c{begin + off, begin + size};
   envelope_view v;
   std::uint64_t k = 4;
-  const bool head = c.fixarray(7) && c.uint(k) && k <= 3 &&
+  bool head = c.fixarray(7) && c.uint(k) && k <= 3 &&
                     (c.is_nil() ? c.nil() : (v.has_sender = c.ref(v.sender))) && c.ref(v.receiver) &&
                     c.uint(v.correlation) && c.uint(v.ttl_ms) && c.str(v.type);
+  if (!head && previous_good_) {
+    // a repeat: [kind, correlation, ttl_ms, body] after the envelope whose sender, receiver and type it takes
+    c.p = begin + off;
+    v = envelopes_.back();
+    k = 4;
+    head = c.fixarray(4) && c.uint(k) && k <= 3 && c.uint(v.correlation) && c.uint(v.ttl_ms);
+  }
   if (head) {
     v.k = static_cast<kind>(k);
     msgpack::object body;
@@ -524,19 +550,66 @@ void batch_decoder::element(const char* data, std::size_t size, std::size_t& off
     off = static_cast<std::size_t>(c.p - begin);
     envelopes_.push_back(v);
     bodies_.push_back(body);
+    previous_good_ = true;
     return;
   }
   // not in the encoder's shape: decode it the general way, for its envelope or the reason it is none
   bool referenced = false;
   auto o = msgpack::unpack(zone_, data, size, off, referenced, always_reference, nullptr, element_limits_);
-  auto e = read_envelope(o);
+  expected<envelope_view> e = bad("an envelope is an array of 7");
+  if (o.type == msgpack::type::ARRAY && o.via.array.size == 4) {
+    if (!previous_good_) return bad_element("a repeat envelope must follow an envelope");
+    e = read_repeat(o, envelopes_.back());
+  } else {
+    e = read_envelope(o);
+  }
   if (!e) return bad_element(e.error().text);
   envelopes_.push_back(*e);
   bodies_.push_back(*e->body);
+  previous_good_ = true;
 }
 
 void batch_decoder::bad_element(std::string why) {
+  previous_good_ = false;
   if (bad_elements_++ == 0) first_bad_ = std::move(why);
+}
+
+envelope_layout layout_of(std::string_view envelope) noexcept {
+  const auto* begin = reinterpret_cast<const unsigned char*>(envelope.data());
+  cursor c{begin, begin + envelope.size()};
+  std::uint64_t k = 4, correlation = 0, ttl_ms = 0;
+  ref_view sender, receiver;
+  std::string_view type;
+  const auto at = [&] { return static_cast<std::uint32_t>(c.p - begin); };
+  if (!c.fixarray(7) || !c.uint(k) || at() != 2 || k > 3 || !(c.nil() || c.ref(sender)) || !c.ref(receiver)) return {};
+  envelope_layout l;
+  l.refs_end = at();
+  if (!c.uint(correlation) || !c.uint(ttl_ms)) return {};
+  l.type_begin = at();
+  if (!c.str(type)) return {};
+  l.type_end = at();
+  return l;
+}
+
+written_envelope append_envelope(std::string& batch, std::string_view bytes, const envelope_layout& layout,
+                                 const written_envelope& previous, bool repeats_allowed) {
+  const auto same = [&](std::size_t begin, std::size_t end, std::size_t prev_begin, std::size_t prev_end) {
+    return end - begin == prev_end - prev_begin &&
+           std::memcmp(bytes.data() + begin, batch.data() + previous.offset + prev_begin, end - begin) == 0;
+  };
+  const auto& l = layout;
+  const auto& p = previous.layout;
+  if (repeats_allowed && l.known() && previous.known() && same(2, l.refs_end, 2, p.refs_end) &&
+      same(l.type_begin, l.type_end, p.type_begin, p.type_end)) {
+    batch.push_back(static_cast<char>(0x94));  // fixarray of 4
+    batch.push_back(bytes[1]);                 // kind
+    batch.append(bytes.substr(l.refs_end, l.type_begin - l.refs_end));  // correlation, ttl_ms
+    batch.append(bytes.substr(l.type_end));                              // body
+    return previous;
+  }
+  const std::size_t at = batch.size();
+  batch.append(bytes);
+  return {at, l};
 }
 
 std::string encode_envelope(kind k, const wire_ref* sender, const wire_ref& receiver, std::uint64_t correlation,

@@ -3,7 +3,7 @@
 // MessagePack array whose first element is the frame's tag.
 //
 //   HELLO   [1, version, role, node, address, incarnation]   a peer introduces itself
-//   WELCOME [2, version, node, address, incarnation, max_message_size]  ...and is accepted
+//   WELCOME [2, version, node, address, incarnation, max_message_size, features?]  ...and is accepted
 //   REFUSE  [3, version, reason]                             ...or refused
 //   PING    [4, seq, incarnation]                            liveness probe
 //   PONG    [5, seq, incarnation]                            its answer
@@ -13,6 +13,10 @@
 //     kind: 0 send, 1 request, 2 reply, 3 error; sender: nil or ref; receiver: ref;
 //     ttl_ms: a request's remaining time (0: none); type: the registered type name;
 //     body: the message (an error's body is {code, text}).
+//   repeat   [kind, correlation, ttl_ms, body]
+//     an envelope whose sender, receiver and type are those of the envelope
+//     before it in the same BATCH; sent only to a node whose WELCOME listed
+//     feature_repeat (never to clients)
 //   ref [node, address, incarnation, id]
 
 #include <cstdint>
@@ -28,6 +32,9 @@
 namespace actor::detail::wire {
 
 inline constexpr std::uint32_t protocol_version = 1;
+
+/// WELCOME's feature bits: what the welcoming node accepts beyond version 1.
+inline constexpr std::uint64_t feature_repeat = 1;  // repeat envelopes in BATCH frames
 
 enum class frame_tag : std::uint8_t { hello = 1, welcome = 2, refuse = 3, ping = 4, pong = 5, batch = 6 };
 enum class kind : std::uint8_t { send = 0, request = 1, reply = 2, error = 3 };
@@ -45,6 +52,7 @@ struct welcome {
   std::string address;
   std::uint64_t incarnation = 0;
   std::uint64_t max_message_size = 0;  // the largest frame the node accepts; 0: not said
+  std::uint64_t features = 0;          // feature_* bits; 0: none (and not written)
 };
 struct refuse {
   std::uint32_t version = protocol_version;
@@ -127,6 +135,8 @@ class batch_decoder {
   /// envelopes, when the frame as a whole is not well-formed MessagePack within
   /// the limits. Elements that are well-formed but no envelope are skipped and
   /// counted in bad_elements(), the first one's reason in first_bad().
+  /// A repeat element takes the sender, receiver and type of the element before
+  /// it, which must be a well-formed envelope.
   [[nodiscard]] expected<void> decode(const void* data, std::size_t size);
   /// The envelopes of the last frame decoded, in order.
   [[nodiscard]] const std::vector<envelope_view>& envelopes() const noexcept { return envelopes_; }
@@ -146,7 +156,36 @@ class batch_decoder {
   std::vector<msgpack::object> bodies_;  // envelopes_[i].body points to bodies_[i] once decoded
   std::size_t bad_elements_ = 0;
   std::string first_bad_;
+  bool previous_good_ = false;  // the element before the current one was an envelope
 };
+
+/// Where the parts of an envelope encoded as [kind, sender, receiver,
+/// correlation, ttl_ms, type, body] are, as offsets into its bytes: kind is the
+/// byte at 1 (a positive fixint), sender and receiver are [2, refs_end),
+/// correlation and ttl_ms [refs_end, type_begin), the type [type_begin,
+/// type_end) and the body the rest. All 0: not known.
+struct envelope_layout {
+  std::uint32_t refs_end = 0;
+  std::uint32_t type_begin = 0;
+  std::uint32_t type_end = 0;
+  [[nodiscard]] bool known() const noexcept { return type_end != 0; }
+};
+
+/// Appends to `batch` the envelope `bytes`, laid out as `layout` says, as a
+/// repeat element when its sender, receiver and type are those of the full
+/// envelope at `previous` in `batch` (previous.known(): one was written there),
+/// else whole. Returns where the last full envelope in `batch` now is (known()
+/// false: none, when `layout` is not known).
+struct written_envelope {
+  std::size_t offset = 0;  // of the full envelope in the batch
+  envelope_layout layout;
+  [[nodiscard]] bool known() const noexcept { return layout.known(); }
+};
+/// The layout of an envelope in the shape the encoders write (a fixarray of 7,
+/// kind a positive fixint); not known() for any other shape.
+[[nodiscard]] envelope_layout layout_of(std::string_view envelope) noexcept;
+written_envelope append_envelope(std::string& batch, std::string_view bytes, const envelope_layout& layout,
+                                 const written_envelope& previous, bool repeats_allowed);
 
 /// Encodes one envelope (a BATCH element); `body` is already MessagePack and is
 /// copied as is. A null sender is written as nil (anonymous).

@@ -7,6 +7,7 @@
 #include <zmq.hpp>
 
 #include "harness.hpp"
+#include "test_actors.hpp"
 
 using namespace itest;
 using Catch::Matchers::Contains;
@@ -357,4 +358,88 @@ TEST_CASE("a node that has talked to more than 1023 peers that went away can sti
   }
   INFO((ping ? std::string("ping answered") : ping.error().describe()));
   CHECK(ping);
+}
+
+TEST_CASE("a node sends repeat envelopes only to a node whose WELCOME lists them", "[integration][robustness]") {
+  for (const bool offered : {false, true}) {
+    DYNAMIC_SECTION("the peer's WELCOME " << (offered ? "lists" : "does not list") << " feature 1") {
+      // a fake node: a ROUTER that welcomes the real node's DEALER and reads what it sends
+      zmq::context_t ctx;
+      zmq::socket_t fake(ctx, zmq::socket_type::router);
+      fake.set(zmq::sockopt::linger, 0);
+      fake.set(zmq::sockopt::rcvtimeo, 500);
+      fake.bind("tcp://127.0.0.1:0");
+      const std::string address = fake.get(zmq::sockopt::last_endpoint);
+      auto recv_routed = [&](std::string& id, zmq::message_t& frame) {
+        zmq::message_t rid;
+        if (!fake.recv(rid)) return false;
+        id = rid.to_string();
+        return rid.more() && fake.recv(frame).has_value();
+      };
+
+      local_node me;
+      auto target = me.node.service_at(address, 5);
+      constexpr std::uint64_t n = 500;
+      for (std::uint64_t i = 0; i < n; ++i) me.sys.send(target, itest::seq_msg{i});  // held until WELCOME
+
+      std::string id;
+      bool hello = false;
+      REQUIRE(poll_until(
+          [&] {
+            zmq::message_t m;
+            if (!recv_routed(id, m)) return false;
+            auto oh = msgpack::unpack(static_cast<const char*>(m.data()), m.size());
+            hello = oh.get().via.array.ptr[0].as<int>() == 1;
+            return hello;
+          },
+          10s));
+      const auto welcome = packed([&](packer& pk) {
+        pk.pack_array(offered ? 7 : 6);
+        pk.pack(2);
+        pk.pack(1);
+        pk.pack(std::string("fake"));
+        pk.pack(address);
+        pk.pack(std::uint64_t{77});
+        pk.pack(std::uint64_t{1} << 20);
+        if (offered) pk.pack(1);
+      });
+      REQUIRE(fake.send(zmq::buffer(id), zmq::send_flags::sndmore));
+      REQUIRE(fake.send(zmq::buffer(welcome), zmq::send_flags::none));
+
+      std::uint64_t got = 0;
+      std::size_t full = 0, repeats = 0;
+      bool in_order = true;
+      poll_until(
+          [&] {
+            zmq::message_t m;
+            if (!recv_routed(id, m)) return false;
+            auto oh = msgpack::unpack(static_cast<const char*>(m.data()), m.size());
+            const auto& frame = oh.get().via.array;
+            if (frame.ptr[0].as<int>() != 6) return false;  // not a BATCH (a PING)
+            for (std::uint32_t i = 1; i < frame.size; ++i) {
+              const auto& e = frame.ptr[i].via.array;
+              if (e.size == 7) {
+                ++full;
+                CHECK(e.ptr[5].as<std::string>() == "itest.seq");
+              } else {
+                REQUIRE(e.size == 4);
+                REQUIRE(full > 0);  // a repeat follows the full envelope it repeats
+                ++repeats;
+              }
+              in_order = in_order && e.ptr[e.size - 1].as<itest::seq_msg>().seq == got;
+              ++got;
+            }
+            return got >= n;
+          },
+          10s);
+      CHECK(got == n);
+      CHECK(in_order);
+      if (offered) {
+        CHECK(repeats >= n - 10);  // a full envelope starts each BATCH frame
+      } else {
+        CHECK(repeats == 0);
+        CHECK(full == n);
+      }
+    }
+  }
 }

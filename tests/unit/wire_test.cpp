@@ -39,6 +39,19 @@ TEST_CASE("a HELLO survives encoding and decoding", "[wire]") {
   CHECK(back->role == "node");
 }
 
+TEST_CASE("a WELCOME carries its features, and without any is written as version 1 first had it", "[wire]") {
+  for (std::uint64_t features : {std::uint64_t{0}, wire::feature_repeat}) {
+    const auto bytes = wire::encode(wire::welcome{1, "n", "tcp://127.0.0.1:1", 7, 4096, features});
+    auto f = decode(bytes);
+    REQUIRE(f.has_value());
+    CHECK(f->size == (features == 0 ? 6u : 7u));
+    auto w = wire::read_welcome(*f);
+    REQUIRE(w.has_value());
+    CHECK(w->features == features);
+    CHECK(w->max_message_size == 4096);
+  }
+}
+
 TEST_CASE("PING and PONG carry their sequence number and incarnation", "[wire]") {
   const auto bytes = wire::encode_probe(wire::frame_tag::pong, {7, 99});
   auto f = decode(bytes);
@@ -248,6 +261,77 @@ TEST_CASE("the batch decoder reads what the encoder writes, as the general decod
   CHECK(v.type == std::string(40, 't'));
   CHECK(d.envelopes()[0].sender.id == 7);
   CHECK(d.envelopes()[0].receiver.id == 70000);
+}
+
+TEST_CASE("repeat elements carry the envelopes that share the previous one's sender, receiver and type",
+          "[wire][batch]") {
+  const actor::detail::wire_ref a{"node-a", "tcp://127.0.0.1:4000", 0x1234567890abcdefULL, 7};
+  const actor::detail::wire_ref b{"node-b", "tcp://127.0.0.1:4001", 3, 70000};
+  const std::vector<std::string> envelopes{
+      wire::encode_envelope(wire::kind::send, &a, b, 0, 0, "t.one", "\x81\xa1n\x01"),
+      wire::encode_envelope(wire::kind::request, &a, b, 1ULL << 40, 250, "t.one", "\x81\xa1n\x02"),
+      wire::encode_envelope(wire::kind::send, &a, b, 0, 0, "t.two", "\x80"),          // another type
+      wire::encode_envelope(wire::kind::send, &a, b, 0, 0, "t.two", "\xc0"),
+      wire::encode_envelope(wire::kind::send, nullptr, b, 0, 0, "t.two", "\xc0"),     // anonymous
+      wire::encode_envelope(wire::kind::reply, nullptr, b, 9, 0, "t.two", "\x93\x01\x02\x03"),
+      wire::encode_envelope(wire::kind::send, &b, a, 0, 0, "t.two", "\xc0"),          // the other way
+  };
+  auto build = [&](bool repeats) {
+    std::string batch;
+    wire::begin_batch(batch, envelopes.size());
+    wire::written_envelope last;
+    for (const auto& e : envelopes) {
+      const auto layout = wire::layout_of(e);
+      REQUIRE(layout.known());
+      last = wire::append_envelope(batch, e, layout, last, repeats);
+    }
+    return batch;
+  };
+  const auto whole = build(false);
+  const auto compact = build(true);
+  std::string plain;  // what the encoder alone writes
+  wire::begin_batch(plain, envelopes.size());
+  for (const auto& e : envelopes) plain += e;
+  CHECK(whole == plain);
+  // three repeats: envelopes 2, 4 and 6 (counting from 1)
+  CHECK(compact.size() < whole.size());
+  wire::batch_decoder d(limits);
+  const auto want = fast(d, whole);
+  REQUIRE(want.envelopes.size() == envelopes.size());
+  const auto got = fast(d, compact);
+  CHECK(got.bad == 0);
+  CHECK(got.envelopes == want.envelopes);
+
+  SECTION("a repeat must follow a well-formed envelope") {
+    const std::string repeat("\x94\x00\x00\x00\xc0", 5);
+    std::string batch;
+    wire::begin_batch(batch, 4);
+    batch += repeat;                  // first: nothing to repeat
+    batch += envelopes[0];
+    batch += pack_array({1, 2, 3});  // no envelope
+    batch += repeat;                  // after it: nothing to repeat either
+    const auto r = fast(d, batch);
+    REQUIRE(r.frame_ok);
+    CHECK(r.bad == 3);
+    CHECK(r.envelopes == std::vector<std::string>{want.envelopes[0]});
+  }
+  SECTION("a repeat in other valid encodings is read the general way") {
+    std::string batch;
+    wire::begin_batch(batch, 2);
+    batch += envelopes[0];
+    batch += std::string("\xdc\x00\x04\xd0\x01\xcd\x01\x00\xcc\x05\xc0", 11);  // array16, int8, uint16, uint8
+    REQUIRE(d.decode(batch.data(), batch.size()));
+    REQUIRE(d.envelopes().size() == 2);
+    CHECK(d.bad_elements() == 0);
+    const auto& v = d.envelopes()[1];
+    CHECK(v.k == wire::kind::request);
+    CHECK(v.correlation == 256);
+    CHECK(v.ttl_ms == 5);
+    CHECK(v.type == "t.one");
+    CHECK(v.sender.id == 7);
+    CHECK(v.receiver.id == 70000);
+    CHECK(v.body->is_nil());
+  }
 }
 
 TEST_CASE("the batch decoder takes other valid encodings and skips elements that are no envelope",
