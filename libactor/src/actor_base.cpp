@@ -11,6 +11,7 @@
 
 #include "actor/actor_base.hpp"
 #include "actor/system.hpp"
+#include "encoded_envelope.hpp"
 #include "outbox.hpp"
 #include "executor.hpp"
 #include "system_state.hpp"
@@ -213,6 +214,10 @@ void actor_base::start() noexcept {
 }
 
 void actor_base::handle(envelope* e) noexcept {
+  if (!e->encoded_body().empty()) {
+    e = detail::decode_body(e);  // a message from the network, decoded on this thread
+    if (e == nullptr) return;    // it did not fit its type: counted, and a request answered
+  }
   detail::outbox_scope outbox(this);  // this actor's remote sends leave together, when the handler is done
   std::unique_ptr<envelope> owned(e);
   current_ = e;

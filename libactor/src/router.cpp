@@ -1,4 +1,5 @@
 #include "router.hpp"
+#include "encoded_envelope.hpp"
 #include "outbox.hpp"
 
 #include "actor/log.hpp"
@@ -83,19 +84,18 @@ class remote_endpoint final : public endpoint {
 
 router::router(actor_system& sys, transport_options opts) : sys_(sys), opts_(std::move(opts)) {}
 
-router::~router() { stop(); }
+router::~router() {
+  stop();
+  inbound_account::release(inbound_);
+}
 
 void router::start() {
+  inbound_->codec = std::static_pointer_cast<ref_codec>(shared_from_this());  // before anything arrives
   transport_ = std::make_unique<transport>(
       opts_, [this](const wire::envelope_view& v, const origin& from) { deliver_inbound(v, from); },
       [this] { sweep_exports(); });
   opts_.advertise = transport_->address();
   transport_->start();  // only now: the I/O thread reads transport_ (address()) when it delivers
-}
-
-std::atomic<std::int64_t>& router::inbound_counter() noexcept {
-  static std::atomic<std::int64_t> counter{0};
-  return counter;
 }
 
 void router::stop() {
@@ -435,7 +435,7 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
   auto answer_error = [&](errc code, const std::string& text) {
     if (v.k == wire::kind::request && sender) deliver(sender, make_error(error{code, text}, {}, v.correlation));
   };
-  if (inbound_pending_.load(std::memory_order_relaxed) >= inbound_limit_ && v.k != wire::kind::reply &&
+  if (inbound_->pending() >= inbound_limit_ && v.k != wire::kind::reply &&
       v.k != wire::kind::error) {
     // local actors are not keeping up: shed new work rather than grow without bound
     inbound_overloaded_.fetch_add(1, std::memory_order_relaxed);
@@ -455,7 +455,7 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
       answer_error(errc::no_such_actor, why);
       return;
     }
-    last_target_ = {v.receiver.incarnation, v.receiver.id, generation, target};
+    last_target_ = {v.receiver.incarnation, v.receiver.id, generation, target, target.endpoint()->decodes_bodies()};
   }
   if (v.receiver.id < service_ids && v.type == message_traits<stop_msg>::name) {
     answer_error(errc::unauthorized, "a node's services (manager, registry) cannot be stopped from another process");
@@ -477,17 +477,23 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
     return;
   }
   envelope* e = nullptr;
-  try {
-    e = type->unpack(*v.body);
-  } catch (const std::exception& ex) {
-    decode_errors_.fetch_add(1, std::memory_order_relaxed);
-    ACTOR_LOG(debug, "router", "bad_body", {"from", source}, {"type", std::string(v.type)}, {"error", ex.what()});
-    answer_error(errc::bad_message, "the body does not fit type '" + std::string(v.type) + "': " + ex.what());
-    return;
+  // a small body of a message for an actor: the actor decodes it (encoded_envelope.hpp)
+  if ((v.k == wire::kind::send || v.k == wire::kind::request) && last_target_.decodes) {
+    e = make_encoded_envelope(type, v.body_bytes);
+  }
+  if (e == nullptr) {
+    try {
+      e = type->unpack(*v.body);
+    } catch (const std::exception& ex) {
+      decode_errors_.fetch_add(1, std::memory_order_relaxed);
+      ACTOR_LOG(debug, "router", "bad_body", {"from", source}, {"type", std::string(v.type)}, {"error", ex.what()});
+      answer_error(errc::bad_message, "the body does not fit type '" + std::string(v.type) + "': " + ex.what());
+      return;
+    }
   }
   e->kind = from_wire_kind(v.k);
-  e->inbound_counter = &inbound_pending_;
-  inbound_pending_.fetch_add(1, std::memory_order_relaxed);
+  e->inbound = inbound_;
+  inbound_->hold();
   e->sender = std::move(sender);
   e->correlation = v.correlation;
   if (v.k == wire::kind::request && v.ttl_ms > 0) {

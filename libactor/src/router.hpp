@@ -74,9 +74,12 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   /// promises); called periodically from the I/O thread.
   void sweep_exports();
   /// Envelopes that arrived well-formed but could not be decoded or delivered.
-  [[nodiscard]] std::uint64_t decode_errors() const noexcept { return decode_errors_.load(); }
+  /// (Counting the bodies local actors found undecodable, which they find when they come to them.)
+  [[nodiscard]] std::uint64_t decode_errors() const noexcept {
+    return decode_errors_.load() + inbound_->decode_errors.load(std::memory_order_relaxed);
+  }
   [[nodiscard]] std::uint64_t undeliverable() const noexcept { return undeliverable_.load(); }
-  [[nodiscard]] std::int64_t inbound_pending() const noexcept { return inbound_pending_.load(); }
+  [[nodiscard]] std::int64_t inbound_pending() const noexcept { return inbound_->pending(); }
   [[nodiscard]] std::uint64_t inbound_overloaded() const noexcept { return inbound_overloaded_.load(); }
   void set_inbound_limit(std::size_t n) noexcept { inbound_limit_ = static_cast<std::int64_t>(n); }
 
@@ -94,11 +97,9 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   std::unique_ptr<transport> transport_;
   std::atomic<std::uint64_t> decode_errors_{0};
   std::atomic<std::uint64_t> undeliverable_{0};
-  // delivered from the network, not yet handled; envelopes point at it and may outlive
-  // this router (a node destroyed while actors still hold its messages), so it is one
-  // counter per process, shared by the nodes of a process
-  std::atomic<std::int64_t>& inbound_pending_ = inbound_counter();
-  static std::atomic<std::int64_t>& inbound_counter() noexcept;
+  // envelopes delivered from the network and not handled yet hold it with this router
+  // (they may outlive it: a node destroyed while actors still hold its messages)
+  inbound_account* inbound_ = new inbound_account;
   std::atomic<std::uint64_t> inbound_overloaded_{0};
 
   std::int64_t inbound_limit_ = 200000;
@@ -112,6 +113,7 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   struct {
     std::uint64_t incarnation = 0, id = 0, generation = 0;
     actor_ref ref;
+    bool decodes = false;  // ref.endpoint()->decodes_bodies()
   } last_target_;
   std::atomic<std::uint64_t> exports_generation_{0};  // bumped when an actor stops
   struct {

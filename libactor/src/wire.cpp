@@ -192,6 +192,7 @@ expected<envelope_view> read_repeat(const msgpack::object& o, const envelope_vie
   v.correlation = a[1].via.u64;
   v.ttl_ms = a[2].via.u64;
   v.body = &a[3];
+  v.body_bytes = {};  // not the previous envelope's
   return v;
 }
 }  // namespace
@@ -476,6 +477,16 @@ msgpack::unpack_limit deeper(const msgpack::unpack_limit& l, std::size_t levels)
 
 }  // namespace
 
+msgpack::object unpack_body(std::string_view bytes, msgpack::zone& z) {
+  const auto* begin = reinterpret_cast<const unsigned char*>(bytes.data());
+  cursor c{begin, begin + bytes.size()};
+  const auto lim = limits(std::max<std::size_t>(bytes.size(), 1024));
+  msgpack::object o;
+  object_builder(c, z, lim).build(o);
+  if (c.p != c.end) throw msgpack::unpack_error("trailing bytes after the body");
+  return o;
+}
+
 batch_decoder::batch_decoder(const msgpack::unpack_limit& frame_limits)
     : element_limits_(deeper(frame_limits, 1)),
       body_limits_(deeper(frame_limits, 2)),
@@ -546,7 +557,9 @@ void batch_decoder::element(const char* data, std::size_t size, std::size_t& off
   if (head) {
     v.k = static_cast<kind>(k);
     msgpack::object body;
+    const auto* body_begin = c.p;
     object_builder(c, zone_, body_limits_).build(body);
+    v.body_bytes = std::string_view(reinterpret_cast<const char*>(body_begin), static_cast<std::size_t>(c.p - body_begin));
     off = static_cast<std::size_t>(c.p - begin);
     envelopes_.push_back(v);
     bodies_.push_back(body);

@@ -114,8 +114,13 @@ struct envelope_view {
   std::uint64_t ttl_ms = 0;
   std::string_view type;
   const msgpack::object* body = nullptr;
+  std::string_view body_bytes;  // the body's MessagePack, when the decoder knows where it is
 };
 [[nodiscard]] expected<envelope_view> read_envelope(const msgpack::object& o);
+
+/// Builds the MessagePack value `bytes` holds (one value, nothing after it)
+/// in `z`, as batch_decoder builds a body; throws msgpack::unpack_error.
+[[nodiscard]] msgpack::object unpack_body(std::string_view bytes, msgpack::zone& z);
 
 /// Decodes BATCH frames straight from their bytes, the hot path of every node:
 /// an envelope's fields are read in place (no MessagePack object tree for the

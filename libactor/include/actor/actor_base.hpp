@@ -124,6 +124,7 @@ class actor_base : public detail::endpoint {
   /// Mailbox entry point used by actor_ref; thread-safe, lock-free, never blocks.
   void enqueue(detail::envelope* e) noexcept final;
   [[nodiscard]] bool finished() const noexcept final { return finished_.load(std::memory_order_acquire); }
+  [[nodiscard]] bool decodes_bodies() const noexcept final { return true; }
 
   /// Internal: what resume() tells the executor.
   enum class resume_result : std::uint8_t { again, idle, done };

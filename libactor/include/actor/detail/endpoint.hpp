@@ -28,6 +28,10 @@ class endpoint {
   /// True once nothing sent here will ever be handled (an actor that stopped).
   /// Any thread.
   [[nodiscard]] virtual bool finished() const noexcept { return false; }
+  /// True when envelopes whose body is still encoded (envelope::encoded_body())
+  /// may be enqueued here: the endpoint decodes them itself (an actor does,
+  /// when it comes to handle them).
+  [[nodiscard]] virtual bool decodes_bodies() const noexcept { return false; }
 
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   /// Adds a reference unless the count already reached zero (the endpoint is being destroyed).

@@ -6,10 +6,12 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <utility>
 
 #include "actor/actor_ref.hpp"
 #include "actor/detail/pool.hpp"
+#include "actor/detail/ref_codec.hpp"
 #include "actor/message.hpp"
 
 namespace actor::detail {
@@ -25,12 +27,28 @@ enum class envelope_kind : std::uint8_t {
 
 using time_point = std::chrono::steady_clock::time_point;
 
+/// What a node keeps of the envelopes it took from the network: how many are
+/// not handled yet, and how many bodies turned out not to fit their type when
+/// an actor decoded them. Held by the node and by each such envelope until it is
+/// handled; the last holder frees it, so envelopes may outlive their node.
+struct inbound_account {
+  std::atomic<std::int64_t> holders{1};  // the node, and each envelope not yet handled
+  std::atomic<std::uint64_t> decode_errors{0};
+  std::weak_ptr<ref_codec> codec;  // the node's, for refs in bodies decoded later; set before any envelope
+
+  [[nodiscard]] std::int64_t pending() const noexcept { return holders.load(std::memory_order_relaxed) - 1; }
+  void hold() noexcept { holders.fetch_add(1, std::memory_order_relaxed); }
+  static void release(inbound_account* a) noexcept {
+    if (a->holders.fetch_sub(1, std::memory_order_acq_rel) == 1) delete a;
+  }
+};
+
 struct envelope {
   envelope(const message_type* t, void* d) noexcept : type(t), data(d) {}
   envelope(const envelope&) = delete;
   envelope& operator=(const envelope&) = delete;
   virtual ~envelope() {
-    if (inbound_counter != nullptr) inbound_counter->fetch_sub(1, std::memory_order_relaxed);
+    if (inbound != nullptr) inbound_account::release(inbound);
   }
 
   // envelopes come from the small-object pool; the virtual destructor makes
@@ -44,11 +62,15 @@ struct envelope {
   actor_ref sender;          // empty: anonymous
   std::uint64_t correlation = 0;
   time_point deadline{};     // requests only
-  // set on envelopes that arrived from the network: the node's count of those not yet handled
-  std::atomic<std::int64_t>* inbound_counter = nullptr;
+  // set on envelopes that arrived from the network: the account of the node they came through
+  inbound_account* inbound = nullptr;
   envelope_kind kind = envelope_kind::send;
 
   [[nodiscard]] message view() const noexcept { return {type, data}; }
+  /// A body still in MessagePack, as it came from the network (data is null
+  /// then): only endpoints that decodes_bodies() get such envelopes, and they
+  /// decode it (decode_body) before anything reads the body. Empty: decoded.
+  [[nodiscard]] virtual std::string_view encoded_body() const noexcept { return {}; }
 };
 
 template <class T>
