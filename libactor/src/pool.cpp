@@ -71,18 +71,7 @@ struct thread_cache {
   }
 };
 
-// This thread's cache. libactor is a shared library, where a thread_local is
-// reached through __tls_get_addr (a call per access, which showed in profiles of
-// every send and receive); an initial-exec pointer to it is a plain load. The
-// pointer takes 8 bytes of static TLS, which libraries loaded later can spare too.
-thread_cache& this_thread_cache() noexcept {
-  static thread_local thread_cache* fast __attribute__((tls_model("initial-exec"))) = nullptr;
-  if (fast == nullptr) [[unlikely]] {
-    static thread_local thread_cache owned;  // destroyed at thread exit, returning its blocks
-    fast = &owned;
-  }
-  return *fast;
-}
+thread_local thread_cache cache;
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr bool enabled = false;  // let the sanitizers see every block
@@ -93,14 +82,14 @@ constexpr std::size_t max_pooled = class_count * 64;
 
 void* allocate_pooled(std::size_t n) {
   const auto c = class_of(n);
-  auto& b = this_thread_cache().bins[c];
+  auto& b = cache.bins[c];
   if (b.count == 0 && !thread_cache::take(c, b)) return ::operator new(class_size(c));
   return b.items[--b.count];
 }
 
 void deallocate_pooled(void* p, std::size_t n) noexcept {
   const auto c = class_of(n);
-  auto& b = this_thread_cache().bins[c];
+  auto& b = cache.bins[c];
   if (b.count == b.items.size()) thread_cache::give(c, b);
   b.items[b.count++] = p;
 }
