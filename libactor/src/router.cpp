@@ -298,15 +298,23 @@ const std::string& router::encoded_local(const actor_ref& r) {
   return c.bytes;
 }
 
-namespace {
-
 // This thread's outbox (see outbox.hpp): what an actor's handler sent to other
 // nodes, per router, until its outbox_scope ends.
 struct outbox_entry {
   std::shared_ptr<router> to;  // keeps the router and its transport until the hand-over
   std::vector<posted_envelope> envelopes;
-  std::string bytes;
+  byte_sink bytes;
+  // the last envelope gathered in full: those after it to the same actor, of the
+  // same type, are written as repeats of it (transport::route expands them where
+  // they cannot be repeats in the frame)
+  actor_ref last_to;  // held, so its address names the same proxy while compared
+  const message_type* last_type = nullptr;
+  std::size_t last_full = 0;  // its offset in bytes
+  wire::envelope_layout last_layout;
 };
+
+namespace {
+
 struct outbox {
   const endpoint* actor = nullptr;  // whose sends gather; null: none do
   std::vector<outbox_entry> entries;
@@ -316,14 +324,29 @@ constexpr std::size_t outbox_flush_bytes = 64u << 10;
 
 void hand_over(outbox_entry& entry) noexcept {
   if (!entry.to) return;
-  entry.to->post_all(entry.envelopes, entry.bytes);
+  entry.to->post_all(entry.envelopes, entry.bytes.bytes);
   entry.envelopes.clear();
-  entry.bytes.clear();
-  if (entry.bytes.capacity() > 4 * outbox_flush_bytes) entry.bytes = std::string();  // after a big message
+  entry.bytes.bytes.clear();
+  if (entry.bytes.bytes.capacity() > 4 * outbox_flush_bytes) entry.bytes.bytes = std::string();  // after a big message
   entry.to.reset();
+  entry.last_to = {};
+  entry.last_type = nullptr;
 }
 
 }  // namespace
+
+outbox_entry* router::gathering_for(const endpoint* sender) {
+  auto& box = this_thread_outbox;
+  if (box.actor == nullptr || sender != box.actor) return nullptr;
+  outbox_entry* entry = nullptr;
+  for (auto& x : box.entries) {
+    if (x.to.get() == this) return &x;
+    if (!x.to) entry = &x;
+  }
+  if (entry == nullptr) entry = &box.entries.emplace_back();
+  entry->to = shared_from_this();
+  return entry;
+}
 
 outbox_scope::outbox_scope(const endpoint* actor) noexcept : outer_(this_thread_outbox.actor) {
   this_thread_outbox.actor = actor;
@@ -355,24 +378,37 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
   o.correlation = e->correlation;
   o.deadline = e->deadline;
   if (o.k == wire::kind::request) o.requester = e->sender;
-  // encoded into this thread's buffer, which keeps its capacity: post() copies the bytes
-  thread_local byte_sink out;
-  out.bytes.clear();
+  if (!transport_) {
+    reject(*e, errc::shutting_down, "the node is not running");
+    return;
+  }
+  // Written straight into this actor's outbox when its handler is running, else
+  // into this thread's buffer, which keeps its capacity (post() copies the bytes).
+  thread_local byte_sink alone;
+  outbox_entry* entry = gathering_for(e->sender.endpoint());
+  byte_sink& out = entry != nullptr ? entry->bytes : alone;
+  if (entry == nullptr) out.bytes.clear();
+  const std::size_t start = out.bytes.size();
+  // the same receiver and type as the envelope before it in the outbox: a repeat of that one
+  const bool repeat = entry != nullptr && o.to != nullptr && entry->last_to.endpoint() == &to &&
+                      entry->last_type == e->type;
   try {
     ref_codec_scope scope(this);
     msgpack::packer<byte_sink> pk(out);
-    const auto at = [&] { return static_cast<std::uint32_t>(out.bytes.size()); };
-    pk.pack_array(7);
+    const auto at = [&] { return static_cast<std::uint32_t>(out.bytes.size() - start); };
+    pk.pack_array(repeat ? 4 : 7);
     pk.pack(static_cast<std::uint8_t>(o.k));  // a positive fixint: the byte at 1 (envelope_layout)
-    if (!e->sender) {
-      pk.pack_nil();
-    } else if (const auto* w = e->sender.endpoint()->wire_address()) {
-      pk.pack(*w);
-    } else {
-      out.bytes += encoded_local(e->sender);
+    if (!repeat) {
+      if (!e->sender) {
+        pk.pack_nil();
+      } else if (const auto* w = e->sender.endpoint()->wire_address()) {
+        pk.pack(*w);
+      } else {
+        out.bytes += encoded_local(e->sender);
+      }
+      out.bytes += to.encoded();
+      o.layout.refs_end = at();
     }
-    out.bytes += to.encoded();
-    o.layout.refs_end = at();
     pk.pack(e->correlation);
     std::uint64_t ttl_ms = 0;
     if (o.k == wire::kind::request && e->deadline != time_point{}) {
@@ -380,40 +416,37 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
       ttl_ms = static_cast<std::uint64_t>(std::max<long long>(1, left));
     }
     pk.pack(ttl_ms);
-    o.layout.type_begin = at();
-    pk.pack(e->type->name);
-    o.layout.type_end = at();
+    if (repeat) {
+      o.layout = entry->last_layout;
+      o.repeat_of = entry->last_full;
+      o.repeat_body = at();
+    } else {
+      o.layout.type_begin = at();
+      pk.pack(e->type->name);
+      o.layout.type_end = at();
+    }
     e->type->pack(e->data, pk);
   } catch (const std::exception& ex) {
+    out.bytes.resize(start);
     decode_errors_.fetch_add(1, std::memory_order_relaxed);
     ACTOR_LOG(warn, "router", "encode_failed", {"type", std::string(e->type->name)}, {"error", ex.what()});
     reject(*e, errc::bad_message, std::string("cannot encode ") + std::string(e->type->name) + ": " + ex.what());
     return;
   }
-  if (!transport_) {
-    reject(*e, errc::shutting_down, "the node is not running");
+  const std::size_t size = out.bytes.size() - start;
+  if (entry == nullptr) {
+    transport_->post(std::move(o), out.bytes);
+    if (out.bytes.capacity() > (1u << 20)) out.bytes = std::string();  // a big message: do not keep its memory
     return;
   }
-  auto& box = this_thread_outbox;
-  if (box.actor != nullptr && e->sender.endpoint() == box.actor) {
-    outbox_entry* entry = nullptr;
-    for (auto& x : box.entries) {
-      if (x.to.get() == this) entry = &x;
-    }
-    if (entry == nullptr) {
-      for (auto& x : box.entries) {
-        if (!x.to) entry = &x;
-      }
-      if (entry == nullptr) entry = &box.entries.emplace_back();
-      entry->to = shared_from_this();
-    }
-    entry->envelopes.push_back({std::move(o), entry->bytes.size(), out.bytes.size()});
-    entry->bytes += out.bytes;
-    if (entry->bytes.size() >= outbox_flush_bytes) hand_over(*entry);
-  } else {
-    transport_->post(std::move(o), out.bytes);
+  if (!repeat && o.to != nullptr) {  // later ones to the same actor, of the same type, repeat it
+    if (entry->last_to.endpoint() != &to) entry->last_to = actor_ref(const_cast<remote_endpoint*>(&to));
+    entry->last_type = e->type;
+    entry->last_full = start;
+    entry->last_layout = o.layout;
   }
-  if (out.bytes.capacity() > (1u << 20)) out.bytes = std::string();  // a big message: do not keep its memory
+  entry->envelopes.push_back({std::move(o), start, size});
+  if (out.bytes.size() >= outbox_flush_bytes) hand_over(*entry);
 }
 
 actor_ref router::sender_from(const wire::ref_view& v, const origin& from) {

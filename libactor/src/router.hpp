@@ -20,6 +20,7 @@
 namespace actor::detail {
 
 class remote_endpoint;
+struct outbox_entry;
 
 class router final : public ref_codec, public std::enable_shared_from_this<router> {
  public:
@@ -89,6 +90,9 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   actor_ref local_target(const wire_ref& w, std::string& why);
   actor_ref local_target(std::uint64_t incarnation, std::uint64_t id, std::string& why);
   actor_ref sender_from(const wire::ref_view& v, const origin& from);
+  /// This thread's outbox entry for this router, when `sender` is the actor whose
+  /// handler runs in an outbox_scope on this thread; else null.
+  outbox_entry* gathering_for(const endpoint* sender);
   /// The encoded wire ref of a local endpoint, exporting it.
   const std::string& encoded_local(const actor_ref& r);
 

@@ -82,6 +82,12 @@ struct transport::peer : peer_slot {
   std::string batch;  // the BATCH frame being filled
   std::size_t batch_count = 0;
   wire::written_envelope last_full;  // the batch's last full envelope, which repeats refer to
+  // a full envelope of the drained buffer with last_full's sender, receiver and type (its offset
+  // there, and the drain): repeats of it need no comparing
+  struct {
+    std::uint64_t drain = 0;
+    std::size_t offset = outbound::no_repeat;
+  } last_full_like;
   bool repeats = false;              // the peer's WELCOME listed feature_repeat
   std::deque<std::pair<std::string, std::size_t>> stalled;  // frames zmq would not take yet, with envelope counts
   std::vector<outbound> backlog;                             // waiting for WELCOME
@@ -191,7 +197,10 @@ void transport::post_all(std::vector<posted_envelope>& envelopes, std::string_vi
   const bool accepted = enqueue([&] {
     const std::size_t base = queue_bytes_.size();
     queue_bytes_.append(bytes);
-    for (auto& p : envelopes) queue_.push_back({std::move(p.o), base + p.offset, p.size});
+    for (auto& p : envelopes) {
+      if (p.o.repeat_of != outbound::no_repeat) p.o.repeat_of += base;
+      queue_.push_back({std::move(p.o), base + p.offset, p.size});
+    }
   });
   if (accepted) return;
   for (auto& p : envelopes) reject(p.o, errc::shutting_down, "the node is shutting down", drop_reason::shutting_down);
@@ -307,7 +316,9 @@ void transport::drain_outbound() {
     draining_bytes_.swap(queue_bytes_);
     wake_pending_ = false;
   }
-  for (auto& q : draining_) route(q.o, std::string_view(draining_bytes_).substr(q.offset, q.size));
+  ++drains_;
+  const std::string_view drained(draining_bytes_);
+  for (auto& q : draining_) route(q.o, drained.substr(q.offset, q.size), drained, q.offset);
   draining_.clear();
   draining_bytes_.clear();
   if (draining_bytes_.capacity() > max_kept_queue_bytes) draining_bytes_ = std::string();  // after a burst
@@ -320,7 +331,7 @@ void transport::reject(outbound& o, errc code, const std::string& text, drop_rea
   }
 }
 
-void transport::route(outbound& o, std::string_view bytes) {
+void transport::route(outbound& o, std::string_view bytes, std::string_view buffer, std::size_t offset) {
   if (o.to == nullptr) {  // a reply to a Bridge client
     if (clients_.find(o.client_id) == clients_.end()) {
       reject(o, errc::node_down, "client '" + o.client_id + "' is not connected", drop_reason::client_gone);
@@ -359,29 +370,46 @@ void transport::route(outbound& o, std::string_view bytes) {
     p.inflight[{o.requester.id(), o.correlation}] = {o.requester, o.deadline};
   }
   ++p.queued;
-  if (!p.welcomed) {
-    if (o.bytes.data() != bytes.data()) o.bytes.assign(bytes);  // owned while it waits
+  const bool repeat = o.repeat_of != outbound::no_repeat;
+  wire::repeat_view r;
+  if (repeat) r = {bytes, o.repeat_body, buffer.substr(o.repeat_of), o.layout};
+  if (!p.welcomed) {  // owned while it waits, and whole
+    if (repeat) {
+      o.bytes = wire::expand_repeat(r, o.layout);
+      o.repeat_of = outbound::no_repeat;
+    } else if (o.bytes.data() != bytes.data()) {
+      o.bytes.assign(bytes);
+    }
     p.backlog.push_back(std::move(o));
     return;
   }
+  const std::size_t size = repeat ? r.full_size() : bytes.size();  // at most
   constexpr std::size_t header = 6;  // array32 header and the BATCH tag
-  if (bytes.size() + header > p.max_frame) {
+  if (size + header > p.max_frame) {
     --p.queued;
     if (o.k == wire::kind::request && o.requester) p.inflight.erase({o.requester.id(), o.correlation});
     reject(o, errc::bad_message,
-           "a " + std::to_string(bytes.size()) + "-byte message exceeds the " + std::to_string(p.max_frame) +
+           "a " + std::to_string(size) + "-byte message exceeds the " + std::to_string(p.max_frame) +
                "-byte limit of " + p.address,
            drop_reason::malformed);
     return;
   }
   const std::size_t limit = std::min(max_batch_bytes, p.max_frame);
-  if (p.batch_count > 0 && p.batch.size() + bytes.size() > limit) send_batch(p);
+  if (p.batch_count > 0 && p.batch.size() + size > limit) send_batch(p);
   if (p.batch_count == 0) {
     p.batch.clear();
     wire::begin_batch(p.batch, 0);
     p.last_full = {};
+    p.last_full_like = {};
   }
-  p.last_full = wire::append_envelope(p.batch, bytes, o.layout, p.last_full, p.repeats);
+  if (repeat) {
+    const bool like_head = p.last_full_like.drain == drains_ && p.last_full_like.offset == o.repeat_of;
+    p.last_full = wire::append_repeat(p.batch, r, p.last_full, like_head, p.repeats);
+    p.last_full_like = {drains_, o.repeat_of};
+  } else {
+    p.last_full = wire::append_envelope(p.batch, bytes, o.layout, p.last_full, p.repeats);
+    p.last_full_like = {drains_, offset};
+  }
   ++p.batch_count;
   if (p.batch.size() >= limit) send_batch(p);
 }

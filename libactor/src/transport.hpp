@@ -82,7 +82,15 @@ struct outbound {
   peer_slot* to = nullptr;   // null: a Bridge client, named by client_id
   std::string client_id;
   std::string bytes;         // one encoded envelope
-  wire::envelope_layout layout;  // where its parts are in bytes (for repeat elements); not known: none
+  // Where the parts of the full envelope are (of bytes, or of the one at
+  // repeat_of); not known: nowhere said, bytes are written to peers as they are.
+  wire::envelope_layout layout;
+  // Not no_repeat: bytes are a repeat element [kind, correlation, ttl_ms, body]
+  // (its body at repeat_body) of the full envelope at this offset in the buffer
+  // the envelope was posted in (post_all only).
+  static constexpr std::size_t no_repeat = static_cast<std::size_t>(-1);
+  std::size_t repeat_of = no_repeat;
+  std::uint32_t repeat_body = 0;
   wire::kind k = wire::kind::send;
   actor_ref requester;       // requests: who gets node_down / overloaded / shutting_down
   std::uint64_t correlation = 0;
@@ -161,7 +169,9 @@ class transport {
   template <class Push>
   bool enqueue(Push&& push);
   void drain_outbound();
-  void route(outbound& o, std::string_view bytes);
+  // `buffer`: the one bytes are in, at `offset` (a drained queue's; empty for a backlog).
+  void route(outbound& o, std::string_view bytes, std::string_view buffer = {},
+             std::size_t offset = outbound::no_repeat);
   void flush_batches();
   void send_batch(peer& p);
   void read_router();
@@ -216,6 +226,7 @@ class transport {
   std::string queue_bytes_;
   std::vector<posted> draining_;  // I/O thread: swapped with queue_, so both keep their capacity
   std::string draining_bytes_;
+  std::uint64_t drains_ = 0;  // I/O thread: drain_outbound calls, naming the buffer being drained
   bool wake_pending_ = false;
   std::unordered_map<std::string, std::unique_ptr<peer>> peers_;
   std::atomic<bool> stopping_{false};

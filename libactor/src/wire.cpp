@@ -625,6 +625,52 @@ written_envelope append_envelope(std::string& batch, std::string_view bytes, con
   return {at, l};
 }
 
+std::size_t repeat_view::full_size() const noexcept {
+  const auto& h = head_layout;
+  return 2 + (h.refs_end - 2) + (body_at - 2) + (h.type_end - h.type_begin) + (bytes.size() - body_at);
+}
+
+namespace {
+// Writes r in full at the end of batch; its layout.
+envelope_layout write_full(std::string& batch, const repeat_view& r) {
+  const auto& h = r.head_layout;
+  const std::size_t at = batch.size();
+  batch.push_back(static_cast<char>(0x97));  // fixarray of 7
+  batch.push_back(r.bytes[1]);               // kind
+  batch.append(r.head.substr(2, h.refs_end - 2));                        // sender, receiver
+  batch.append(r.bytes.substr(2, r.body_at - 2));                        // correlation, ttl_ms
+  const auto type_begin = static_cast<std::uint32_t>(batch.size() - at);
+  batch.append(r.head.substr(h.type_begin, h.type_end - h.type_begin));  // type
+  const auto type_end = static_cast<std::uint32_t>(batch.size() - at);
+  batch.append(r.bytes.substr(r.body_at));                               // body
+  return {h.refs_end, type_begin, type_end};
+}
+}  // namespace
+
+written_envelope append_repeat(std::string& batch, const repeat_view& r, const written_envelope& previous,
+                               bool previous_is_head, bool repeats_allowed) {
+  const auto& h = r.head_layout;
+  const auto& p = previous.layout;
+  const auto same = [&](std::size_t begin, std::size_t end, std::size_t prev_begin, std::size_t prev_end) {
+    return end - begin == prev_end - prev_begin &&
+           std::memcmp(r.head.data() + begin, batch.data() + previous.offset + prev_begin, end - begin) == 0;
+  };
+  if (repeats_allowed && previous.known() &&
+      (previous_is_head || (same(2, h.refs_end, 2, p.refs_end) && same(h.type_begin, h.type_end, p.type_begin, p.type_end)))) {
+    batch.append(r.bytes);
+    return previous;
+  }
+  const std::size_t at = batch.size();
+  return {at, write_full(batch, r)};
+}
+
+std::string expand_repeat(const repeat_view& r, envelope_layout& layout) {
+  std::string out;
+  out.reserve(r.full_size());
+  layout = write_full(out, r);
+  return out;
+}
+
 std::string encode_envelope(kind k, const wire_ref* sender, const wire_ref& receiver, std::uint64_t correlation,
                             std::uint64_t ttl_ms, std::string_view type, std::string_view body) {
   msgpack::sbuffer b(64 + type.size() + body.size());

@@ -192,6 +192,27 @@ struct written_envelope {
 written_envelope append_envelope(std::string& batch, std::string_view bytes, const envelope_layout& layout,
                                  const written_envelope& previous, bool repeats_allowed);
 
+/// A repeat element as a sender may hand it to its transport: the bytes of
+/// [kind, correlation, ttl_ms, body] (a fixarray of 4, kind a positive fixint)
+/// with `body_at` where its body starts, and the full envelope `head` (laid out
+/// as head_layout) whose sender, receiver and type it shares.
+struct repeat_view {
+  std::string_view bytes;
+  std::uint32_t body_at = 0;
+  std::string_view head;
+  envelope_layout head_layout;
+  /// Its size written in full.
+  [[nodiscard]] std::size_t full_size() const noexcept;
+};
+/// Appends r to `batch`: as the repeat itself when repeats are allowed and the
+/// last full envelope in the batch (`previous`) has head's sender, receiver and
+/// type (`previous_is_head`: it is head itself, so need not be compared); else
+/// in full. Returns where the last full envelope in `batch` now is.
+written_envelope append_repeat(std::string& batch, const repeat_view& r, const written_envelope& previous,
+                               bool previous_is_head, bool repeats_allowed);
+/// r in full, and its layout.
+[[nodiscard]] std::string expand_repeat(const repeat_view& r, envelope_layout& layout);
+
 /// Encodes one envelope (a BATCH element); `body` is already MessagePack and is
 /// copied as is. A null sender is written as nil (anonymous).
 [[nodiscard]] std::string encode_envelope(kind k, const wire_ref* sender, const wire_ref& receiver,

@@ -379,8 +379,12 @@ TEST_CASE("a node sends repeat envelopes only to a node whose WELCOME lists them
 
       local_node me;
       auto target = me.node.service_at(address, 5);
-      constexpr std::uint64_t n = 500;
-      for (std::uint64_t i = 0; i < n; ++i) me.sys.send(target, itest::seq_msg{i});  // held until WELCOME
+      // three runs of seq 0..n-1: sent from outside any actor, then by an actor (whose sends gather
+      // in its outbox, as repeats), both held until WELCOME; then by the actor once the peer is alive
+      constexpr std::uint64_t n = 300;
+      for (std::uint64_t i = 0; i < n; ++i) me.sys.send(target, itest::seq_msg{i});
+      auto bursts = me.sys.spawn<itest::burst_actor>();
+      me.sys.send(bursts, itest::burst{target, n});
 
       std::string id;
       bool hello = false;
@@ -406,39 +410,52 @@ TEST_CASE("a node sends repeat envelopes only to a node whose WELCOME lists them
       REQUIRE(fake.send(zmq::buffer(id), zmq::send_flags::sndmore));
       REQUIRE(fake.send(zmq::buffer(welcome), zmq::send_flags::none));
 
+      // reads BATCH frames until `want` seq messages came: counts full envelopes and repeats, checks the order
       std::uint64_t got = 0;
-      std::size_t full = 0, repeats = 0;
+      std::size_t full = 0, repeats = 0, others = 0;
       bool in_order = true;
-      poll_until(
-          [&] {
-            zmq::message_t m;
-            if (!recv_routed(id, m)) return false;
-            auto oh = msgpack::unpack(static_cast<const char*>(m.data()), m.size());
-            const auto& frame = oh.get().via.array;
-            if (frame.ptr[0].as<int>() != 6) return false;  // not a BATCH (a PING)
-            for (std::uint32_t i = 1; i < frame.size; ++i) {
-              const auto& e = frame.ptr[i].via.array;
-              if (e.size == 7) {
-                ++full;
-                CHECK(e.ptr[5].as<std::string>() == "itest.seq");
-              } else {
-                REQUIRE(e.size == 4);
-                REQUIRE(full > 0);  // a repeat follows the full envelope it repeats
-                ++repeats;
+      auto read_seqs = [&](std::uint64_t want) {
+        poll_until(
+            [&] {
+              zmq::message_t m;
+              if (!recv_routed(id, m)) return false;
+              auto oh = msgpack::unpack(static_cast<const char*>(m.data()), m.size());
+              const auto& frame = oh.get().via.array;
+              if (frame.ptr[0].as<int>() != 6) return false;  // not a BATCH (a PING)
+              std::string type;
+              for (std::uint32_t i = 1; i < frame.size; ++i) {
+                const auto& e = frame.ptr[i].via.array;
+                if (e.size == 7) {
+                  ++full;
+                  type = e.ptr[5].as<std::string>();
+                } else {
+                  REQUIRE(e.size == 4);
+                  REQUIRE_FALSE(type.empty());  // a repeat follows the full envelope it repeats
+                  ++repeats;
+                }
+                if (type != "itest.seq") {  // the burst's closing seq_check
+                  ++others;
+                  continue;
+                }
+                in_order = in_order && e.ptr[e.size - 1].as<itest::seq_msg>().seq == got % n;
+                ++got;
               }
-              in_order = in_order && e.ptr[e.size - 1].as<itest::seq_msg>().seq == got;
-              ++got;
-            }
-            return got >= n;
-          },
-          10s);
-      CHECK(got == n);
+              return got >= want;
+            },
+            10s);
+      };
+      read_seqs(2 * n);
+      CHECK(got == 2 * n);
+      REQUIRE(poll_until([&] { return me.peer_state(address) == "alive"; }, 10s));
+      me.sys.send(bursts, itest::burst{target, n});
+      read_seqs(3 * n);
+      CHECK(got == 3 * n);
       CHECK(in_order);
       if (offered) {
-        CHECK(repeats >= n - 10);  // a full envelope starts each BATCH frame
+        CHECK(repeats >= 3 * n - 10);  // a full envelope starts each BATCH frame
       } else {
         CHECK(repeats == 0);
-        CHECK(full == n);
+        CHECK(full == 3 * n + others);
       }
     }
   }
