@@ -516,7 +516,15 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
   }
   if (e == nullptr) {
     try {
-      e = type->unpack(*v.body);
+      if (v.body != nullptr) {
+        e = type->unpack(*v.body);
+      } else {  // only checked by the decoder: built here
+        struct clear_after {
+          msgpack::zone& z;
+          ~clear_after() { z.clear(); }
+        } clear{body_zone_};
+        e = type->unpack(wire::unpack_body(v.body_bytes, body_zone_));
+      }
     } catch (const std::exception& ex) {
       decode_errors_.fetch_add(1, std::memory_order_relaxed);
       ACTOR_LOG(debug, "router", "bad_body", {"from", source}, {"type", std::string(v.type)}, {"error", ex.what()});

@@ -124,6 +124,7 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
     std::string name;
     const message_type* type = nullptr;
   } last_type_;
+  msgpack::zone body_zone_;  // I/O thread: bodies decoded on arrival are built in it
 
   mutable std::mutex mu_;
   std::array<actor_ref, service_ids> services_;

@@ -123,7 +123,8 @@ struct transport_counters {
 
 class transport {
  public:
-  /// Called on the I/O thread for every well-formed inbound envelope.
+  /// Called on the I/O thread for every well-formed inbound envelope (its body may be
+  /// only checked: body null, body_bytes set; see wire::batch_decoder::bodies).
   using deliver_fn = std::function<void(const wire::envelope_view&, const origin&)>;
 
   /// Binds the ROUTER (throws std::runtime_error with the reason when it cannot).
@@ -208,7 +209,8 @@ class transport {
   std::function<void()> on_second_;
   time_point last_second_{};
   msgpack::unpack_limit limits_;
-  wire::batch_decoder batches_{limits_};  // I/O thread only
+  // I/O thread only; bodies are checked, and built where they are decoded (router::deliver_inbound)
+  wire::batch_decoder batches_{limits_, wire::batch_decoder::bodies::checked};
   std::string address_;
   std::string bound_;
   std::string routing_id_;

@@ -337,6 +337,12 @@ bool always_reference(msgpack::type::object_type, std::size_t, void*) { return t
 class object_builder {
  public:
   object_builder(cursor& c, msgpack::zone& z, const msgpack::unpack_limit& lim) : c_(c), z_(z), lim_(lim) {}
+  /// Checks the object at the cursor as build() would and moves past it, building nothing.
+  void check() {
+    build_ = false;
+    msgpack::object scratch;
+    build(scratch);
+  }
 
   void build(msgpack::object& o, std::size_t open = 0) {
     if (c_.left() < 1) fail("insufficient bytes");
@@ -443,6 +449,10 @@ class object_builder {
     o.via.array.size = n;
     o.via.array.ptr = nullptr;
     if (n == 0) return;
+    if (!build_) {
+      for (std::uint32_t i = 0; i < n; ++i) build(o, open + 1);
+      return;
+    }
     auto* items = static_cast<msgpack::object*>(
         z_.allocate_align(sizeof(msgpack::object) * n, MSGPACK_ZONE_ALIGNOF(msgpack::object)));
     o.via.array.ptr = items;
@@ -456,6 +466,10 @@ class object_builder {
     o.via.map.size = n;
     o.via.map.ptr = nullptr;
     if (n == 0) return;
+    if (!build_) {
+      for (std::uint32_t i = 0; i < 2 * n; ++i) build(o, open + 1);
+      return;
+    }
     auto* pairs = static_cast<msgpack::object_kv*>(
         z_.allocate_align(sizeof(msgpack::object_kv) * n, MSGPACK_ZONE_ALIGNOF(msgpack::object_kv)));
     o.via.map.ptr = pairs;
@@ -468,6 +482,7 @@ class object_builder {
   cursor& c_;
   msgpack::zone& z_;
   const msgpack::unpack_limit& lim_;
+  bool build_ = true;  // false: check only
 };
 
 msgpack::unpack_limit deeper(const msgpack::unpack_limit& l, std::size_t levels) {
@@ -487,8 +502,9 @@ msgpack::object unpack_body(std::string_view bytes, msgpack::zone& z) {
   return o;
 }
 
-batch_decoder::batch_decoder(const msgpack::unpack_limit& frame_limits)
-    : element_limits_(deeper(frame_limits, 1)),
+batch_decoder::batch_decoder(const msgpack::unpack_limit& frame_limits, bodies b)
+    : bodies_wanted_(b),
+      element_limits_(deeper(frame_limits, 1)),
       body_limits_(deeper(frame_limits, 2)),
       max_elements_(static_cast<std::uint32_t>(std::min<std::size_t>(frame_limits.array(), UINT32_MAX))),
       zone_(64u << 10) {}
@@ -535,7 +551,11 @@ expected<void> batch_decoder::decode(const void* data, std::size_t size) {
     bodies_.clear();
     return bad("trailing bytes after the frame");
   }
-  for (std::size_t i = 0; i < envelopes_.size(); ++i) envelopes_[i].body = &bodies_[i];
+  for (std::size_t i = 0; i < envelopes_.size(); ++i) {
+    // a body only checked is not there to point to (it is in body_bytes)
+    const bool built = bodies_wanted_ == bodies::built || envelopes_[i].body_bytes.empty();
+    envelopes_[i].body = built ? &bodies_[i] : nullptr;
+  }
   return {};
 }
 
@@ -558,7 +578,12 @@ void batch_decoder::element(const char* data, std::size_t size, std::size_t& off
     v.k = static_cast<kind>(k);
     msgpack::object body;
     const auto* body_begin = c.p;
-    object_builder(c, zone_, body_limits_).build(body);
+    object_builder builder(c, zone_, body_limits_);
+    if (bodies_wanted_ == bodies::built) {
+      builder.build(body);
+    } else {
+      builder.check();
+    }
     v.body_bytes = std::string_view(reinterpret_cast<const char*>(body_begin), static_cast<std::size_t>(c.p - body_begin));
     off = static_cast<std::size_t>(c.p - begin);
     envelopes_.push_back(v);

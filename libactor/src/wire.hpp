@@ -113,7 +113,7 @@ struct envelope_view {
   std::uint64_t correlation = 0;
   std::uint64_t ttl_ms = 0;
   std::string_view type;
-  const msgpack::object* body = nullptr;
+  const msgpack::object* body = nullptr;  // null when the decoder only checked it (body_bytes then holds it)
   std::string_view body_bytes;  // the body's MessagePack, when the decoder knows where it is
 };
 [[nodiscard]] expected<envelope_view> read_envelope(const msgpack::object& o);
@@ -130,7 +130,12 @@ struct envelope_view {
 /// as it sits two levels into a frame). Not thread-safe; one per I/O thread.
 class batch_decoder {
  public:
-  explicit batch_decoder(const msgpack::unpack_limit& frame_limits);
+  /// built: every envelope's body is built as a MessagePack object. checked:
+  /// bodies in the encoders' shape are only checked (as building them would
+  /// check them), and left as bytes (body null, body_bytes set), for whoever
+  /// decodes them later (unpack_body); others are built as with `built`.
+  enum class bodies : std::uint8_t { built, checked };
+  explicit batch_decoder(const msgpack::unpack_limit& frame_limits, bodies b = bodies::built);
 
 
   /// True when `data` starts as a BATCH frame ([6, ...]); such frames go to decode().
@@ -153,6 +158,7 @@ class batch_decoder {
   void element(const char* data, std::size_t size, std::size_t& off);
   void bad_element(std::string why);
 
+  bodies bodies_wanted_;
   msgpack::unpack_limit element_limits_;  // an element: one level below the frame
   msgpack::unpack_limit body_limits_;     // a body: two levels below
   std::uint32_t max_elements_;
