@@ -26,6 +26,18 @@ envelope* const closed_tag = reinterpret_cast<envelope*>(std::uintptr_t{2});
 bool is_tag(envelope* e) noexcept { return e == blocked_tag || e == closed_tag; }
 }  // namespace
 
+void endpoint::enqueue_chain(envelope* newest, envelope* oldest) noexcept {
+  oldest->next = nullptr;
+  envelope* in_order = nullptr;  // reversed: oldest first
+  while (newest != nullptr) {
+    auto* next = newest->next;
+    newest->next = in_order;
+    in_order = newest;
+    newest = next;
+  }
+  while (in_order != nullptr) enqueue(std::exchange(in_order, in_order->next));
+}
+
 // A timer's state, shared by the actor and the clock callback that fires it.
 struct timer_state {
   std::mutex mu;
@@ -118,26 +130,33 @@ time_point actor_base::now() const { return system_->clock().now(); }
 
 // ---- mailbox -----------------------------------------------------------------
 
-void actor_base::enqueue(envelope* e) noexcept {
+void actor_base::enqueue(envelope* e) noexcept { enqueue_chain(e, e); }
+
+void actor_base::enqueue_chain(envelope* newest, envelope* oldest) noexcept {
   auto* head = inbox_.load(std::memory_order_acquire);
   for (;;) {
     if (head == detail::closed_tag) {
-      // a stopped actor: requests learn it at once, the rest are dead letters
-      if (e->kind == envelope_kind::request) {
-        detail::reject(*e, errc::actor_stopped, "actor " + std::to_string(id()) + " has stopped");
-      } else if (system_ != nullptr && e->kind != envelope_kind::timer) {
-        system_->state().dead_letters.fetch_add(1, std::memory_order_relaxed);
-      }
-      delete e;
+      oldest->next = nullptr;
+      while (newest != nullptr) bounce(std::exchange(newest, newest->next));
       return;
     }
-    e->next = head == detail::blocked_tag ? nullptr : head;
-    if (inbox_.compare_exchange_weak(head, e, std::memory_order_release, std::memory_order_acquire)) break;
+    oldest->next = head == detail::blocked_tag ? nullptr : head;
+    if (inbox_.compare_exchange_weak(head, newest, std::memory_order_release, std::memory_order_acquire)) break;
   }
   if (head == detail::blocked_tag) {
     add_ref();
     executor_->schedule(this);
   }
+}
+
+void actor_base::bounce(envelope* e) noexcept {
+  // a stopped actor: requests learn it at once, the rest are dead letters
+  if (e->kind == envelope_kind::request) {
+    detail::reject(*e, errc::actor_stopped, "actor " + std::to_string(id()) + " has stopped");
+  } else if (system_ != nullptr && e->kind != envelope_kind::timer) {
+    system_->state().dead_letters.fetch_add(1, std::memory_order_relaxed);
+  }
+  delete e;
 }
 
 envelope* actor_base::take_next() noexcept {

@@ -93,7 +93,7 @@ void router::start() {
   inbound_->codec = std::static_pointer_cast<ref_codec>(shared_from_this());  // before anything arrives
   transport_ = std::make_unique<transport>(
       opts_, [this](const wire::envelope_view& v, const origin& from) { deliver_inbound(v, from); },
-      [this] { sweep_exports(); });
+      [this] { sweep_exports(); }, [this] { flush_inbound(); });
   opts_.advertise = transport_->address();
   transport_->start();  // only now: the I/O thread reads transport_ (address()) when it delivers
 }
@@ -113,6 +113,7 @@ void router::stop() {
   }
   last_sender_.ref = {};
   last_target_.ref = {};
+  gathered_.to = {};  // the I/O thread is done: nothing is gathered
 }
 
 void router::set_service(std::uint64_t id, actor_ref m) {
@@ -468,7 +469,7 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
   auto answer_error = [&](errc code, const std::string& text) {
     if (v.k == wire::kind::request && sender) deliver(sender, make_error(error{code, text}, {}, v.correlation));
   };
-  if (inbound_->pending() >= inbound_limit_ && v.k != wire::kind::reply &&
+  if (inbound_->pending() + gathered_.count >= inbound_limit_ && v.k != wire::kind::reply &&
       v.k != wire::kind::error) {
     // local actors are not keeping up: shed new work rather than grow without bound
     inbound_overloaded_.fetch_add(1, std::memory_order_relaxed);
@@ -533,8 +534,7 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
     }
   }
   e->kind = from_wire_kind(v.k);
-  e->inbound = inbound_;
-  inbound_->hold();
+  e->inbound = inbound_;  // held when it is enqueued
   e->sender = std::move(sender);
   e->correlation = v.correlation;
   if (v.k == wire::kind::request && v.ttl_ms > 0) {
@@ -542,7 +542,25 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
     constexpr std::uint64_t max_ttl_ms = 30ULL * 24 * 3600 * 1000;
     e->deadline = sys_.clock().now() + std::chrono::milliseconds(std::min(v.ttl_ms, max_ttl_ms));
   }
-  target.endpoint()->enqueue(e);
+  auto& g = gathered_;
+  if (g.to.endpoint() != target.endpoint()) {
+    flush_inbound();
+    g.to = std::move(target);
+  }
+  e->next = g.newest;
+  g.newest = e;
+  if (g.oldest == nullptr) g.oldest = e;
+  ++g.count;
+}
+
+void router::flush_inbound() noexcept {
+  auto& g = gathered_;
+  if (g.count == 0) return;
+  inbound_->hold(g.count);
+  g.to.endpoint()->enqueue_chain(g.newest, g.oldest);
+  g.newest = g.oldest = nullptr;
+  g.count = 0;
+  g.to = {};  // not kept past the frame (sweep_exports drops what only its table refers to)
 }
 
 }  // namespace actor::detail

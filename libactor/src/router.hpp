@@ -69,8 +69,11 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   /// Hands encoded envelopes to the transport (transport::post_all); rejects them
   /// with shutting_down when it is not running.
   void post_all(std::vector<posted_envelope>& envelopes, std::string_view bytes) noexcept;
-  /// Decodes an inbound envelope and delivers it locally (I/O thread).
+  /// Decodes an inbound envelope and delivers it locally (I/O thread). What goes
+  /// to actors is gathered per actor until flush_inbound().
   void deliver_inbound(const wire::envelope_view& v, const origin& from);
+  /// Enqueues what deliver_inbound gathered (I/O thread, after each frame).
+  void flush_inbound() noexcept;
   /// Drops exported endpoints nothing else refers to any more (finished reply
   /// promises); called periodically from the I/O thread.
   void sweep_exports();
@@ -119,6 +122,14 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
     actor_ref ref;
     bool decodes = false;  // ref.endpoint()->decodes_bodies()
   } last_target_;
+  // I/O thread: envelopes for one endpoint from the frame being delivered, linked
+  // newest first, enqueued together (one step for an actor's mailbox)
+  struct {
+    actor_ref to;
+    envelope* newest = nullptr;
+    envelope* oldest = nullptr;
+    std::int64_t count = 0;
+  } gathered_;
   std::atomic<std::uint64_t> exports_generation_{0};  // bumped when an actor stops
   struct {
     std::string name;

@@ -109,10 +109,12 @@ struct transport::client {
   std::size_t stalled_bytes = 0;
 };
 
-transport::transport(transport_options opts, deliver_fn deliver, std::function<void()> on_second)
+transport::transport(transport_options opts, deliver_fn deliver, std::function<void()> on_second,
+                     std::function<void()> frame_done)
     : opts_(std::move(opts)),
       deliver_(std::move(deliver)),
       on_second_(std::move(on_second)),
+      frame_done_(std::move(frame_done)),
       limits_(wire::limits(opts_.max_message_size)),
       ctx_(1) {
   ctx_.set(zmq::ctxopt::max_sockets, max_sockets);  // before the first socket
@@ -834,6 +836,7 @@ void transport::on_batch(const origin& from, peer* p) {
       malformed(source, ex.what());
     }
   }
+  if (frame_done_) frame_done_();
 }
 
 void transport::heard_from(peer& p, time_point now) {

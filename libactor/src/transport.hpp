@@ -130,7 +130,9 @@ class transport {
   /// Binds the ROUTER (throws std::runtime_error with the reason when it cannot).
   /// Nothing is received or sent before start().
   /// on_second runs on the I/O thread about once a second (housekeeping).
-  transport(transport_options opts, deliver_fn deliver, std::function<void()> on_second = {});
+  /// frame_done runs on the I/O thread after the envelopes of each frame were delivered.
+  transport(transport_options opts, deliver_fn deliver, std::function<void()> on_second = {},
+            std::function<void()> frame_done = {});
   ~transport();  // stop()
   transport(const transport&) = delete;
   transport& operator=(const transport&) = delete;
@@ -207,6 +209,7 @@ class transport {
   transport_options opts_;
   deliver_fn deliver_;
   std::function<void()> on_second_;
+  std::function<void()> frame_done_;
   time_point last_second_{};
   msgpack::unpack_limit limits_;
   // I/O thread only; bodies are checked, and built where they are decoded (router::deliver_inbound)

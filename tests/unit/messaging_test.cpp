@@ -366,6 +366,43 @@ TEST_CASE("many messages from one sender arrive in the order sent", "[messaging]
   check_report(await_value(t.sys.request<order_report>(sink, get_count{}, far_timeout)), 1, n);
 }
 
+namespace {
+// envelopes seq{0, from}..seq{0, to - 1}, linked newest first as enqueue_chain takes them
+std::pair<actor::detail::envelope*, actor::detail::envelope*> chain_of(std::int64_t from, std::int64_t to) {
+  actor::detail::envelope* newest = nullptr;
+  actor::detail::envelope* oldest = nullptr;
+  for (std::int64_t i = from; i < to; ++i) {
+    auto* e = actor::detail::make_envelope(seq{0, i}, actor::detail::envelope_kind::send, {});
+    e->next = newest;
+    newest = e;
+    if (oldest == nullptr) oldest = e;
+  }
+  return {newest, oldest};
+}
+}  // namespace
+
+TEST_CASE("a chain of envelopes is handled in order, between what came before and after it", "[messaging][order]") {
+  test::manual_system t;
+  auto sink = t.sys.spawn<collector>(30, nullptr);
+  for (std::int64_t i = 0; i < 10; ++i) t.sys.send(sink, seq{0, i});
+  auto [newest, oldest] = chain_of(10, 20);
+  sink.endpoint()->enqueue_chain(newest, oldest);  // an actor's mailbox takes it in one step
+  for (std::int64_t i = 20; i < 30; ++i) t.sys.send(sink, seq{0, i});
+  check_report(await_value(t.sys.request<order_report>(sink, get_count{}, far_timeout)), 1, 30);
+
+  // an endpoint without a mailbox of its own gets them one by one, oldest first
+  struct recorder final : actor::detail::endpoint {
+    std::vector<std::int64_t> got;
+    void enqueue(actor::detail::envelope* e) noexcept override {
+      got.push_back(static_cast<const seq*>(e->data)->i);
+      delete e;
+    }
+  } r;
+  auto [first, last] = chain_of(0, 5);
+  r.enqueue_chain(first, last);
+  CHECK(r.got == std::vector<std::int64_t>{0, 1, 2, 3, 4});
+}
+
 TEST_CASE("several concurrent sender actors each keep their order at one receiver", "[messaging][order]") {
   constexpr std::int64_t senders = 4;
   constexpr std::int64_t per_sender = 5'000;

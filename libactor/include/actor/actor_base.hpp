@@ -123,6 +123,7 @@ class actor_base : public detail::endpoint {
 
   /// Mailbox entry point used by actor_ref; thread-safe, lock-free, never blocks.
   void enqueue(detail::envelope* e) noexcept final;
+  void enqueue_chain(detail::envelope* newest, detail::envelope* oldest) noexcept final;
   [[nodiscard]] bool finished() const noexcept final { return finished_.load(std::memory_order_acquire); }
   [[nodiscard]] bool decodes_bodies() const noexcept final { return true; }
 
@@ -215,6 +216,7 @@ class actor_base : public detail::endpoint {
   void handle_outcome(detail::envelope& e);
   void terminate(stop_reason why) noexcept;
   void crash(const char* what) noexcept;
+  void bounce(detail::envelope* e) noexcept;  // an envelope for a stopped actor
   detail::envelope* take_next() noexcept;
   bool try_block() noexcept;
   void close_and_drain(const stop_reason& why) noexcept;

@@ -21,6 +21,10 @@ class endpoint {
   /// Delivers e; takes ownership. Thread-safe, never blocks. An endpoint that can
   /// no longer deliver answers requests with an error to their sender and drops the rest.
   virtual void enqueue(envelope* e) noexcept = 0;
+  /// Delivers envelopes linked through `next` from the newest to the oldest (whose
+  /// `next` is ignored), as if each were enqueued in turn, oldest first. An
+  /// endpoint with a mailbox takes them in one step.
+  virtual void enqueue_chain(envelope* newest, envelope* oldest) noexcept;
 
   [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
   /// Where this endpoint lives when it is not local (a proxy); null for local ones.

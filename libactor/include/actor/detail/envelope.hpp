@@ -37,7 +37,8 @@ struct inbound_account {
   std::weak_ptr<ref_codec> codec;  // the node's, for refs in bodies decoded later; set before any envelope
 
   [[nodiscard]] std::int64_t pending() const noexcept { return holders.load(std::memory_order_relaxed) - 1; }
-  void hold() noexcept { holders.fetch_add(1, std::memory_order_relaxed); }
+  /// n envelopes more hold it (before any of them can be handled).
+  void hold(std::int64_t n) noexcept { holders.fetch_add(n, std::memory_order_relaxed); }
   static void release(inbound_account* a) noexcept {
     if (a->holders.fetch_sub(1, std::memory_order_acq_rel) == 1) delete a;
   }
