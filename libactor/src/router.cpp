@@ -358,7 +358,7 @@ outbox_scope::~outbox_scope() {
   this_thread_outbox.actor = outer_;
 }
 
-void router::post_all(std::vector<posted_envelope>& envelopes, std::string_view bytes) noexcept {
+void router::post_all(std::vector<posted_envelope>& envelopes, std::string& bytes) noexcept {
   if (transport_) {
     transport_->post_all(envelopes, bytes);
     return;

@@ -194,9 +194,14 @@ void transport::post(outbound&& o, std::string_view bytes) {
   if (!accepted) reject(o, errc::shutting_down, "the node is shutting down", drop_reason::shutting_down);
 }
 
-void transport::post_all(std::vector<posted_envelope>& envelopes, std::string_view bytes) {
+void transport::post_all(std::vector<posted_envelope>& envelopes, std::string& bytes) {
   if (envelopes.empty()) return;
   const bool accepted = enqueue([&] {
+    if (queue_.empty() && queue_bytes_.empty()) {  // the I/O thread took what was there: these become it
+      queue_.swap(envelopes);
+      queue_bytes_.swap(bytes);
+      return;
+    }
     const std::size_t base = queue_bytes_.size();
     queue_bytes_.append(bytes);
     for (auto& p : envelopes) {

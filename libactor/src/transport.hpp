@@ -152,8 +152,9 @@ class transport {
   /// copied into the queue's one buffer, so a send allocates nothing of its own.
   void post(outbound&& o, std::string_view bytes);
   /// Many envelopes at once, with one lock and one wake-up: each names its bytes in
-  /// `bytes`. The envelopes are moved from; the caller clears both.
-  void post_all(std::vector<posted_envelope>& envelopes, std::string_view bytes);
+  /// `bytes`. Both are taken: swapped with the queue's when it is empty (no copy),
+  /// else moved from; the caller clears both and keeps their capacity for next time.
+  void post_all(std::vector<posted_envelope>& envelopes, std::string& bytes);
 
   /// Fails requests still in flight with shutting_down, closes every socket
   /// (bounded linger) and joins the I/O thread. Idempotent.
