@@ -465,7 +465,13 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
   ref_codec_scope scope(this);
   const std::string& source = from.peer_address.empty() ? from.client_id : from.peer_address;
   actor_ref sender;
-  if (v.has_sender) sender = sender_from(v.sender, from);
+  // a repeat has the sender and type of the envelope delivered just before it, resolved for that one
+  const message_type* known_type = v.repeat ? previous_type_ : nullptr;
+  const bool known_sender = v.repeat && previous_sender_;
+  previous_type_ = nullptr;
+  previous_sender_ = false;
+  if (v.has_sender) sender = known_sender ? last_sender_.ref : sender_from(v.sender, from);
+  previous_sender_ = true;  // last_sender_ holds it (when there is one)
   auto answer_error = [&](errc code, const std::string& text) {
     if (v.k == wire::kind::request && sender) deliver(sender, make_error(error{code, text}, {}, v.correlation));
   };
@@ -495,10 +501,13 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
     answer_error(errc::unauthorized, "a node's services (manager, registry) cannot be stopped from another process");
     return;
   }
-  const message_type* type = last_type_.type;
-  if (type == nullptr || last_type_.name != v.type) {
-    type = find_message_type(v.type);
-    if (type != nullptr) last_type_ = {std::string(v.type), type};
+  const message_type* type = known_type;
+  if (type == nullptr) {
+    type = last_type_.type;
+    if (type == nullptr || last_type_.name != v.type) {
+      type = find_message_type(v.type);
+      if (type != nullptr) last_type_ = {std::string(v.type), type};
+    }
   }
   if (type == nullptr) {
     decode_errors_.fetch_add(1, std::memory_order_relaxed);
@@ -506,6 +515,7 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
     answer_error(errc::bad_message, "unknown message type '" + std::string(v.type) + "'");
     return;
   }
+  previous_type_ = type;
   if (v.k == wire::kind::error && type != &type_of<error>()) {
     decode_errors_.fetch_add(1, std::memory_order_relaxed);
     return;

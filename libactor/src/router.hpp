@@ -136,6 +136,10 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
     const message_type* type = nullptr;
   } last_type_;
   msgpack::zone body_zone_;  // I/O thread: bodies decoded on arrival are built in it
+  // I/O thread: what was resolved for the envelope delivered last, which a repeat shares:
+  // its type, if it got that far, and whether last_sender_ is its sender
+  const message_type* previous_type_ = nullptr;
+  bool previous_sender_ = false;
 
   mutable std::mutex mu_;
   std::array<actor_ref, service_ids> services_;

@@ -193,6 +193,7 @@ expected<envelope_view> read_repeat(const msgpack::object& o, const envelope_vie
   v.ttl_ms = a[2].via.u64;
   v.body = &a[3];
   v.body_bytes = {};  // not the previous envelope's
+  v.repeat = true;
   return v;
 }
 }  // namespace
@@ -573,6 +574,7 @@ void batch_decoder::element(const char* data, std::size_t size, std::size_t& off
     v = envelopes_.back();
     k = 4;
     head = c.fixarray(4) && c.uint(k) && k <= 3 && c.uint(v.correlation) && c.uint(v.ttl_ms);
+    v.repeat = true;
   }
   if (head) {
     v.k = static_cast<kind>(k);

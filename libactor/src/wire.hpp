@@ -107,6 +107,7 @@ struct ref_view {
 /// MessagePack object, decoded by the router.
 struct envelope_view {
   kind k{};
+  bool repeat = false;  // a repeat element: sender, receiver and type are the previous envelope's
   bool has_sender = false;
   ref_view sender;
   ref_view receiver;

@@ -313,6 +313,10 @@ TEST_CASE("repeat elements carry the envelopes that share the previous one's sen
   const auto got = fast(d, compact);
   CHECK(got.bad == 0);
   CHECK(got.envelopes == want.envelopes);
+  REQUIRE(d.decode(compact.data(), compact.size()));
+  std::vector<bool> repeats;
+  for (const auto& v : d.envelopes()) repeats.push_back(v.repeat);
+  CHECK(repeats == std::vector<bool>{false, true, false, true, false, true, false});
 
   SECTION("a repeat must follow a well-formed envelope") {
     const std::string repeat("\x94\x00\x00\x00\xc0", 5);
@@ -336,6 +340,8 @@ TEST_CASE("repeat elements carry the envelopes that share the previous one's sen
     REQUIRE(d.envelopes().size() == 2);
     CHECK(d.bad_elements() == 0);
     const auto& v = d.envelopes()[1];
+    CHECK_FALSE(d.envelopes()[0].repeat);
+    CHECK(v.repeat);
     CHECK(v.k == wire::kind::request);
     CHECK(v.correlation == 256);
     CHECK(v.ttl_ms == 5);
