@@ -27,6 +27,7 @@ struct encoded_envelope final : envelope {
   char bytes[capacity];
 };
 static_assert(sizeof(encoded_envelope<128>) <= 128);
+static_assert(sizeof(encoded_envelope<192>) <= 192);
 static_assert(sizeof(encoded_envelope<256>) <= 256);
 
 // The node's codec for the refs in a body, taken only when the body has one:

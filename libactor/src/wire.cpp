@@ -181,6 +181,7 @@ expected<envelope_view> read_envelope(const msgpack::object& o) {
 }
 
 namespace {
+
 // A repeat element [kind, correlation, ttl_ms, body] decoded the general way,
 // with the sender, receiver and type of `previous`.
 expected<envelope_view> read_repeat(const msgpack::object& o, const envelope_view& previous) {
@@ -196,9 +197,6 @@ expected<envelope_view> read_repeat(const msgpack::object& o, const envelope_vie
   v.repeat = true;
   return v;
 }
-}  // namespace
-
-namespace {
 
 // A cursor over the few MessagePack shapes an envelope's head is made of, as
 // the encoder writes them. A false answer means "not in the shape expected",
@@ -566,8 +564,8 @@ void batch_decoder::element(const char* data, std::size_t size, std::size_t& off
   envelope_view v;
   std::uint64_t k = 4;
   bool head = c.fixarray(7) && c.uint(k) && k <= 3 &&
-                    (c.is_nil() ? c.nil() : (v.has_sender = c.ref(v.sender))) && c.ref(v.receiver) &&
-                    c.uint(v.correlation) && c.uint(v.ttl_ms) && c.str(v.type);
+              (c.is_nil() ? c.nil() : (v.has_sender = c.ref(v.sender))) && c.ref(v.receiver) &&
+              c.uint(v.correlation) && c.uint(v.ttl_ms) && c.str(v.type);
   if (!head && previous_good_) {
     // a repeat: [kind, correlation, ttl_ms, body] after the envelope whose sender, receiver and type it takes
     c.p = begin + off;
@@ -586,7 +584,8 @@ void batch_decoder::element(const char* data, std::size_t size, std::size_t& off
     } else {
       builder.check();
     }
-    v.body_bytes = std::string_view(reinterpret_cast<const char*>(body_begin), static_cast<std::size_t>(c.p - body_begin));
+    v.body_bytes =
+        std::string_view(reinterpret_cast<const char*>(body_begin), static_cast<std::size_t>(c.p - body_begin));
     off = static_cast<std::size_t>(c.p - begin);
     envelopes_.push_back(v);
     bodies_.push_back(body);
