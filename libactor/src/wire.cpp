@@ -630,16 +630,26 @@ envelope_layout layout_of(std::string_view envelope) noexcept {
   return l;
 }
 
-written_envelope append_envelope(std::string& batch, std::string_view bytes, const envelope_layout& layout,
-                                 const written_envelope& previous, bool repeats_allowed) {
+namespace {
+// True when the full envelope `full` (laid out as `layout`) has the sender,
+// receiver and type of the full envelope `previous` written in `batch`.
+bool same_head(const std::string& batch, const written_envelope& previous, std::string_view full,
+               const envelope_layout& layout) noexcept {
   const auto same = [&](std::size_t begin, std::size_t end, std::size_t prev_begin, std::size_t prev_end) {
     return end - begin == prev_end - prev_begin &&
-           std::memcmp(bytes.data() + begin, batch.data() + previous.offset + prev_begin, end - begin) == 0;
+           std::memcmp(full.data() + begin, batch.data() + previous.offset + prev_begin, end - begin) == 0;
   };
   const auto& l = layout;
   const auto& p = previous.layout;
-  if (repeats_allowed && l.known() && previous.known() && same(2, l.refs_end, 2, p.refs_end) &&
-      same(l.type_begin, l.type_end, p.type_begin, p.type_end)) {
+  return l.known() && previous.known() && same(2, l.refs_end, 2, p.refs_end) &&
+         same(l.type_begin, l.type_end, p.type_begin, p.type_end);
+}
+}  // namespace
+
+written_envelope append_envelope(std::string& batch, std::string_view bytes, const envelope_layout& layout,
+                                 const written_envelope& previous, bool repeats_allowed) {
+  const auto& l = layout;
+  if (repeats_allowed && same_head(batch, previous, bytes, l)) {
     batch.push_back(static_cast<char>(0x94));  // fixarray of 4
     batch.push_back(bytes[1]);                 // kind
     batch.append(bytes.substr(l.refs_end, l.type_begin - l.refs_end));  // correlation, ttl_ms
@@ -675,14 +685,7 @@ envelope_layout write_full(std::string& batch, const repeat_view& r) {
 
 written_envelope append_repeat(std::string& batch, const repeat_view& r, const written_envelope& previous,
                                bool previous_is_head, bool repeats_allowed) {
-  const auto& h = r.head_layout;
-  const auto& p = previous.layout;
-  const auto same = [&](std::size_t begin, std::size_t end, std::size_t prev_begin, std::size_t prev_end) {
-    return end - begin == prev_end - prev_begin &&
-           std::memcmp(r.head.data() + begin, batch.data() + previous.offset + prev_begin, end - begin) == 0;
-  };
-  if (repeats_allowed && previous.known() &&
-      (previous_is_head || (same(2, h.refs_end, 2, p.refs_end) && same(h.type_begin, h.type_end, p.type_begin, p.type_end)))) {
+  if (repeats_allowed && previous.known() && (previous_is_head || same_head(batch, previous, r.head, r.head_layout))) {
     batch.append(r.bytes);
     return previous;
   }
