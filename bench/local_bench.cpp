@@ -46,18 +46,18 @@
 namespace bench {
 struct num {
   std::int32_t v = 0;
-  MSGPACK_DEFINE_MAP(v)
+  ACTOR_FIELDS(v)
 };
 struct next_batch {
   ACTOR_NO_FIELDS
 };
 struct ping {
   std::int64_t n = 0;
-  MSGPACK_DEFINE_MAP(n)
+  ACTOR_FIELDS(n)
 };
 struct pong {
   std::int64_t n = 0;
-  MSGPACK_DEFINE_MAP(n)
+  ACTOR_FIELDS(n)
 };
 }  // namespace bench
 

@@ -35,7 +35,7 @@ struct go {
 struct done {
   std::uint64_t ok = 0, failed = 0;
   std::vector<std::uint64_t> rtt_ns;
-  MSGPACK_DEFINE_MAP(ok, failed, rtt_ns)
+  ACTOR_FIELDS(ok, failed, rtt_ns)
 };
 
 }  // namespace

@@ -76,7 +76,7 @@ namespace bench {
 /// The benchmark's message: a 64-byte payload (like the anchors' SIZE=64).
 struct payload {
   std::string data;
-  MSGPACK_DEFINE_MAP(data)
+  ACTOR_FIELDS(data)
 };
 struct next_batch {
   ACTOR_NO_FIELDS
@@ -94,7 +94,7 @@ struct sink_report {
   std::uint64_t bad = 0;       ///< payloads of the wrong size
   std::uint64_t first_ns = 0;  ///< steady clock at the first payload
   std::uint64_t last_ns = 0;   ///< steady clock at the expected-th payload (else at the query)
-  MSGPACK_DEFINE_MAP(count, bad, first_ns, last_ns)
+  ACTOR_FIELDS(count, bad, first_ns, last_ns)
 };
 }  // namespace bench
 

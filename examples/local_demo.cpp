@@ -24,44 +24,44 @@ using namespace std::chrono_literals;
 struct task {
   std::int64_t input = 0;
   actor::actor_ref destination;  // refs travel inside messages
-  MSGPACK_DEFINE_MAP(input, destination)
+  ACTOR_FIELDS(input, destination)
 };
 struct result {
   std::int64_t value = 0;
-  MSGPACK_DEFINE_MAP(value)
+  ACTOR_FIELDS(value)
 };
 struct get_processed {
   ACTOR_NO_FIELDS
 };
 struct processed {
   std::int64_t count = 0;
-  MSGPACK_DEFINE_MAP(count)
+  ACTOR_FIELDS(count)
 };
 struct get_inventory {
   ACTOR_NO_FIELDS
 };
 struct inventory {
   std::vector<std::int64_t> items;
-  MSGPACK_DEFINE_MAP(items)
+  ACTOR_FIELDS(items)
 };
 struct increment {
   std::int64_t by = 1;
-  MSGPACK_DEFINE_MAP(by)
+  ACTOR_FIELDS(by)
 };
 struct get_count {
   ACTOR_NO_FIELDS
 };
 struct count {
   std::int64_t value = 0;
-  MSGPACK_DEFINE_MAP(value)
+  ACTOR_FIELDS(value)
 };
 struct work_slowly {
   std::int64_t millis = 0;
-  MSGPACK_DEFINE_MAP(millis)
+  ACTOR_FIELDS(millis)
 };
 struct explode {
   std::string why;
-  MSGPACK_DEFINE_MAP(why)
+  ACTOR_FIELDS(why)
 };
 
 ACTOR_MESSAGE(task, "example.task");

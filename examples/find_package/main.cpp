@@ -12,15 +12,15 @@ using namespace std::chrono_literals;
 
 struct ping {
   std::int64_t n = 0;
-  MSGPACK_DEFINE_MAP(n)
+  ACTOR_FIELDS(n)
 };
 struct pong {
   std::int64_t n = 0;
-  MSGPACK_DEFINE_MAP(n)
+  ACTOR_FIELDS(n)
 };
 struct play {
   std::int64_t rounds = 0;
-  MSGPACK_DEFINE_MAP(rounds)
+  ACTOR_FIELDS(rounds)
 };
 ACTOR_MESSAGE(ping, "ping_pong.ping");
 ACTOR_MESSAGE(pong, "ping_pong.pong");

@@ -60,16 +60,16 @@ struct agent_claim {  // -> registry_ok, or error name_taken
   std::string name;
   actor_ref ref;
   std::uint64_t key = 0;
-  MSGPACK_DEFINE_MAP(name, ref, key)
+  ACTOR_FIELDS(name, ref, key)
 };
 struct agent_release {  // send
   std::string name;
   std::uint64_t key = 0;
-  MSGPACK_DEFINE_MAP(name, key)
+  ACTOR_FIELDS(name, key)
 };
 struct agent_leave {  // -> registry_ok once every registry answered or timed out
   std::uint64_t key = 0;
-  MSGPACK_DEFINE_MAP(key)
+  ACTOR_FIELDS(key)
 };
 struct agent_tick {
   ACTOR_NO_FIELDS

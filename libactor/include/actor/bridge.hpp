@@ -62,7 +62,7 @@ struct bridge_options {
 };
 
 /// A message as its registered type name and MessagePack body, for code that does
-/// not know the type at compile time. Types defined with MSGPACK_DEFINE_MAP travel
+/// not know the type at compile time. Types defined with ACTOR_FIELDS (or MSGPACK_DEFINE_MAP) travel
 /// as maps of their fields, so a map with the right keys is such a message.
 struct raw_message {
   std::string type;  ///< e.g. "actor.counter.incr"

@@ -19,44 +19,44 @@ class actor_system;
 
 struct counter_incr {
   std::int64_t by = 1;
-  MSGPACK_DEFINE_MAP(by)
+  ACTOR_FIELDS(by)
 };
 struct counter_get {
   ACTOR_NO_FIELDS
 };
 struct counter_value {
   std::int64_t value = 0;
-  MSGPACK_DEFINE_MAP(value)
+  ACTOR_FIELDS(value)
 };
 
 struct kv_put {
   std::string key;
   std::string value;
-  MSGPACK_DEFINE_MAP(key, value)
+  ACTOR_FIELDS(key, value)
 };
 struct kv_get {
   std::string key;
-  MSGPACK_DEFINE_MAP(key)
+  ACTOR_FIELDS(key)
 };
 struct kv_delete {
   std::string key;
-  MSGPACK_DEFINE_MAP(key)
+  ACTOR_FIELDS(key)
 };
 struct kv_keys {
   ACTOR_NO_FIELDS
 };
 struct kv_ok {
   bool existed = false;  ///< put: the key had a value; delete: the key existed
-  MSGPACK_DEFINE_MAP(existed)
+  ACTOR_FIELDS(existed)
 };
 struct kv_value {
   bool found = false;
   std::string value;
-  MSGPACK_DEFINE_MAP(found, value)
+  ACTOR_FIELDS(found, value)
 };
 struct kv_key_list {
   std::vector<std::string> keys;
-  MSGPACK_DEFINE_MAP(keys)
+  ACTOR_FIELDS(keys)
 };
 
 /// Registers "echo", "counter" and "kv" with sys.

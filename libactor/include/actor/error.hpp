@@ -8,6 +8,8 @@
 
 #include <msgpack.hpp>
 
+#include "actor/fields.hpp"
+
 namespace actor {
 
 /// Error codes. The numeric values are part of the wire protocol: never renumber, only append.
@@ -38,7 +40,7 @@ struct error {
   /// "code: text", or "code" when text is empty.
   [[nodiscard]] std::string describe() const;
   friend bool operator==(const error&, const error&) = default;
-  MSGPACK_DEFINE_MAP(code, text)
+  ACTOR_FIELDS(code, text)
 };
 
 }  // namespace actor

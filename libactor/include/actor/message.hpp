@@ -1,8 +1,9 @@
 #pragma once
-/// Message types: plain structs with MSGPACK_DEFINE_MAP, each registered once
-/// under a stable type name with ACTOR_MESSAGE(type, "name").
+/// Message types: plain structs that list their fields with ACTOR_FIELDS (or
+/// msgpack-cxx's MSGPACK_DEFINE_MAP), each registered once under a stable type
+/// name with ACTOR_MESSAGE(type, "name").
 ///
-///   struct ping { int n = 0; MSGPACK_DEFINE_MAP(n) };
+///   struct ping { int n = 0; ACTOR_FIELDS(n) };
 ///   ACTOR_MESSAGE(ping, "example.ping");   // at global scope, after the struct
 ///
 /// Sending a type that is not registered does not compile.
@@ -15,6 +16,7 @@
 
 #include <msgpack.hpp>
 
+#include "actor/fields.hpp"
 #include "actor/error.hpp"
 
 namespace actor {
@@ -89,7 +91,7 @@ class message {
   const void* data_;
 };
 
-/// For a message without fields (MSGPACK_DEFINE_MAP() does not compile empty):
+/// For a message without fields (ACTOR_FIELDS() does not compile empty):
 ///   struct get { ACTOR_NO_FIELDS };
 #define ACTOR_NO_FIELDS                                                                      \
   template <typename Packer>                                                                 \

@@ -61,20 +61,20 @@ struct spawn_request {
   std::string type;
   std::string name;
   actor::config config;
-  MSGPACK_DEFINE_MAP(type, name, config)
+  ACTOR_FIELDS(type, name, config)
 };
 struct spawn_reply {
   actor_ref ref;
-  MSGPACK_DEFINE_MAP(ref)
+  ACTOR_FIELDS(ref)
 };
 /// Find an actor by a name registered on that node.
 struct lookup_request {
   std::string name;
-  MSGPACK_DEFINE_MAP(name)
+  ACTOR_FIELDS(name)
 };
 struct lookup_reply {
   actor_ref ref;
-  MSGPACK_DEFINE_MAP(ref)
+  ACTOR_FIELDS(ref)
 };
 struct ping_request {
   ACTOR_NO_FIELDS
@@ -83,7 +83,7 @@ struct ping_reply {
   std::string node;
   std::string address;
   std::uint64_t incarnation = 0;
-  MSGPACK_DEFINE_MAP(node, address, incarnation)
+  ACTOR_FIELDS(node, address, incarnation)
 };
 struct stats_request {
   ACTOR_NO_FIELDS
@@ -93,7 +93,7 @@ struct peer_stats {
   std::string name;
   std::uint64_t incarnation = 0;
   std::string state;  ///< connecting, alive, suspect, down, refused
-  MSGPACK_DEFINE_MAP(address, name, incarnation, state)
+  ACTOR_FIELDS(address, name, incarnation, state)
 };
 struct node_stats {
   std::string node;
@@ -113,7 +113,7 @@ struct node_stats {
   std::uint64_t clients = 0;            ///< Bridge clients connected now
   std::map<std::string, std::uint64_t> dropped;  ///< by reason
   std::vector<peer_stats> peers;
-  MSGPACK_DEFINE_MAP(node, address, incarnation, actors_alive, actors_spawned, actors_crashed, dead_letters,
+  ACTOR_FIELDS(node, address, incarnation, actors_alive, actors_spawned, actors_crashed, dead_letters,
                      messages_sent, messages_received, frames_sent, frames_received, decode_errors, undeliverable,
                      inbound_pending, clients, dropped, peers)
 };

@@ -27,60 +27,60 @@ class node;
 struct registry_register {
   std::string name;
   actor_ref ref;
-  MSGPACK_DEFINE_MAP(name, ref)
+  ACTOR_FIELDS(name, ref)
 };
 /// Remove `name` if `ref` holds it (a name held by another actor is left alone).
 struct registry_unregister {
   std::string name;
   actor_ref ref;
-  MSGPACK_DEFINE_MAP(name, ref)
+  ACTOR_FIELDS(name, ref)
 };
 /// The answer to register, unregister and unwatch.
 struct registry_ok {
   bool existed = false;
-  MSGPACK_DEFINE_MAP(existed)
+  ACTOR_FIELDS(existed)
 };
 /// Resolve a name: registry_found, or errc::no_such_actor.
 struct registry_lookup {
   std::string name;
-  MSGPACK_DEFINE_MAP(name)
+  ACTOR_FIELDS(name)
 };
 struct registry_found {
   std::string name;
   actor_ref ref;
-  MSGPACK_DEFINE_MAP(name, ref)
+  ACTOR_FIELDS(name, ref)
 };
 struct registry_entry {
   std::string name;
   actor_ref ref;
-  MSGPACK_DEFINE_MAP(name, ref)
+  ACTOR_FIELDS(name, ref)
 };
 /// Every name starting with prefix ("" for all): registry_entries, sorted by name.
 struct registry_list {
   std::string prefix;
-  MSGPACK_DEFINE_MAP(prefix)
+  ACTOR_FIELDS(prefix)
 };
 struct registry_entries {
   std::vector<registry_entry> entries;
-  MSGPACK_DEFINE_MAP(entries)
+  ACTOR_FIELDS(entries)
 };
 /// Subscribe the sender to changes of names starting with prefix: the answer is the
 /// current registry_entries; each later change is sent (kind send) to the sender as a
 /// registry_changed. A watch is a lease of the sender's node, like its names.
 struct registry_watch {
   std::string prefix;
-  MSGPACK_DEFINE_MAP(prefix)
+  ACTOR_FIELDS(prefix)
 };
 struct registry_unwatch {
   std::string prefix;
-  MSGPACK_DEFINE_MAP(prefix)
+  ACTOR_FIELDS(prefix)
 };
 /// A name appeared, changed (now another ref) or disappeared (ref empty).
 struct registry_changed {
   std::string name;
   actor_ref ref;
   std::string event;  ///< "appeared", "changed" or "disappeared"
-  MSGPACK_DEFINE_MAP(name, ref, event)
+  ACTOR_FIELDS(name, ref, event)
 };
 /// Renews the leases of the sender's node; `names` is how many names the node
 /// believes it holds here. The answer says how many the registry holds for it,
@@ -88,24 +88,24 @@ struct registry_changed {
 /// a lapse), and the registry's incarnation: on a mismatch the node sends a sync.
 struct registry_heartbeat {
   std::uint64_t names = 0;
-  MSGPACK_DEFINE_MAP(names)
+  ACTOR_FIELDS(names)
 };
 struct registry_lease {
   std::uint64_t held = 0;
   bool known = false;
   std::uint64_t lease_ms = 0;
   std::uint64_t incarnation = 0;
-  MSGPACK_DEFINE_MAP(held, known, lease_ms, incarnation)
+  ACTOR_FIELDS(held, known, lease_ms, incarnation)
 };
 /// Replaces every name of the sender's node with `entries`; names a live actor of
 /// another node holds are not taken, and come back in `rejected`.
 struct registry_sync {
   std::vector<registry_entry> entries;
-  MSGPACK_DEFINE_MAP(entries)
+  ACTOR_FIELDS(entries)
 };
 struct registry_synced {
   std::vector<std::string> rejected;
-  MSGPACK_DEFINE_MAP(rejected)
+  ACTOR_FIELDS(rejected)
 };
 
 // ---- hosting a registry ----------------------------------------------------------
