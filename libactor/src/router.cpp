@@ -303,8 +303,7 @@ const std::string& router::encoded_local(const actor_ref& r) {
 // nodes, per router, until its outbox_scope ends.
 struct outbox_entry {
   std::shared_ptr<router> to;  // keeps the router and its transport until the hand-over
-  std::vector<posted_envelope> envelopes;
-  byte_sink bytes;
+  posted_batch batch;
   // the last envelope gathered in full: those after it to the same actor, of the
   // same type, are written as repeats of it (transport::route expands them where
   // they cannot be repeats in the frame)
@@ -325,10 +324,7 @@ constexpr std::size_t outbox_flush_bytes = 64u << 10;
 
 void hand_over(outbox_entry& entry) noexcept {
   if (!entry.to) return;
-  entry.to->post_all(entry.envelopes, entry.bytes.bytes);
-  entry.envelopes.clear();
-  entry.bytes.bytes.clear();
-  if (entry.bytes.bytes.capacity() > 4 * outbox_flush_bytes) entry.bytes.bytes = std::string();  // after a big message
+  entry.to->post_all(entry.batch);
   entry.to.reset();
   entry.last_to = {};
   entry.last_type = nullptr;
@@ -358,27 +354,33 @@ outbox_scope::~outbox_scope() {
   this_thread_outbox.actor = outer_;
 }
 
-void router::post_all(std::vector<posted_envelope>& envelopes, std::string& bytes) noexcept {
+void router::post_all(posted_batch& batch) noexcept {
   if (transport_) {
-    transport_->post_all(envelopes, bytes);
+    transport_->post_all(batch);
     return;
   }
-  for (auto& p : envelopes) {
-    if (p.o.k == wire::kind::request && p.o.requester) {
-      deliver(p.o.requester, make_error(error{errc::shutting_down, "the node is not running"}, {}, p.o.correlation));
-    }
+  for (auto& e : batch.envelopes) {
+    if (e.k != wire::kind::request || e.extra == posted_envelope::no_extra) continue;
+    const auto& x = batch.extras[e.extra];
+    if (x.requester) deliver(x.requester, make_error(error{errc::shutting_down, "the node is not running"}, {}, x.correlation));
   }
+  batch.clear();
 }
 
 void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
   std::unique_ptr<envelope> owned(e);
-  outbound o;
+  posted_envelope o;
   o.to = to.slot();
-  if (o.to == nullptr) o.client_id = to.client_id();
   o.k = to_wire_kind(e->kind);
-  o.correlation = e->correlation;
-  o.deadline = e->deadline;
-  if (o.k == wire::kind::request) o.requester = e->sender;
+  // what routing needs besides: a request's requester, a client's id
+  const bool extra = o.to == nullptr || o.k == wire::kind::request;
+  posted_extra x;
+  if (o.to == nullptr) x.client_id = to.client_id();
+  if (o.k == wire::kind::request) {
+    x.requester = e->sender;
+    x.correlation = e->correlation;
+    x.deadline = e->deadline;
+  }
   if (!transport_) {
     reject(*e, errc::shutting_down, "the node is not running");
     return;
@@ -387,7 +389,7 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
   // into this thread's buffer, which keeps its capacity (post() copies the bytes).
   thread_local byte_sink alone;
   outbox_entry* entry = gathering_for(e->sender.endpoint());
-  byte_sink& out = entry != nullptr ? entry->bytes : alone;
+  byte_sink& out = entry != nullptr ? entry->batch.bytes : alone;
   if (entry == nullptr) out.bytes.clear();
   const std::size_t start = out.bytes.size();
   // the same receiver and type as the envelope before it in the outbox: a repeat of that one
@@ -434,9 +436,8 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
     reject(*e, errc::bad_message, std::string("cannot encode ") + std::string(e->type->name) + ": " + ex.what());
     return;
   }
-  const std::size_t size = out.bytes.size() - start;
   if (entry == nullptr) {
-    transport_->post(std::move(o), out.bytes);
+    transport_->post(o, out.bytes, extra ? &x : nullptr);
     if (out.bytes.capacity() > (1u << 20)) out.bytes = std::string();  // a big message: do not keep its memory
     return;
   }
@@ -446,7 +447,7 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
     entry->last_full = start;
     entry->last_layout = o.layout;
   }
-  entry->envelopes.push_back({std::move(o), start, size});
+  entry->batch.add(o, start, extra ? &x : nullptr);
   if (out.bytes.size() >= outbox_flush_bytes) hand_over(*entry);
 }
 

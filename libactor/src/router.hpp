@@ -67,8 +67,8 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   /// or to this thread's outbox when its sender's handler runs in an outbox_scope.
   void send_remote(const remote_endpoint& to, envelope* e) noexcept;
   /// Hands encoded envelopes to the transport (transport::post_all); rejects them
-  /// with shutting_down when it is not running.
-  void post_all(std::vector<posted_envelope>& envelopes, std::string& bytes) noexcept;
+  /// with shutting_down when it is not running. `batch` is left empty.
+  void post_all(posted_batch& batch) noexcept;
   /// Decodes an inbound envelope and delivers it locally (I/O thread). What goes
   /// to actors is gathered per actor until flush_inbound().
   void deliver_inbound(const wire::envelope_view& v, const origin& from);

@@ -21,7 +21,8 @@ namespace {
 constexpr std::size_t max_batch_bytes = 64u << 10;
 constexpr int socket_hwm = 64;
 constexpr std::size_t max_client_backlog_bytes = 4u << 20;  // replies held for one slow client
-constexpr std::size_t max_kept_queue_bytes = 8u << 20;  // the outbound buffer's capacity kept between turns
+constexpr std::size_t max_kept_batch_bytes = 1u << 20;  // a posted batch's capacity kept for the next
+constexpr std::size_t max_spare_batches = 16;
 constexpr int read_budget = 4096;
 constexpr int forget_after = 10;  // down_after periods a down peer keeps its socket
 constexpr int max_sockets = 4096;  // per node (zmq's default is 1023); each is a file descriptor too                    // messages read from one socket before polling again
@@ -85,8 +86,8 @@ struct transport::peer : peer_slot {
   // a full envelope of the drained buffer with last_full's sender, receiver and type (its offset
   // there, and the drain): repeats of it need no comparing
   struct {
-    std::uint64_t drain = 0;
-    std::size_t offset = outbound::no_repeat;
+    std::uint64_t serial = 0;
+    std::size_t offset = posted_envelope::no_repeat;
   } last_full_like;
   bool repeats = false;              // the peer's WELCOME listed feature_repeat
   std::deque<std::pair<std::string, std::size_t>> stalled;  // frames zmq would not take yet, with envelope counts
@@ -164,10 +165,22 @@ peer_slot* transport::peer_for(const std::string& address) {
   return p.get();
 }
 
-void transport::post(outbound&& o) {
-  std::string bytes = std::move(o.bytes);
-  o.bytes.clear();
-  post(std::move(o), bytes);
+void posted_batch::add(posted_envelope e, std::size_t offset, posted_extra* x) {
+  e.offset = offset;
+  e.size = bytes.bytes.size() - offset;
+  if (x != nullptr) {
+    e.extra = static_cast<std::uint32_t>(extras.size());
+    extras.push_back(std::move(*x));
+  } else {
+    e.extra = posted_envelope::no_extra;
+  }
+  envelopes.push_back(e);
+}
+
+void posted_batch::clear() noexcept {
+  envelopes.clear();
+  extras.clear();
+  bytes.bytes.clear();
 }
 
 template <class Push>
@@ -186,31 +199,39 @@ bool transport::enqueue(Push&& push) {
   return true;
 }
 
-void transport::post(outbound&& o, std::string_view bytes) {
+void transport::post(posted_envelope e, std::string_view bytes, posted_extra* x) {
   const bool accepted = enqueue([&] {
-    queue_.push_back({std::move(o), queue_bytes_.size(), bytes.size()});
-    queue_bytes_.append(bytes);
+    if (queue_.empty()) {
+      queue_.emplace_back();
+      if (!spares_.empty()) {
+        queue_.back() = std::move(spares_.back());
+        spares_.pop_back();
+      }
+    }
+    auto& b = queue_.back();  // after what was posted before, in the same batch
+    const std::size_t offset = b.bytes.bytes.size();
+    b.bytes.bytes.append(bytes);
+    b.add(e, offset, x);
   });
-  if (!accepted) reject(o, errc::shutting_down, "the node is shutting down", drop_reason::shutting_down);
+  if (!accepted) reject(e, x, errc::shutting_down, "the node is shutting down", drop_reason::shutting_down);
 }
 
-void transport::post_all(std::vector<posted_envelope>& envelopes, std::string& bytes) {
-  if (envelopes.empty()) return;
+void transport::post_all(posted_batch& batch) {
+  if (batch.empty()) return;
   const bool accepted = enqueue([&] {
-    if (queue_.empty() && queue_bytes_.empty()) {  // the I/O thread took what was there: these become it
-      queue_.swap(envelopes);
-      queue_bytes_.swap(bytes);
-      return;
+    auto& b = queue_.emplace_back();
+    if (!spares_.empty()) {
+      b = std::move(spares_.back());
+      spares_.pop_back();
     }
-    const std::size_t base = queue_bytes_.size();
-    queue_bytes_.append(bytes);
-    for (auto& p : envelopes) {
-      if (p.o.repeat_of != outbound::no_repeat) p.o.repeat_of += base;
-      queue_.push_back({std::move(p.o), base + p.offset, p.size});
-    }
+    std::swap(b, batch);  // the caller keeps the spare's capacity
   });
   if (accepted) return;
-  for (auto& p : envelopes) reject(p.o, errc::shutting_down, "the node is shutting down", drop_reason::shutting_down);
+  for (auto& e : batch.envelopes) {
+    posted_extra* x = e.extra == posted_envelope::no_extra ? nullptr : &batch.extras[e.extra];
+    reject(e, x, errc::shutting_down, "the node is shutting down", drop_reason::shutting_down);
+  }
+  batch.clear();
 }
 
 std::vector<peer_snapshot> transport::peers() const {
@@ -296,13 +317,17 @@ void transport::run() noexcept {
     std::lock_guard lk(mu_);
     stopped_ = true;
   }
-  std::vector<posted> left;
+  std::vector<posted_batch> left;
   {
     std::lock_guard lk(mu_);
     left.swap(queue_);
-    queue_bytes_.clear();
   }
-  for (auto& q : left) reject(q.o, errc::shutting_down, "the node is shutting down", drop_reason::shutting_down);
+  for (auto& b : left) {
+    for (auto& e : b.envelopes) {
+      posted_extra* x = e.extra == posted_envelope::no_extra ? nullptr : &b.extras[e.extra];
+      reject(e, x, errc::shutting_down, "the node is shutting down", drop_reason::shutting_down);
+    }
+  }
   std::vector<peer*> all;
   {
     std::lock_guard lk(mu_);
@@ -319,36 +344,47 @@ void transport::run() noexcept {
 void transport::drain_outbound() {
   {
     std::lock_guard lk(mu_);
+    for (auto& b : draining_) {  // routed last time, and emptied
+      if (spares_.size() < max_spare_batches) spares_.push_back(std::move(b));
+    }
+    draining_.clear();
     draining_.swap(queue_);
-    draining_bytes_.swap(queue_bytes_);
     wake_pending_ = false;
   }
-  ++drains_;
-  const std::string_view drained(draining_bytes_);
-  for (auto& q : draining_) route(q.o, drained.substr(q.offset, q.size), drained, q.offset);
-  draining_.clear();
-  draining_bytes_.clear();
-  if (draining_bytes_.capacity() > max_kept_queue_bytes) draining_bytes_ = std::string();  // after a burst
-}
-
-void transport::reject(outbound& o, errc code, const std::string& text, drop_reason why) {
-  counters_.dropped[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
-  if (o.k == wire::kind::request && o.requester) {
-    deliver(o.requester, make_error(error{code, text}, {}, o.correlation));
+  for (auto& b : draining_) {
+    const std::string_view buffer(b.bytes.bytes);
+    const auto serial = ++batch_serial_;
+    for (auto& e : b.envelopes) {
+      posted_extra* x = e.extra == posted_envelope::no_extra ? nullptr : &b.extras[e.extra];
+      route(e, x, buffer.substr(e.offset, e.size), buffer, serial);
+    }
+    b.clear();
+    if (b.bytes.bytes.capacity() > max_kept_batch_bytes) b.bytes.bytes = std::string();  // after a burst
   }
 }
 
-void transport::route(outbound& o, std::string_view bytes, std::string_view buffer, std::size_t offset) {
-  if (o.to == nullptr) {  // a reply to a Bridge client
-    if (clients_.find(o.client_id) == clients_.end()) {
-      reject(o, errc::node_down, "client '" + o.client_id + "' is not connected", drop_reason::client_gone);
+void transport::reject(const posted_envelope& e, posted_extra* x, errc code, const std::string& text,
+                       drop_reason why) {
+  counters_.dropped[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
+  if (e.k == wire::kind::request && x != nullptr && x->requester) {
+    deliver(x->requester, make_error(error{code, text}, {}, x->correlation));
+  }
+}
+
+void transport::route(posted_envelope& e, posted_extra* x, std::string_view bytes, std::string_view buffer,
+                      std::uint64_t serial) {
+  if (e.to == nullptr) {  // a reply to a Bridge client
+    static const std::string nobody;
+    const std::string& id = x != nullptr ? x->client_id : nobody;  // (posting to a client names it)
+    if (clients_.find(id) == clients_.end()) {
+      reject(e, x, errc::node_down, "client '" + id + "' is not connected", drop_reason::client_gone);
       return;
     }
-    auto& b = client_batches_[o.client_id];
-    auto& count = client_batch_counts_[o.client_id];
+    auto& b = client_batches_[id];
+    auto& count = client_batch_counts_[id];
     if (count > 0 && b.size() + bytes.size() > max_batch_bytes) {  // batches stay small, as for peers
       wire::set_batch_count(b, count);
-      queue_for_client(o.client_id, std::move(b), count);
+      queue_for_client(id, std::move(b), count);
       b = std::string();
       count = 0;
     }
@@ -357,45 +393,42 @@ void transport::route(outbound& o, std::string_view bytes, std::string_view buff
     ++count;
     return;
   }
-  auto& p = *static_cast<peer*>(o.to);
+  auto& p = *static_cast<peer*>(e.to);
   if (!p.dealer) open_dealer(p);  // never opened, or closed after being down for long: try afresh
   switch (p.state) {
     case peer_state::refused:
-      reject(o, errc::node_down, "peer " + p.address + " refused our handshake", drop_reason::node_down);
+      reject(e, x, errc::node_down, "peer " + p.address + " refused our handshake", drop_reason::node_down);
       return;
     case peer_state::down:
-      reject(o, errc::node_down, "peer " + p.address + " is down", drop_reason::node_down);
+      reject(e, x, errc::node_down, "peer " + p.address + " is down", drop_reason::node_down);
       return;
     default:
       break;
   }
   if (p.queued >= opts_.peer_queue_limit) {
-    reject(o, errc::overloaded, "too many messages queued for " + p.address, drop_reason::overloaded);
+    reject(e, x, errc::overloaded, "too many messages queued for " + p.address, drop_reason::overloaded);
     return;
   }
-  if (o.k == wire::kind::request && o.requester) {
-    p.inflight[{o.requester.id(), o.correlation}] = {o.requester, o.deadline};
-  }
+  const bool request = e.k == wire::kind::request && x != nullptr && x->requester;
+  if (request) p.inflight[{x->requester.id(), x->correlation}] = {x->requester, x->deadline};
   ++p.queued;
-  const bool repeat = o.repeat_of != outbound::no_repeat;
+  const bool repeat = e.repeat_of != posted_envelope::no_repeat;
   wire::repeat_view r;
-  if (repeat) r = {bytes, o.repeat_body, buffer.substr(o.repeat_of), o.layout};
+  if (repeat) r = {bytes, e.repeat_body, buffer.substr(e.repeat_of), e.layout};
   if (!p.welcomed) {  // owned while it waits, and whole
-    if (repeat) {
-      o.bytes = wire::expand_repeat(r, o.layout);
-      o.repeat_of = outbound::no_repeat;
-    } else if (o.bytes.data() != bytes.data()) {
-      o.bytes.assign(bytes);
-    }
-    p.backlog.push_back(std::move(o));
+    outbound& o = p.backlog.emplace_back();
+    o.e = e;
+    o.e.repeat_of = posted_envelope::no_repeat;
+    o.bytes = repeat ? wire::expand_repeat(r, o.e.layout) : std::string(bytes);
+    if (x != nullptr) o.x = std::move(*x);
     return;
   }
   const std::size_t size = repeat ? r.full_size() : bytes.size();  // at most
   constexpr std::size_t header = 6;  // array32 header and the BATCH tag
   if (size + header > p.max_frame) {
     --p.queued;
-    if (o.k == wire::kind::request && o.requester) p.inflight.erase({o.requester.id(), o.correlation});
-    reject(o, errc::bad_message,
+    if (request) p.inflight.erase({x->requester.id(), x->correlation});
+    reject(e, x, errc::bad_message,
            "a " + std::to_string(size) + "-byte message exceeds the " + std::to_string(p.max_frame) +
                "-byte limit of " + p.address,
            drop_reason::malformed);
@@ -410,12 +443,12 @@ void transport::route(outbound& o, std::string_view bytes, std::string_view buff
     p.last_full_like = {};
   }
   if (repeat) {
-    const bool like_head = p.last_full_like.drain == drains_ && p.last_full_like.offset == o.repeat_of;
+    const bool like_head = serial != 0 && p.last_full_like.serial == serial && p.last_full_like.offset == e.repeat_of;
     p.last_full = wire::append_repeat(p.batch, r, p.last_full, like_head, p.repeats);
-    p.last_full_like = {drains_, o.repeat_of};
+    p.last_full_like = {serial, e.repeat_of};
   } else {
-    p.last_full = wire::append_envelope(p.batch, bytes, o.layout, p.last_full, p.repeats);
-    p.last_full_like = {drains_, offset};
+    p.last_full = wire::append_envelope(p.batch, bytes, e.layout, p.last_full, p.repeats);
+    p.last_full_like = {serial, e.offset};
   }
   ++p.batch_count;
   if (p.batch.size() >= limit) send_batch(p);
@@ -789,7 +822,11 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
       auto backlog = std::move(p.backlog);
       p.backlog.clear();
       p.queued -= backlog.size();
-      for (auto& o : backlog) route(o, o.bytes);
+      for (auto& o : backlog) {
+        o.e.offset = 0;
+        o.e.size = o.bytes.size();
+        route(o.e, o.e.extra == posted_envelope::no_extra ? nullptr : &o.x, o.bytes, o.bytes, 0);
+      }
       return;
     }
     case wire::frame_tag::refuse: {

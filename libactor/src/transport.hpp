@@ -77,32 +77,52 @@ struct origin {
   std::string client_id;     // a Bridge client's routing id; empty for a node
 };
 
-/// An encoded envelope on its way out.
-struct outbound {
-  peer_slot* to = nullptr;   // null: a Bridge client, named by client_id
-  std::string client_id;
-  std::string bytes;         // one encoded envelope
-  // Where the parts of the full envelope are (of bytes, or of the one at
-  // repeat_of); not known: nowhere said, bytes are written to peers as they are.
-  wire::envelope_layout layout;
-  // Not no_repeat: bytes are a repeat element [kind, correlation, ttl_ms, body]
-  // (its body at repeat_body) of the full envelope at this offset in the buffer
-  // the envelope was posted in (post_all only).
+/// An encoded envelope on its way out: where its bytes are in the batch it was
+/// posted in, and where it goes. Plain data, so batches of them move cheaply.
+struct posted_envelope {
   static constexpr std::size_t no_repeat = static_cast<std::size_t>(-1);
+  static constexpr std::uint32_t no_extra = static_cast<std::uint32_t>(-1);
+  peer_slot* to = nullptr;  // null: a Bridge client, named in its extra
+  std::size_t offset = 0;   // its bytes in posted_batch::bytes
+  std::size_t size = 0;
+  // Not no_repeat: the bytes are a repeat element [kind, correlation, ttl_ms, body]
+  // (its body at repeat_body) of the full envelope at this offset in the same batch.
   std::size_t repeat_of = no_repeat;
   std::uint32_t repeat_body = 0;
+  std::uint32_t extra = no_extra;  // index in posted_batch::extras; requests and client replies have one
+  // Where the parts of the full envelope are (of these bytes, or of the one at
+  // repeat_of); not known: nowhere said, bytes are written to peers as they are.
+  wire::envelope_layout layout;
   wire::kind k = wire::kind::send;
-  actor_ref requester;       // requests: who gets node_down / overloaded / shutting_down
+};
+
+/// What a request (who to fail when it cannot be delivered) or a reply to a
+/// Bridge client (which client) needs besides.
+struct posted_extra {
+  std::string client_id;
+  actor_ref requester;  // requests: who gets node_down / overloaded / shutting_down
   std::uint64_t correlation = 0;
   time_point deadline{};
 };
 
-/// An envelope handed over with others (post_all): its routing facts, and where
-/// its bytes are in the buffer that goes with it.
-struct posted_envelope {
-  outbound o;
-  std::size_t offset = 0;
-  std::size_t size = 0;
+/// Envelopes handed to the transport together, their bytes one after another.
+struct posted_batch {
+  std::vector<posted_envelope> envelopes;
+  std::vector<posted_extra> extras;
+  byte_sink bytes;
+
+  [[nodiscard]] bool empty() const noexcept { return envelopes.empty(); }
+  /// Adds the envelope e, whose bytes are already at the end of `bytes` from `offset`,
+  /// with its extra, if it has one (x not null).
+  void add(posted_envelope e, std::size_t offset, posted_extra* x);
+  void clear() noexcept;  // keeps the capacity
+};
+
+/// An envelope waiting whole in a backlog (a peer not welcomed yet).
+struct outbound {
+  posted_envelope e;  // not a repeat; offset and size: of bytes
+  posted_extra x;     // when e.extra is not no_extra
+  std::string bytes;
 };
 
 struct peer_snapshot {
@@ -146,15 +166,13 @@ class transport {
 
   /// The slot for the peer at address, created on first use; stable until destruction. Thread-safe.
   peer_slot* peer_for(const std::string& address);
-  /// Hands an envelope to the I/O thread. Thread-safe, never blocks on the network.
-  void post(outbound&& o);
-  /// The same, with the envelope's bytes apart from o (o.bytes unused): they are
-  /// copied into the queue's one buffer, so a send allocates nothing of its own.
-  void post(outbound&& o, std::string_view bytes);
-  /// Many envelopes at once, with one lock and one wake-up: each names its bytes in
-  /// `bytes`. Both are taken: swapped with the queue's when it is empty (no copy),
-  /// else moved from; the caller clears both and keeps their capacity for next time.
-  void post_all(std::vector<posted_envelope>& envelopes, std::string& bytes);
+  /// Hands an envelope (`bytes`, copied) to the I/O thread, with its extra when
+  /// e.extra is not no_extra (e.offset and e.size are set here). Thread-safe,
+  /// never blocks on the network.
+  void post(posted_envelope e, std::string_view bytes, posted_extra* x = nullptr);
+  /// Many envelopes at once, with one lock and one wake-up and no copy: the batch
+  /// is taken, and `batch` becomes an empty one (with capacity, when one was spare).
+  void post_all(posted_batch& batch);
 
   /// Fails requests still in flight with shutting_down, closes every socket
   /// (bounded linger) and joins the I/O thread. Idempotent.
@@ -173,9 +191,10 @@ class transport {
   template <class Push>
   bool enqueue(Push&& push);
   void drain_outbound();
-  // `buffer`: the one bytes are in, at `offset` (a drained queue's; empty for a backlog).
-  void route(outbound& o, std::string_view bytes, std::string_view buffer = {},
-             std::size_t offset = outbound::no_repeat);
+  // `buffer`: the one bytes are in, at e.offset (a drained batch's, named by serial; for a
+  // backlog, bytes alone and serial 0). x: e's extra, if it has one.
+  void route(posted_envelope& e, posted_extra* x, std::string_view bytes, std::string_view buffer,
+             std::uint64_t serial);
   void flush_batches();
   void send_batch(peer& p);
   void read_router();
@@ -192,7 +211,7 @@ class transport {
   void mark_down(peer& p, const std::string& why);
   void heard_from(peer& p, time_point now);
   void fail_inflight(peer& p, errc code, const std::string& text);
-  void reject(outbound& o, errc code, const std::string& text, drop_reason why);
+  void reject(const posted_envelope& e, posted_extra* x, errc code, const std::string& text, drop_reason why);
   bool send_raw(zmq::socket_t& s, const std::string& frame);
   enum class client_send { sent, full, gone };
   client_send send_to_client(const std::string& id, const std::string& frame);
@@ -226,13 +245,11 @@ class transport {
 
   // shared with other threads
   mutable std::mutex mu_;
-  // posted envelopes: their routing facts, and their bytes one after another in queue_bytes_
-  using posted = posted_envelope;
-  std::vector<posted> queue_;
-  std::string queue_bytes_;
-  std::vector<posted> draining_;  // I/O thread: swapped with queue_, so both keep their capacity
-  std::string draining_bytes_;
-  std::uint64_t drains_ = 0;  // I/O thread: drain_outbound calls, naming the buffer being drained
+  // posted envelopes, in batches, in the order they came
+  std::vector<posted_batch> queue_;
+  std::vector<posted_batch> spares_;  // emptied batches, which keep their capacity, for post and post_all
+  std::vector<posted_batch> draining_;  // I/O thread: swapped with queue_
+  std::uint64_t batch_serial_ = 0;  // I/O thread: batches routed, naming the one being routed
   bool wake_pending_ = false;
   std::unordered_map<std::string, std::unique_ptr<peer>> peers_;
   std::atomic<bool> stopping_{false};
