@@ -111,6 +111,7 @@ void router::stop() {
     names.swap(names_);
     names_of_.clear();
   }
+  settle_sender_refs();
   last_sender_.ref = {};
   last_target_.ref = {};
   gathered_.to = {};  // the I/O thread is done: nothing is gathered
@@ -451,27 +452,34 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
   if (out.bytes.size() >= outbox_flush_bytes) hand_over(*entry);
 }
 
-actor_ref router::sender_from(const wire::ref_view& v, const origin& from) {
+const actor_ref& router::sender_from(const wire::ref_view& v, const origin& from) {
   // a client's refs name it by its routing id, whatever it claims
   const std::string_view node = from.client_id.empty() ? v.node : std::string_view(from.client_id);
   const std::string_view address = from.client_id.empty() ? v.address : std::string_view{};
   auto& c = last_sender_;
   if (c.ref && c.id == v.id && c.incarnation == v.incarnation && c.address == address && c.node == node) return c.ref;
   auto ref = from_wire(wire_ref{std::string(node), std::string(address), v.incarnation, v.id});
-  c = {std::string(node), std::string(address), v.incarnation, v.id, ref};
-  return ref;
+  settle_sender_refs();  // before the endpoint they are for may go
+  c = {std::string(node), std::string(address), v.incarnation, v.id, std::move(ref)};
+  return c.ref;
+}
+
+void router::settle_sender_refs() noexcept {
+  if (sender_refs_owed_ == 0) return;
+  last_sender_.ref.endpoint()->add_refs(sender_refs_owed_);
+  sender_refs_owed_ = 0;
 }
 
 void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
   ref_codec_scope scope(this);
   const std::string& source = from.peer_address.empty() ? from.client_id : from.peer_address;
-  actor_ref sender;
   // a repeat has the sender and type of the envelope delivered just before it, resolved for that one
   const message_type* known_type = v.repeat ? previous_type_ : nullptr;
   const bool known_sender = v.repeat && previous_sender_;
   previous_type_ = nullptr;
   previous_sender_ = false;
-  if (v.has_sender) sender = known_sender ? last_sender_.ref : sender_from(v.sender, from);
+  static const actor_ref anonymous;
+  const actor_ref& sender = !v.has_sender ? anonymous : known_sender ? last_sender_.ref : sender_from(v.sender, from);
   previous_sender_ = true;  // last_sender_ holds it (when there is one)
   auto answer_error = [&](errc code, const std::string& text) {
     if (v.k == wire::kind::request && sender) deliver(sender, make_error(error{code, text}, {}, v.correlation));
@@ -483,21 +491,20 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
     answer_error(errc::overloaded, "node " + opts_.node_name + " has too many messages waiting to be handled");
     return;
   }
-  actor_ref target;
   const auto generation = exports_generation_.load(std::memory_order_acquire);
-  if (last_target_.ref && last_target_.id == v.receiver.id && last_target_.incarnation == v.receiver.incarnation &&
-      last_target_.generation == generation) {
-    target = last_target_.ref;
-  } else {
+  if (!last_target_.ref || last_target_.id != v.receiver.id || last_target_.incarnation != v.receiver.incarnation ||
+      last_target_.generation != generation) {
     std::string why;
-    target = local_target(v.receiver.incarnation, v.receiver.id, why);
-    if (!target) {
+    auto found = local_target(v.receiver.incarnation, v.receiver.id, why);
+    if (!found) {
       undeliverable_.fetch_add(1, std::memory_order_relaxed);
       answer_error(errc::no_such_actor, why);
       return;
     }
-    last_target_ = {v.receiver.incarnation, v.receiver.id, generation, target, target.endpoint()->decodes_bodies()};
+    const bool decodes = found.endpoint()->decodes_bodies();
+    last_target_ = {v.receiver.incarnation, v.receiver.id, generation, std::move(found), decodes};
   }
+  const actor_ref& target = last_target_.ref;
   if (v.receiver.id < service_ids && v.type == message_traits<stop_msg>::name) {
     answer_error(errc::unauthorized, "a node's services (manager, registry) cannot be stopped from another process");
     return;
@@ -546,7 +553,10 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
   }
   e->kind = from_wire_kind(v.k);
   e->inbound = inbound_;  // held when it is enqueued
-  e->sender = std::move(sender);
+  if (sender) {  // its reference is added with the others before the envelope is enqueued
+    e->sender = actor_ref::adopt(sender.endpoint());
+    ++sender_refs_owed_;
+  }
   e->correlation = v.correlation;
   if (v.k == wire::kind::request && v.ttl_ms > 0) {
     // clamp: a huge ttl must not overflow into a deadline in the past
@@ -556,7 +566,7 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
   auto& g = gathered_;
   if (g.to.endpoint() != target.endpoint()) {
     flush_inbound();
-    g.to = std::move(target);
+    g.to = target;
   }
   e->next = g.newest;
   g.newest = e;
@@ -565,6 +575,7 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
 }
 
 void router::flush_inbound() noexcept {
+  settle_sender_refs();
   auto& g = gathered_;
   if (g.count == 0) return;
   inbound_->hold(g.count);

@@ -92,7 +92,10 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
  private:
   actor_ref local_target(const wire_ref& w, std::string& why);
   actor_ref local_target(std::uint64_t incarnation, std::uint64_t id, std::string& why);
-  actor_ref sender_from(const wire::ref_view& v, const origin& from);
+  // The sender an inbound envelope names: last_sender_.ref, resolved anew when it is another.
+  const actor_ref& sender_from(const wire::ref_view& v, const origin& from);
+  // Adds the references of last_sender_ that inbound envelopes took over (sender_refs_owed_).
+  void settle_sender_refs() noexcept;
   /// This thread's outbox entry for this router, when `sender` is the actor whose
   /// handler runs in an outbox_scope on this thread; else null.
   outbox_entry* gathering_for(const endpoint* sender);
@@ -117,6 +120,10 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
     std::uint64_t incarnation = 0, id = 0;
     actor_ref ref;
   } last_sender_;
+  // I/O thread: inbound envelopes whose sender is last_sender_ adopt a reference to it that is
+  // counted here and added in one step before they are enqueued (or last_sender_ changes):
+  // one atomic operation per frame on a count the actors' threads decrement, not one per envelope
+  std::uint32_t sender_refs_owed_ = 0;
   struct {
     std::uint64_t incarnation = 0, id = 0, generation = 0;
     actor_ref ref;

@@ -38,6 +38,13 @@ class actor_ref {
 
   /// Internal: the endpoint behind the ref (null when empty).
   [[nodiscard]] detail::endpoint* endpoint() const noexcept { return ep_.get(); }
+  /// Internal: a ref to ep that takes over a reference already counted for it
+  /// (endpoint::add_refs), instead of adding one.
+  [[nodiscard]] static actor_ref adopt(detail::endpoint* ep) noexcept {
+    actor_ref r;
+    r.ep_ = detail::intrusive_ptr<detail::endpoint>(ep, false);
+    return r;
+  }
 
  private:
   detail::intrusive_ptr<detail::endpoint> ep_;

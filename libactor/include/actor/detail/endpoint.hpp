@@ -38,6 +38,8 @@ class endpoint {
   [[nodiscard]] virtual bool decodes_bodies() const noexcept { return false; }
 
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  /// n references at once (for refs that adopt them: actor_ref::adopt).
+  void add_refs(std::uint32_t n) noexcept { refs_.fetch_add(n, std::memory_order_relaxed); }
   /// Adds a reference unless the count already reached zero (the endpoint is being destroyed).
   [[nodiscard]] bool try_add_ref() noexcept {
     auto n = refs_.load(std::memory_order_relaxed);
