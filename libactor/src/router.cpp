@@ -484,7 +484,7 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
   auto answer_error = [&](errc code, const std::string& text) {
     if (v.k == wire::kind::request && sender) deliver(sender, make_error(error{code, text}, {}, v.correlation));
   };
-  if (inbound_->pending() + gathered_.count >= inbound_limit_ && v.k != wire::kind::reply &&
+  if (pending_seen_ + gathered_.count >= inbound_limit_ && v.k != wire::kind::reply &&
       v.k != wire::kind::error) {
     // local actors are not keeping up: shed new work rather than grow without bound
     inbound_overloaded_.fetch_add(1, std::memory_order_relaxed);
@@ -577,12 +577,14 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
 void router::flush_inbound() noexcept {
   settle_sender_refs();
   auto& g = gathered_;
-  if (g.count == 0) return;
-  inbound_->hold(g.count);
-  g.to.endpoint()->enqueue_chain(g.newest, g.oldest);
-  g.newest = g.oldest = nullptr;
-  g.count = 0;
-  g.to = {};  // not kept past the frame (sweep_exports drops what only its table refers to)
+  if (g.count > 0) {
+    inbound_->hold(g.count);
+    g.to.endpoint()->enqueue_chain(g.newest, g.oldest);
+    g.newest = g.oldest = nullptr;
+    g.count = 0;
+    g.to = {};  // not kept past the frame (sweep_exports drops what only its table refers to)
+  }
+  pending_seen_ = inbound_->pending();
 }
 
 }  // namespace actor::detail

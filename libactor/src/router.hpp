@@ -113,6 +113,10 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   std::atomic<std::uint64_t> inbound_overloaded_{0};
 
   std::int64_t inbound_limit_ = 200000;
+  // I/O thread: inbound_->pending() as of the last flush_inbound. Actors' threads only lower
+  // it meanwhile, so against the limit it errs towards shedding, and it is read once per frame,
+  // not per envelope, from a count every handled message changes.
+  std::int64_t pending_seen_ = 0;
 
   // one-entry caches of the I/O thread: consecutive envelopes mostly share them
   struct {
