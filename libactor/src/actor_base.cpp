@@ -154,7 +154,7 @@ void actor_base::bounce(envelope* e) noexcept {
   if (e->kind == envelope_kind::request) {
     detail::reject(*e, errc::actor_stopped, "actor " + std::to_string(id()) + " has stopped");
   } else if (system_ != nullptr && e->kind != envelope_kind::timer) {
-    system_->state().dead_letters.fetch_add(1, std::memory_order_relaxed);
+    system_->state().dead_letters.fetch_add(std::max<std::uint32_t>(1, e->run_length()), std::memory_order_relaxed);
   }
   delete e;
 }
@@ -211,7 +211,9 @@ actor_base::resume_result actor_base::resume(std::size_t max_messages) noexcept 
       --n;
       continue;
     }
+    const auto run = e->run_length();
     handle(e);
+    if (run > 1) n += run - 1;  // several messages in one envelope count as such
   }
   return state_ == state::running ? resume_result::again : resume_result::done;
 }
@@ -232,8 +234,17 @@ void actor_base::start() noexcept {
   if (state_ == state::stopping) terminate({quit_reason_, {}});
 }
 
+void actor_base::handle_run(envelope* run) noexcept {
+  // after a message that stops the actor, the rest go as sends queued at a stop do
+  detail::for_each_in_run(run, [this](envelope* e) {
+    handle(e);
+    return state_ == state::running;
+  });
+}
+
 void actor_base::handle(envelope* e) noexcept {
   if (!e->encoded_body().empty()) {
+    if (e->run_length() > 0) return handle_run(e);
     e = detail::decode_body(e);  // a message from the network, decoded on this thread
     if (e == nullptr) return;    // it did not fit its type: counted, and a request answered
   }

@@ -30,6 +30,28 @@ static_assert(sizeof(encoded_envelope<128>) <= 128);
 static_assert(sizeof(encoded_envelope<192>) <= 192);
 static_assert(sizeof(encoded_envelope<256>) <= 256);
 
+// Sends of one type from one sender, their bodies one after another, each
+// after its size (4 bytes, host order: it never leaves the process).
+struct encoded_run final : envelope {
+  explicit encoded_run(const message_type* t) noexcept : envelope(t, nullptr) {}
+  ~encoded_run() override {
+    // the base releases one hold of the inbound account; each message took one
+    if (inbound != nullptr && count > 1) inbound->holders.fetch_sub(count - 1, std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::string_view encoded_body() const noexcept override { return bodies; }
+  [[nodiscard]] std::uint32_t run_length() const noexcept override { return count; }
+
+  void add(std::string_view body) {
+    const auto size = static_cast<std::uint32_t>(body.size());
+    bodies.append(reinterpret_cast<const char*>(&size), sizeof size);
+    bodies.append(body);
+    ++count;
+  }
+
+  std::string bodies;
+  std::uint32_t count = 0;
+};
+
 // The node's codec for the refs in a body, taken only when the body has one:
 // most have none, and taking it is an atomic operation on a shared count.
 class deferred_codec final : public ref_codec {
@@ -60,22 +82,76 @@ envelope* make_encoded_envelope(const message_type* type, std::string_view body)
   return nullptr;
 }
 
-envelope* decode_body(envelope* raw) noexcept {
-  std::unique_ptr<envelope> owned(raw);
+namespace {
+
+envelope* decode_one(const message_type* type, std::string_view body, inbound_account* account,
+                     std::string& why) noexcept {
   // the zone the body's MessagePack objects are built in, kept by the thread (its first chunk)
   thread_local msgpack::zone zone;
-  envelope* e = nullptr;
   try {
-    deferred_codec codec(raw->inbound);
+    deferred_codec codec(account);
     ref_codec_scope scope(&codec);
-    e = raw->type->unpack(wire::unpack_body(raw->encoded_body(), zone));
+    envelope* e = type->unpack(wire::unpack_body(body, zone));
     zone.clear();
+    return e;
   } catch (const std::exception& ex) {
     zone.clear();
-    if (raw->inbound != nullptr) raw->inbound->decode_errors.fetch_add(1, std::memory_order_relaxed);
-    const std::string type(raw->type->name);
-    ACTOR_LOG(debug, "router", "bad_body", {"type", type}, {"error", ex.what()});
-    reject(*raw, errc::bad_message, "the body does not fit type '" + type + "': " + ex.what());
+    if (account != nullptr) account->decode_errors.fetch_add(1, std::memory_order_relaxed);
+    ACTOR_LOG(debug, "router", "bad_body", {"type", std::string(type->name)}, {"error", ex.what()});
+    why = ex.what();
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+bool can_join(const envelope* e, std::string_view body) noexcept {
+  return e->kind == envelope_kind::send && e->correlation == 0 && !e->encoded_body().empty() &&
+         e->run_length() < max_run_length && body.size() <= max_encoded_body();
+}
+
+envelope* join(envelope* e, std::string_view body) {
+  if (e->run_length() > 0) {
+    static_cast<encoded_run*>(e)->add(body);
+    return e;
+  }
+  auto run = std::make_unique<encoded_run>(e->type);
+  run->bodies.reserve(2 * (sizeof(std::uint32_t) + body.size()) + 16);
+  run->add(e->encoded_body());
+  run->add(body);
+  run->sender = std::move(e->sender);
+  run->inbound = std::exchange(e->inbound, nullptr);
+  run->next = e->next;
+  delete e;
+  return run.release();
+}
+
+std::uint32_t for_each_in_run(envelope* raw, const std::function<bool(envelope*)>& handle) noexcept {
+  std::unique_ptr<envelope> owned(raw);
+  const auto* run = static_cast<const encoded_run*>(raw);
+  std::string_view rest = run->bodies;
+  std::uint32_t handed = 0;
+  for (std::uint32_t i = 0; i < run->count; ++i) {
+    std::uint32_t size = 0;
+    std::memcpy(&size, rest.data(), sizeof size);
+    const auto body = rest.substr(sizeof size, size);
+    rest.remove_prefix(sizeof size + size);
+    std::string why;
+    envelope* e = decode_one(run->type, body, run->inbound, why);
+    if (e == nullptr) continue;  // a send: counted, nobody to answer
+    e->sender = run->sender;
+    ++handed;
+    if (!handle(e)) break;
+  }
+  return handed;
+}
+
+envelope* decode_body(envelope* raw) noexcept {
+  std::unique_ptr<envelope> owned(raw);
+  std::string why;
+  envelope* e = decode_one(raw->type, raw->encoded_body(), raw->inbound, why);
+  if (e == nullptr) {
+    reject(*raw, errc::bad_message, "the body does not fit type '" + std::string(raw->type->name) + "': " + why);
     return nullptr;
   }
   e->kind = raw->kind;

@@ -528,6 +528,17 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
     decode_errors_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  auto& g = gathered_;
+  // a send like the one gathered just before it, for the same actor: into the same envelope (a run)
+  if (v.k == wire::kind::send && v.correlation == 0 && last_target_.decodes && g.newest != nullptr &&
+      g.to.endpoint() == target.endpoint() && g.newest->type == type &&
+      g.newest->sender.endpoint() == sender.endpoint() && can_join(g.newest, v.body_bytes)) {
+    envelope* joined = join(g.newest, v.body_bytes);
+    if (g.oldest == g.newest) g.oldest = joined;
+    g.newest = joined;
+    ++g.count;
+    return;
+  }
   envelope* e = nullptr;
   // a small body of a message for an actor: the actor decodes it (encoded_envelope.hpp)
   if ((v.k == wire::kind::send || v.k == wire::kind::request) && last_target_.decodes) {
@@ -563,7 +574,6 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
     constexpr std::uint64_t max_ttl_ms = 30ULL * 24 * 3600 * 1000;
     e->deadline = sys_.clock().now() + std::chrono::milliseconds(std::min(v.ttl_ms, max_ttl_ms));
   }
-  auto& g = gathered_;
   if (g.to.endpoint() != target.endpoint()) {
     flush_inbound();
     g.to = target;

@@ -218,6 +218,7 @@ class actor_base : public detail::endpoint {
   void crash(const char* what) noexcept;
   void bounce(detail::envelope* e) noexcept;  // an envelope for a stopped actor
   detail::envelope* take_next() noexcept;
+  void handle_run(detail::envelope* run) noexcept;  // a run of encoded sends (encoded_envelope.hpp)
   bool try_block() noexcept;
   void close_and_drain(const stop_reason& why) noexcept;
 

@@ -72,6 +72,9 @@ struct envelope {
   /// then): only endpoints that decodes_bodies() get such envelopes, and they
   /// decode it (decode_body) before anything reads the body. Empty: decoded.
   [[nodiscard]] virtual std::string_view encoded_body() const noexcept { return {}; }
+  /// The number of messages in a run of encoded sends (one envelope holding
+  /// several: libactor/src/encoded_envelope.hpp); 0 for any other envelope.
+  [[nodiscard]] virtual std::uint32_t run_length() const noexcept { return 0; }
 };
 
 template <class T>
