@@ -354,9 +354,23 @@ void transport::drain_outbound() {
   for (auto& b : draining_) {
     const std::string_view buffer(b.bytes.bytes);
     const auto serial = ++batch_serial_;
-    for (auto& e : b.envelopes) {
+    const std::size_t n = b.envelopes.size();
+    for (std::size_t i = 0; i < n;) {
+      auto& e = b.envelopes[i];
+      if (e.repeat_of != posted_envelope::no_repeat && e.extra == posted_envelope::no_extra && e.to != nullptr) {
+        // repeats of one envelope to one peer, one after another in the buffer: a run, routed at once
+        std::size_t j = i + 1;
+        while (j < n && b.envelopes[j].repeat_of == e.repeat_of && b.envelopes[j].to == e.to &&
+               b.envelopes[j].extra == posted_envelope::no_extra &&
+               b.envelopes[j].offset == b.envelopes[j - 1].offset + b.envelopes[j - 1].size) {
+          ++j;
+        }
+        i += route_repeats(&e, j - i, buffer, serial);
+        continue;
+      }
       posted_extra* x = e.extra == posted_envelope::no_extra ? nullptr : &b.extras[e.extra];
       route(e, x, buffer.substr(e.offset, e.size), buffer, serial);
+      ++i;
     }
     b.clear();
     if (b.bytes.bytes.capacity() > max_kept_batch_bytes) b.bytes.bytes = std::string();  // after a burst
@@ -452,6 +466,33 @@ void transport::route(posted_envelope& e, posted_extra* x, std::string_view byte
   }
   ++p.batch_count;
   if (p.batch.size() >= limit) send_batch(p);
+}
+
+std::size_t transport::route_repeats(posted_envelope* run, std::size_t count, std::string_view buffer,
+                                     std::uint64_t serial) {
+  auto& p = *static_cast<peer*>(run->to);
+  // as route() would write them: as they are, after their head, which is the batch's last full envelope
+  const bool as_they_are = count > 1 && p.dealer && p.welcomed && p.repeats && p.state != peer_state::down &&
+                           p.state != peer_state::refused && p.batch_count > 0 && p.last_full.known() &&
+                           p.last_full_like.serial == serial && p.last_full_like.offset == run->repeat_of &&
+                           p.queued + count <= opts_.peer_queue_limit;
+  if (!as_they_are) {
+    route(*run, nullptr, buffer.substr(run->offset, run->size), buffer, serial);
+    return 1;
+  }
+  const std::size_t limit = std::min(max_batch_bytes, p.max_frame);
+  std::size_t fit = 0;
+  std::size_t bytes = 0;
+  while (fit < count && p.batch.size() + bytes + run[fit].size <= limit) bytes += run[fit++].size;
+  if (fit == 0) {  // the batch is full: route() sends it and starts the next with this one in full
+    route(*run, nullptr, buffer.substr(run->offset, run->size), buffer, serial);
+    return 1;
+  }
+  p.batch.append(buffer.substr(run->offset, bytes));
+  p.batch_count += fit;
+  p.queued += fit;
+  if (p.batch.size() >= limit) send_batch(p);
+  return fit;
 }
 
 void transport::send_batch(peer& p) {
