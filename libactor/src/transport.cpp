@@ -385,7 +385,7 @@ void transport::reject(const posted_envelope& e, posted_extra* x, errc code, con
   }
 }
 
-void transport::route(posted_envelope& e, posted_extra* x, std::string_view bytes, std::string_view buffer,
+void transport::route(const posted_envelope& e, posted_extra* x, std::string_view bytes, std::string_view buffer,
                       std::uint64_t serial) {
   if (e.to == nullptr) {  // a reply to a Bridge client
     static const std::string nobody;
@@ -468,7 +468,7 @@ void transport::route(posted_envelope& e, posted_extra* x, std::string_view byte
   if (p.batch.size() >= limit) send_batch(p);
 }
 
-std::size_t transport::route_repeats(posted_envelope* run, std::size_t count, std::string_view buffer,
+std::size_t transport::route_repeats(const posted_envelope* run, std::size_t count, std::string_view buffer,
                                      std::uint64_t serial) {
   auto& p = *static_cast<peer*>(run->to);
   // as route() would write them: as they are, after their head, which is the batch's last full envelope

@@ -193,12 +193,12 @@ class transport {
   void drain_outbound();
   // `buffer`: the one bytes are in, at e.offset (a drained batch's, named by serial; for a
   // backlog, bytes alone and serial 0). x: e's extra, if it has one.
-  void route(posted_envelope& e, posted_extra* x, std::string_view bytes, std::string_view buffer,
+  void route(const posted_envelope& e, posted_extra* x, std::string_view bytes, std::string_view buffer,
              std::uint64_t serial);
   // count repeats of one envelope to one peer, one after another in `buffer` (none with an
   // extra): as many as can be appended to the peer's batch in one piece, else the first
   // through route(). How many were routed (at least one).
-  std::size_t route_repeats(posted_envelope* run, std::size_t count, std::string_view buffer, std::uint64_t serial);
+  std::size_t route_repeats(const posted_envelope* run, std::size_t count, std::string_view buffer, std::uint64_t serial);
   void flush_batches();
   void send_batch(peer& p);
   void read_router();
