@@ -228,7 +228,7 @@ void transport::post_all(posted_batch& batch) {
   });
   if (accepted) return;
   for (auto& e : batch.envelopes) {
-    posted_extra* x = e.extra == posted_envelope::no_extra ? nullptr : &batch.extras[e.extra];
+    posted_extra* x = batch.extra_of(e);
     reject(e, x, errc::shutting_down, "the node is shutting down", drop_reason::shutting_down);
   }
   batch.clear();
@@ -324,7 +324,7 @@ void transport::run() noexcept {
   }
   for (auto& b : left) {
     for (auto& e : b.envelopes) {
-      posted_extra* x = e.extra == posted_envelope::no_extra ? nullptr : &b.extras[e.extra];
+      posted_extra* x = b.extra_of(e);
       reject(e, x, errc::shutting_down, "the node is shutting down", drop_reason::shutting_down);
     }
   }
@@ -368,7 +368,7 @@ void transport::drain_outbound() {
         i += route_repeats(&e, j - i, buffer, serial);
         continue;
       }
-      posted_extra* x = e.extra == posted_envelope::no_extra ? nullptr : &b.extras[e.extra];
+      posted_extra* x = b.extra_of(e);
       route(e, x, buffer.substr(e.offset, e.size), buffer, serial);
       ++i;
     }

@@ -112,6 +112,10 @@ struct posted_batch {
   byte_sink bytes;
 
   [[nodiscard]] bool empty() const noexcept { return envelopes.empty(); }
+  /// e's extra (e one of envelopes), or null when it has none.
+  [[nodiscard]] posted_extra* extra_of(const posted_envelope& e) noexcept {
+    return e.extra == posted_envelope::no_extra ? nullptr : &extras[e.extra];
+  }
   /// Adds the envelope e, whose bytes are already at the end of `bytes` from `offset`,
   /// with its extra, if it has one (x not null).
   void add(posted_envelope e, std::size_t offset, posted_extra* x);
