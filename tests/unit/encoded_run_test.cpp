@@ -111,6 +111,8 @@ TEST_CASE("consecutive encoded sends join into runs, up to their limit", "[encod
   auto* account = new actor::detail::inbound_account;
   const auto n = static_cast<std::int64_t>(actor::detail::max_run_length) + 10;
   auto g = run_of(0, n, {}, account);
+  account->hold(g.messages);  // as the node does: each message holds the account once
+  CHECK(account->pending() == n);
   CHECK(g.newest->run_length() == 10);  // a second run after the first filled up
   REQUIRE(g.newest->next != nullptr);
   CHECK(g.newest->next->run_length() == actor::detail::max_run_length);
@@ -122,6 +124,7 @@ TEST_CASE("consecutive encoded sends join into runs, up to their limit", "[encod
   delete request;
   delete g.newest;
   delete g.oldest;
+  CHECK(account->pending() == 0);  // a run lets go of the account once for each of its messages
   actor::detail::inbound_account::release(account);
 }
 
