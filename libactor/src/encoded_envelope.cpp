@@ -126,11 +126,10 @@ envelope* join(envelope* e, std::string_view body) {
   return run.release();
 }
 
-std::uint32_t for_each_in_run(envelope* raw, const std::function<bool(envelope*)>& handle) noexcept {
+void for_each_in_run(envelope* raw, const std::function<bool(envelope*)>& handle) noexcept {
   std::unique_ptr<envelope> owned(raw);
   const auto* run = static_cast<const encoded_run*>(raw);
   std::string_view rest = run->bodies;
-  std::uint32_t handed = 0;
   for (std::uint32_t i = 0; i < run->count; ++i) {
     std::uint32_t size = 0;
     std::memcpy(&size, rest.data(), sizeof size);
@@ -140,10 +139,8 @@ std::uint32_t for_each_in_run(envelope* raw, const std::function<bool(envelope*)
     envelope* e = decode_one(run->type, body, run->inbound, why);
     if (e == nullptr) continue;  // a send: counted, nobody to answer
     e->sender = run->sender;
-    ++handed;
     if (!handle(e)) break;
   }
-  return handed;
 }
 
 envelope* decode_body(envelope* raw) noexcept {

@@ -56,7 +56,7 @@ inline constexpr std::uint32_t max_run_length = 256;
 /// Decodes the messages of the run e in order, each into an envelope of its own
 /// (kind send, e's sender), and hands each to `handle`, while handle returns
 /// true; e is consumed. A body that does not fit is counted (e's inbound
-/// account) and skipped. Returns the number of messages handed over.
-std::uint32_t for_each_in_run(envelope* e, const std::function<bool(envelope*)>& handle) noexcept;
+/// account) and skipped.
+void for_each_in_run(envelope* e, const std::function<bool(envelope*)>& handle) noexcept;
 
 }  // namespace actor::detail

@@ -361,9 +361,10 @@ void router::post_all(posted_batch& batch) noexcept {
     return;
   }
   for (auto& e : batch.envelopes) {
-    if (e.k != wire::kind::request || e.extra == posted_envelope::no_extra) continue;
-    const auto& x = batch.extras[e.extra];
-    if (x.requester) deliver(x.requester, make_error(error{errc::shutting_down, "the node is not running"}, {}, x.correlation));
+    const auto* x = batch.extra_of(e);
+    if (e.k == wire::kind::request && x != nullptr && x->requester) {
+      deliver(x->requester, make_error(error{errc::shutting_down, "the node is not running"}, {}, x->correlation));
+    }
   }
   batch.clear();
 }

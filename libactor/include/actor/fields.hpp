@@ -5,8 +5,7 @@
 // reads a struct as a MessagePack map of its fields, exactly as msgpack-cxx's
 // MSGPACK_DEFINE_MAP does (the same bytes; the same rules on reading), but
 // reads without building a std::map of the keys first: msgpack-cxx allocates a
-// map node and a std::string per key for every message it decodes, which is
-// most of the cost of decoding a small message.
+// map node and a std::string per key for every message it decodes.
 //
 // Reading, as MSGPACK_DEFINE_MAP: not a map, or a key that is not a string:
 // msgpack::type_error. A field whose key is missing keeps its value; keys of no
