@@ -16,7 +16,7 @@
 #include <string>
 
 #include "bench_util.hpp"
-#include "wire.hpp"
+#include "wire/wire.hpp"
 
 namespace wire = actor::detail::wire;
 

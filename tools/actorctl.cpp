@@ -9,7 +9,7 @@
 
 #include "actor/bridge.hpp"
 #include "actor/log.hpp"
-#include "actor/node_main.hpp"  // process_environment
+#include "program_options.hpp"  // process_environment
 #include "actorctl_options.hpp"
 #include "json.hpp"
 

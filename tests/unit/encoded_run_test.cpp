@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "encoded_envelope.hpp"
+#include "wire/encoded_envelope.hpp"
 #include "test_support.hpp"
 
 namespace encoded_run_test {

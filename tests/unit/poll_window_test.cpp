@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "poll_window.hpp"
+#include "core/poll_window.hpp"
 
 using actor::detail::poll_window;
 using namespace std::chrono_literals;

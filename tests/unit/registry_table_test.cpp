@@ -2,7 +2,7 @@
 // time passed in (no clock, no network).
 #include <catch2/catch.hpp>
 
-#include "registry_table.hpp"
+#include "registry/table.hpp"
 #include "test_support.hpp"
 
 using actor::detail::registry_table;

@@ -5,7 +5,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "wire.hpp"
+#include "wire/wire.hpp"
 
 namespace wire = actor::detail::wire;
 

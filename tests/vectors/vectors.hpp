@@ -17,7 +17,7 @@
 
 #include <msgpack.hpp>
 
-#include "wire.hpp"
+#include "wire/wire.hpp"
 
 namespace vectors {
 

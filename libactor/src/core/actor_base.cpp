@@ -11,10 +11,10 @@
 
 #include "actor/actor_base.hpp"
 #include "actor/system.hpp"
-#include "encoded_envelope.hpp"
-#include "outbox.hpp"
-#include "executor.hpp"
-#include "system_state.hpp"
+#include "wire/encoded_envelope.hpp"
+#include "net/outbox.hpp"
+#include "core/executor.hpp"
+#include "core/system_state.hpp"
 
 namespace actor {
 

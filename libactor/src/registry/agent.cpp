@@ -1,4 +1,4 @@
-#include "registry_agent.hpp"
+#include "registry/agent.hpp"
 
 #include <algorithm>
 #include <memory>

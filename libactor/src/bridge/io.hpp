@@ -32,7 +32,7 @@
 #include "actor/bridge.hpp"
 #include "actor/detail/ref_codec.hpp"
 #include "actor/expected.hpp"
-#include "wire.hpp"
+#include "wire/wire.hpp"
 
 namespace actor::detail {
 

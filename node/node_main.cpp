@@ -19,9 +19,7 @@
 #include "actor/node.hpp"
 #include "actor/system.hpp"
 #include "program_options.hpp"
-#include "wire.hpp"
 
-extern char** environ;
 
 namespace actor {
 
@@ -56,16 +54,6 @@ std::string validate(const node_program_options& o) {
 }
 
 }  // namespace
-
-std::map<std::string, std::string> process_environment() {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    std::string kv(*e);
-    auto eq = kv.find('=');
-    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  return env;
-}
 
 node_parse_result parse_node_options(int argc, const char* const* argv, const std::map<std::string, std::string>& env) {
   node_parse_result r;

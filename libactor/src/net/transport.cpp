@@ -1,4 +1,4 @@
-#include "transport.hpp"
+#include "net/transport.hpp"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <stdexcept>
 
 #include "actor/log.hpp"
-#include "poll_window.hpp"
+#include "core/poll_window.hpp"
 
 namespace actor::detail {
 

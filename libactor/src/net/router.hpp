@@ -14,8 +14,8 @@
 #include "actor/actor_ref.hpp"
 #include "actor/detail/ref_codec.hpp"
 #include "actor/system.hpp"
-#include "transport.hpp"
-#include "wire.hpp"
+#include "net/transport.hpp"
+#include "wire/wire.hpp"
 
 namespace actor::detail {
 

@@ -2,8 +2,8 @@
 
 #include <chrono>
 
-#include "dedicated_executor.hpp"
-#include "system_state.hpp"
+#include "core/dedicated_executor.hpp"
+#include "core/system_state.hpp"
 
 namespace actor {
 

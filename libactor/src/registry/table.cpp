@@ -1,4 +1,4 @@
-#include "registry_table.hpp"
+#include "registry/table.hpp"
 
 #include <algorithm>
 

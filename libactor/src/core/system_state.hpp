@@ -11,7 +11,7 @@
 #include <string>
 
 #include "actor/system.hpp"
-#include "scheduler.hpp"
+#include "core/scheduler.hpp"
 
 namespace actor::detail {
 

@@ -1,4 +1,4 @@
-#include "bridge_io.hpp"
+#include "bridge/io.hpp"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include <stdexcept>
 
 #include "actor/log.hpp"
-#include "poll_window.hpp"
+#include "core/poll_window.hpp"
 
 namespace actor::detail {
 

@@ -9,8 +9,8 @@
 #include "actor/log.hpp"
 #include "actor/node.hpp"
 #include "actor/registry.hpp"
-#include "registry_table.hpp"
-#include "router.hpp"
+#include "registry/table.hpp"
+#include "net/router.hpp"
 
 namespace actor::detail {
 struct registry_sweep {

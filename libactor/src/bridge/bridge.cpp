@@ -5,8 +5,8 @@
 #include <map>
 #include <set>
 
-#include "bridge_io.hpp"
-#include "bridge_refs.hpp"
+#include "bridge/io.hpp"
+#include "bridge/refs.hpp"
 
 namespace actor {
 

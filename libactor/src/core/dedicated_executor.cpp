@@ -1,10 +1,10 @@
-#include "dedicated_executor.hpp"
+#include "core/dedicated_executor.hpp"
 
 #include <limits>
 #include <thread>
 
 #include "actor/actor_base.hpp"
-#include "system_state.hpp"
+#include "core/system_state.hpp"
 
 namespace actor::detail {
 

@@ -1,11 +1,11 @@
-#include "encoded_envelope.hpp"
+#include "wire/encoded_envelope.hpp"
 
 #include <cstring>
 #include <memory>
 #include <stdexcept>
 
 #include "actor/log.hpp"
-#include "wire.hpp"
+#include "wire/wire.hpp"
 
 namespace actor::detail {
 

@@ -5,7 +5,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "executor.hpp"
+#include "core/executor.hpp"
 
 namespace actor::detail {
 

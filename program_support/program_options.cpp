@@ -116,3 +116,19 @@ void exit_within(std::chrono::milliseconds limit, std::string_view component) {
 }
 
 }  // namespace actor::detail
+
+extern char** environ;
+
+namespace actor {
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return env;
+}
+
+}  // namespace actor

@@ -33,7 +33,7 @@
 #include "actor/actor_ref.hpp"
 #include "actor/clock.hpp"
 #include "actor/detail/envelope.hpp"
-#include "wire.hpp"
+#include "wire/wire.hpp"
 
 namespace actor::detail {
 

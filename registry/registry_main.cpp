@@ -5,7 +5,6 @@
 
 #include "actor/log.hpp"
 #include "actor/node.hpp"
-#include "actor/node_main.hpp"
 #include "actor/registry.hpp"
 #include "actor/system.hpp"
 #include "program_options.hpp"

@@ -1,4 +1,4 @@
-#include "bridge_refs.hpp"
+#include "bridge/refs.hpp"
 
 #include <charconv>
 #include <stdexcept>

@@ -1,4 +1,4 @@
-#include "scheduler.hpp"
+#include "core/scheduler.hpp"
 
 #include "actor/actor_base.hpp"
 

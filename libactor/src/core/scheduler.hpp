@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "executor.hpp"
-#include "poll_window.hpp"
+#include "core/executor.hpp"
+#include "core/poll_window.hpp"
 
 namespace actor::detail {
 

@@ -3,8 +3,8 @@
 #include <random>
 
 #include "actor/log.hpp"
-#include "registry_agent.hpp"
-#include "router.hpp"
+#include "registry/agent.hpp"
+#include "net/router.hpp"
 
 namespace actor {
 

@@ -1,6 +1,6 @@
-#include "router.hpp"
-#include "encoded_envelope.hpp"
-#include "outbox.hpp"
+#include "net/router.hpp"
+#include "wire/encoded_envelope.hpp"
+#include "net/outbox.hpp"
 
 #include "actor/log.hpp"
 

@@ -12,6 +12,13 @@
 #include <string_view>
 #include <vector>
 
+namespace actor {
+
+/// The process environment as a map (also declared in actor/node_main.hpp).
+[[nodiscard]] std::map<std::string, std::string> process_environment();
+
+}  // namespace actor
+
 namespace actor::detail {
 
 /// The outcome of parse_sources: run (options bound into desc's variables), or
