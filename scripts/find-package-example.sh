@@ -30,3 +30,11 @@ echo "find-package-example: building"
 
 echo "find-package-example: running"
 "$WORK_DIR/build/ping_pong"
+
+echo "find-package-example: my_node --version (a node program built against the installed actor::node_program)"
+out="$("$WORK_DIR/build/my_node" --version)"
+echo "$out"
+case "$out" in
+  actor-node*) ;;
+  *) echo "find-package-example: my_node --version printed '$out', expected actor-node's version" >&2; exit 1 ;;
+esac

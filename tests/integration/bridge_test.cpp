@@ -88,6 +88,18 @@ TEST_CASE("a bridge spawns an actor on a node and calls it through the returned 
     auto parsed = actor::parse_target("c1@" + proc.address());
     REQUIRE(parsed);
     CHECK(b.call<actor::counter_value>(*parsed, actor::counter_get{}, 5s));
+    // text given as a target is read by the same grammar: no registry is needed for NAME@ADDRESS
+    const std::string text = "c1@" + proc.address();
+    auto by_text = b.call<actor::counter_value>(text, actor::counter_get{}, 5s);
+    REQUIRE(by_text);
+    CHECK(by_text->value == 7);
+    auto by_printed_ref = b.call<actor::counter_value>(actor::format_ref(*counter), actor::counter_get{}, 5s);
+    REQUIRE(by_printed_ref);
+    CHECK(by_printed_ref->value == 7);
+    auto malformed = b.call<actor::counter_value>("c1@no-scheme", actor::counter_get{}, 5s);
+    REQUIRE_FALSE(malformed);
+    CHECK(malformed.error().code == errc::bad_message);
+    CHECK_THAT(malformed.error().text, Contains("tcp://host:port"));
     auto missing = b.call<actor::counter_value>(actor::target::named_at(proc.address(), "nobody"),
                                                 actor::counter_get{}, 5s);
     REQUIRE_FALSE(missing);

@@ -82,9 +82,14 @@ class target {
   /// A ref received from the network (a reply decoded by a bridge or a node);
   /// refs of local actors cannot be targets (calls fail with no_such_actor).
   target(actor_ref ref);  // NOLINT: implicit by design
-  /// A name, resolved through the bridge's registries at each call.
-  target(std::string name);  // NOLINT
-  target(const char* name);  // NOLINT
+  /// Text in the target grammar, read by parse_target: `NAME` (resolved through the
+  /// bridge's registries at each call), `NAME@ADDRESS` or a printed ref. Malformed
+  /// text makes every call to this target fail with bad_message, saying why.
+  target(std::string text);  // NOLINT
+  target(const char* text);  // NOLINT
+  /// The name `name`, resolved through the bridge's registries at each call, taken as it
+  /// is (not read as the target grammar: for names with '@' in them).
+  [[nodiscard]] static target named(std::string name);
   /// The actor registered as `name` on the node at `address` (asked of that node's manager).
   [[nodiscard]] static target named_at(std::string address, std::string name);
   /// The manager (id 0) of the node at `address`, whatever incarnation runs there.
@@ -103,7 +108,8 @@ class target {
   detail::wire_ref ref_;  // kind::ref
   std::string name_;      // kind::name, kind::named_at
   std::string address_;   // kind::named_at
-  bool valid_ = true;     // false: an actor_ref that cannot be a target
+  bool valid_ = true;     // false: an actor_ref that cannot be a target, or malformed text
+  std::string malformed_;  // why the text it was made from is not a target
 };
 
 /// The text form of a ref, `NODE@ADDRESS#INCARNATION/ID`, e.g.

@@ -24,6 +24,7 @@ namespace actor {
 namespace detail {
 class router;
 class name_cache;
+class local_names;
 }
 
 struct node_options {
@@ -178,6 +179,7 @@ class node {
   actor_system& sys_;
   std::shared_ptr<detail::router> router_;
   std::shared_ptr<detail::name_cache> cache_;
+  std::shared_ptr<detail::local_names> names_;  // this node's own names
   actor_ref agent_;  // the node's registry agent
   std::uint64_t agent_key_ = 0;  // the secret of the node's requests to its agent
   std::chrono::milliseconds claim_timeout_{};

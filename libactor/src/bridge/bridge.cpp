@@ -173,6 +173,7 @@ class bridge_core : public std::enable_shared_from_this<bridge_core> {
   // ---- targets --------------------------------------------------------------------------
 
   expected<wire_ref> resolve(const target& t, steady_time deadline) {
+    if (!t.malformed_.empty()) return error{errc::bad_message, t.malformed_};
     if (!t.valid_) {
       return error{errc::no_such_actor, "the empty ref or a local actor's ref cannot be called through a bridge"};
     }

@@ -1,5 +1,7 @@
 #include "bridge/refs.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <stdexcept>
 
@@ -44,6 +46,21 @@ bool parse_u64(std::string_view s, std::uint64_t& out) {
   return ec == std::errc{} && p == s.data() + s.size();
 }
 
+bool has_space(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; });
+}
+
+// SCHEME://REST, as ZeroMQ endpoints are: a scheme of letters, digits, '+', '-' and '.',
+// starting with a letter, and something after it.
+bool is_address(std::string_view a) {
+  const auto sep = a.find("://");
+  if (sep == std::string_view::npos || sep == 0 || sep + 3 == a.size()) return false;
+  if (std::isalpha(static_cast<unsigned char>(a[0])) == 0) return false;
+  return std::all_of(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(sep), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '-' || c == '.';
+  });
+}
+
 error bad_target(std::string_view text, const std::string& why) {
   return error{errc::bad_message, "malformed target '" + std::string(text) + "': " + why +
                                       " (use NAME, NAME@ADDRESS or NODE@ADDRESS#INCARNATION/ID)"};
@@ -71,8 +88,23 @@ target::target(actor_ref ref) {
   ref_ = *w;
 }
 
-target::target(std::string name) : kind_(kind::name), name_(std::move(name)) {}
-target::target(const char* name) : target(std::string(name)) {}
+target::target(std::string text) {
+  auto parsed = parse_target(text);
+  if (parsed) {
+    *this = std::move(*parsed);
+    return;
+  }
+  valid_ = false;
+  malformed_ = std::move(parsed.error().text);
+}
+target::target(const char* text) : target(std::string(text == nullptr ? "" : text)) {}
+
+target target::named(std::string name) {
+  target t;
+  t.kind_ = kind::name;
+  t.name_ = std::move(name);
+  return t;
+}
 
 target target::named_at(std::string address, std::string name) {
   target t;
@@ -91,7 +123,7 @@ target target::ref(std::string node, std::string address, std::uint64_t incarnat
 }
 
 std::string target::describe() const {
-  if (!valid_) return "(a ref without a wire address)";
+  if (!valid_) return malformed_.empty() ? "(a ref without a wire address)" : "(malformed target)";
   switch (kind_) {
     case kind::ref: return detail::format_wire(ref_);
     case kind::name: return "'" + name_ + "'";
@@ -107,13 +139,14 @@ std::string format_ref(const actor_ref& ref) {
 
 expected<target> parse_target(std::string_view text) {
   if (text.empty()) return detail::bad_target(text, "it is empty");
+  if (detail::has_space(text)) return detail::bad_target(text, "it contains whitespace");
   const auto at = text.find('@');
-  if (at == std::string_view::npos) return target(std::string(text));
+  if (at == std::string_view::npos) return target::named(std::string(text));
   const auto before = text.substr(0, at);
   const auto rest = text.substr(at + 1);
   const auto hash = rest.rfind('#');
   const auto address = rest.substr(0, hash);
-  if (address.find("://") == std::string_view::npos) {
+  if (!detail::is_address(address)) {
     return detail::bad_target(text, "expected an address like tcp://host:port after '@'");
   }
   if (hash == std::string_view::npos) {

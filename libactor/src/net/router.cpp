@@ -102,14 +102,11 @@ void router::stop() {
   if (transport_) transport_->stop();
   // what the router holds may hold proxies, which hold the router: let go of it all
   std::unordered_map<std::uint64_t, actor_ref> exported;
-  std::unordered_map<std::string, actor_ref> names;
   decltype(services_) services;
   {
     std::lock_guard lk(mu_);
     services.swap(services_);
     exported.swap(exported_);
-    names.swap(names_);
-    names_of_.clear();
   }
   settle_sender_refs();
   last_sender_.ref = {};
@@ -127,60 +124,14 @@ actor_ref router::service(std::uint64_t id) const {
   return id < services_.size() ? services_[id] : actor_ref{};
 }
 
-expected<void> router::register_name(const std::string& name, const actor_ref& ref) {
-  if (name.empty()) return error{errc::bad_message, "an actor name cannot be empty"};
-  if (!ref || ref.endpoint()->wire_address() != nullptr) {
-    return error{errc::bad_message, "the name '" + name + "' can only be given to an actor of this node"};
-  }
-  std::lock_guard lk(mu_);
-  auto [it, inserted] = names_.emplace(name, ref);
-  if (!inserted && !(it->second == ref)) {
-    return error{errc::name_taken, "the name '" + name + "' is held by actor " + std::to_string(it->second.id())};
-  }
-  if (inserted) names_of_[ref.id()].push_back(name);  // released when the actor stops
-  return {};
-}
-
-bool router::unregister_name(const std::string& name) {
-  std::lock_guard lk(mu_);
-  auto it = names_.find(name);
-  if (it == names_.end()) return false;
-  if (auto of = names_of_.find(it->second.id()); of != names_of_.end()) {
-    std::erase(of->second, name);
-    if (of->second.empty()) names_of_.erase(of);
-  }
-  names_.erase(it);
-  return true;
-}
-
-actor_ref router::whereis(const std::string& name) const {
-  std::lock_guard lk(mu_);
-  auto it = names_.find(name);
-  return it == names_.end() ? actor_ref{} : it->second;
-}
-
-std::vector<std::string> router::names() const {
-  std::lock_guard lk(mu_);
-  std::vector<std::string> out;
-  for (const auto& [n, r] : names_) out.push_back(n);
-  return out;
-}
-
-std::vector<std::string> router::actor_stopped(std::uint64_t id) {
+void router::actor_stopped(std::uint64_t id) {
   actor_ref dropped;  // released after the lock
-  std::vector<std::string> released;
   std::lock_guard lk(mu_);
-  if (auto of = names_of_.find(id); of != names_of_.end()) {
-    for (const auto& name : of->second) names_.erase(name);
-    released = std::move(of->second);
-    names_of_.erase(of);
-  }
   if (auto it = exported_.find(id); it != exported_.end()) {
     dropped = std::move(it->second);
     exported_.erase(it);
   }
   exports_generation_.fetch_add(1, std::memory_order_release);  // the I/O thread's target cache may hold it
-  return released;
 }
 
 void router::forget_proxy(const std::string& key, const endpoint* which) noexcept {

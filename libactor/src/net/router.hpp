@@ -1,8 +1,8 @@
 #pragma once
 // router: where envelopes go between this node and others. It owns the
 // transport, the table of local actors that were exported (their refs left
-// this node), the cache of proxies for remote actors, and the node's local
-// names; it is the ref_codec that turns refs into wire refs and back.
+// this node) and the cache of proxies for remote actors; it is the ref_codec
+// that turns refs into wire refs and back. (The node's names are registry/local_names.)
 
 #include <array>
 #include <atomic>
@@ -45,13 +45,8 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   [[nodiscard]] actor_ref service(std::uint64_t id) const;
   [[nodiscard]] actor_ref manager() const { return service(manager_id); }
 
-  // local names
-  expected<void> register_name(const std::string& name, const actor_ref& ref);
-  bool unregister_name(const std::string& name);
-  [[nodiscard]] actor_ref whereis(const std::string& name) const;
-  [[nodiscard]] std::vector<std::string> names() const;
-  /// An actor stopped: release its names (returned) and its export entry.
-  std::vector<std::string> actor_stopped(std::uint64_t id);
+  /// An actor stopped: release its export entry.
+  void actor_stopped(std::uint64_t id);
 
   /// A ref to actor `id` on the node at `address` (a service id with incarnation 0: that service).
   /// `node_name` is what the ref says of its node when it is written again (the
@@ -156,8 +151,6 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   std::array<actor_ref, service_ids> services_;
   std::unordered_map<std::uint64_t, actor_ref> exported_;
   std::unordered_map<std::string, endpoint*> proxies_;  // weak: proxies remove themselves
-  std::unordered_map<std::string, actor_ref> names_;
-  std::unordered_map<std::uint64_t, std::vector<std::string>> names_of_;  // local actor id -> its names
 };
 
 }  // namespace actor::detail

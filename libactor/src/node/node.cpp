@@ -3,8 +3,9 @@
 #include <random>
 
 #include "actor/log.hpp"
-#include "registry/agent.hpp"
 #include "net/router.hpp"
+#include "registry/agent.hpp"
+#include "registry/local_names.hpp"
 
 namespace actor {
 
@@ -63,16 +64,21 @@ node::node(actor_system& sys, node_options opts) : sys_(sys) {
   router_->set_inbound_limit(opts.inbound_limit);
   router_->start();
   cache_ = std::make_shared<detail::name_cache>();
+  names_ = std::make_shared<detail::local_names>();
   // the agent answers a claim once every registry answered or timed out
   claim_timeout_ = opts.registry_timeout * static_cast<int>(opts.registries.size() + 1);
   agent_key_ = new_incarnation();  // as random, and never 0
   agent_ = detail::spawn_registry_agent(
       *this, {opts.registries, opts.heartbeat_interval, opts.registry_timeout, agent_key_}, cache_);
   std::weak_ptr<detail::router> weak = router_;
-  sys_.set_stop_observer([weak, agent = agent_, key = agent_key_, &sys = sys_](std::uint64_t id) {
+  std::weak_ptr<detail::local_names> weak_names = names_;
+  sys_.set_stop_observer([weak, weak_names, agent = agent_, key = agent_key_, &sys = sys_](std::uint64_t id) {
     auto r = weak.lock();
     if (!r) return;
-    for (auto& name : r->actor_stopped(id)) sys.send(agent, detail::agent_release{std::move(name), key});
+    r->actor_stopped(id);
+    if (auto names = weak_names.lock()) {
+      for (auto& name : names->release(id)) sys.send(agent, detail::agent_release{std::move(name), key});
+    }
   });
   // last: once the manager is reachable, peers' spawn requests use every member set above
   router_->set_service(manager_id, sys_.spawn<manager_actor>(*this));
@@ -114,10 +120,10 @@ expected<actor_ref> node::spawn(const std::string& type, const std::string& name
 }
 
 expected<void> node::register_name(const std::string& name, const actor_ref& ref) {
-  if (auto here = router_->register_name(name, ref); !here) return here;
+  if (auto here = names_->add(name, ref); !here) return here;
   auto claim = sys_.request<registry_ok>(agent_, detail::agent_claim{name, ref, agent_key_}, claim_timeout_).get();
   if (!claim) {
-    router_->unregister_name(name);
+    names_->remove(name);
     // a claim still under way (this wait timed out) is withdrawn wherever it was made
     if (claim.error().code != errc::name_taken) sys_.send(agent_, detail::agent_release{name, agent_key_});
     return claim.error();
@@ -126,13 +132,13 @@ expected<void> node::register_name(const std::string& name, const actor_ref& ref
 }
 
 bool node::unregister_name(const std::string& name) {
-  if (!router_->unregister_name(name)) return false;
+  if (!names_->remove(name)) return false;
   sys_.send(agent_, detail::agent_release{name, agent_key_});
   return true;
 }
 
 expected<actor_ref> node::lookup(const std::string& name, std::chrono::milliseconds timeout) {
-  if (auto ref = router_->whereis(name)) return ref;
+  if (auto ref = names_->find(name)) return ref;
   if (auto ref = cache_->find(name)) return ref;
   auto found = sys_.request<registry_found>(agent_, registry_lookup{name}, timeout).get();
   if (!found) return found.error();
@@ -142,7 +148,7 @@ expected<actor_ref> node::lookup(const std::string& name, std::chrono::milliseco
 void node::leave(std::chrono::milliseconds timeout) {
   (void)sys_.request<registry_ok>(agent_, detail::agent_leave{agent_key_}, timeout).get();
 }
-actor_ref node::whereis(const std::string& name) const { return router_->whereis(name); }
+actor_ref node::whereis(const std::string& name) const { return names_->find(name); }
 
 node_stats node::stats() const {
   node_stats s;
@@ -173,6 +179,9 @@ node_stats node::stats() const {
   return s;
 }
 
-void node::shutdown() { router_->stop(); }
+void node::shutdown() {
+  router_->stop();
+  names_->clear();  // the names hold refs, which may hold proxies, which hold the router
+}
 
 }  // namespace actor

@@ -1,0 +1,153 @@
+// The wire's frames: HELLO, WELCOME, REFUSE, PING/PONG, the BATCH header, and
+// decoding a frame the general way (decode_frame) within limits.
+#include "wire/frames.hpp"
+
+namespace actor::detail::wire {
+
+namespace {
+
+msgpack::packer<msgpack::sbuffer> packer_for(msgpack::sbuffer& b) { return msgpack::packer<msgpack::sbuffer>(b); }
+
+std::string to_string(const msgpack::sbuffer& b) { return {b.data(), b.size()}; }
+
+error bad(std::string text) { return error{errc::bad_message, std::move(text)}; }
+
+bool is_uint(const msgpack::object& o) { return o.type == msgpack::type::POSITIVE_INTEGER; }
+
+// Reads element i of frame f as T; errors name the frame and the position.
+template <class T>
+bool get(const frame& f, std::uint32_t i, T& out) {
+  if (i >= f.size) return false;
+  try {
+    f.items[i].convert(out);
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+std::string encode(const hello& h) {
+  msgpack::sbuffer b;
+  auto pk = packer_for(b);
+  pk.pack_array(6);
+  pk.pack(static_cast<std::uint8_t>(frame_tag::hello));
+  pk.pack(h.version);
+  pk.pack(h.role);
+  pk.pack(h.node);
+  pk.pack(h.address);
+  pk.pack(h.incarnation);
+  return to_string(b);
+}
+
+std::string encode(const welcome& w) {
+  msgpack::sbuffer b;
+  auto pk = packer_for(b);
+  pk.pack_array(w.features != 0 ? 7 : 6);
+  pk.pack(static_cast<std::uint8_t>(frame_tag::welcome));
+  pk.pack(w.version);
+  pk.pack(w.node);
+  pk.pack(w.address);
+  pk.pack(w.incarnation);
+  pk.pack(w.max_message_size);
+  if (w.features != 0) pk.pack(w.features);
+  return to_string(b);
+}
+
+std::string encode(const refuse& r) {
+  msgpack::sbuffer b;
+  auto pk = packer_for(b);
+  pk.pack_array(3);
+  pk.pack(static_cast<std::uint8_t>(frame_tag::refuse));
+  pk.pack(r.version);
+  pk.pack(r.reason);
+  return to_string(b);
+}
+
+std::string encode_probe(frame_tag tag, const probe& p) {
+  msgpack::sbuffer b;
+  auto pk = packer_for(b);
+  pk.pack_array(3);
+  pk.pack(static_cast<std::uint8_t>(tag));
+  pk.pack(p.seq);
+  pk.pack(p.incarnation);
+  return to_string(b);
+}
+
+void begin_batch(std::string& out, std::size_t count) {
+  // array32 header, always 5 bytes, so a batch can be started before its size is final
+  out.assign(5, '\0');
+  out[0] = static_cast<char>(0xdd);
+  out.push_back(static_cast<char>(frame_tag::batch));  // positive fixint
+  set_batch_count(out, count);
+}
+
+void set_batch_count(std::string& batch, std::size_t count) {
+  const auto n = static_cast<std::uint32_t>(count + 1);  // the tag is an element too
+  batch[1] = static_cast<char>(n >> 24);
+  batch[2] = static_cast<char>(n >> 16);
+  batch[3] = static_cast<char>(n >> 8);
+  batch[4] = static_cast<char>(n);
+}
+
+msgpack::unpack_limit limits(std::size_t max_message_size) {
+  // No container can hold more elements than the message has bytes; the depth
+  // bound keeps recursion in check.
+  const std::size_t n = std::min<std::size_t>(max_message_size, 1u << 20);
+  return msgpack::unpack_limit(n, n, max_message_size, max_message_size, max_message_size, 32);
+}
+
+expected<frame> decode_frame(const void* data, std::size_t size, const msgpack::unpack_limit& lim) {
+  frame f;
+  try {
+    std::size_t off = 0;
+    bool referenced = false;
+    // strings and binaries point into `data` instead of being copied
+    auto always_reference = [](msgpack::type::object_type, std::size_t, void*) { return true; };
+    f.handle = msgpack::unpack(static_cast<const char*>(data), size, off, referenced, always_reference, nullptr, lim);
+    if (off != size) return bad("trailing bytes after the frame");
+  } catch (const std::exception& ex) {
+    return bad(std::string("not valid MessagePack within limits: ") + ex.what());
+  }
+  const auto& o = f.handle.get();
+  if (o.type != msgpack::type::ARRAY || o.via.array.size == 0) return bad("a frame must be a non-empty array");
+  f.items = o.via.array.ptr;
+  f.size = o.via.array.size;
+  if (!is_uint(f.items[0]) || f.items[0].via.u64 < 1 || f.items[0].via.u64 > 6) return bad("unknown frame tag");
+  f.tag = static_cast<frame_tag>(f.items[0].via.u64);
+  return f;
+}
+
+expected<hello> read_hello(const frame& f) {
+  hello h;
+  if (f.size < 6 || !get(f, 1, h.version) || !get(f, 2, h.role) || !get(f, 3, h.node) || !get(f, 4, h.address) ||
+      !get(f, 5, h.incarnation)) {
+    return bad("malformed HELLO");
+  }
+  return h;
+}
+
+expected<welcome> read_welcome(const frame& f) {
+  welcome w;
+  if (f.size < 5 || !get(f, 1, w.version) || !get(f, 2, w.node) || !get(f, 3, w.address) ||
+      !get(f, 4, w.incarnation) || (f.size > 5 && !get(f, 5, w.max_message_size)) ||
+      (f.size > 6 && !get(f, 6, w.features))) {
+    return bad("malformed WELCOME");
+  }
+  return w;
+}
+
+expected<refuse> read_refuse(const frame& f) {
+  refuse r;
+  if (f.size < 3 || !get(f, 1, r.version) || !get(f, 2, r.reason)) return bad("malformed REFUSE");
+  return r;
+}
+
+expected<probe> read_probe(const frame& f) {
+  probe p;
+  if (f.size < 3 || !get(f, 1, p.seq) || !get(f, 2, p.incarnation)) return bad("malformed PING/PONG");
+  return p;
+}
+
+}  // namespace actor::detail::wire
