@@ -1,8 +1,10 @@
-"""Bridge: call actors on libactor nodes from a Python script.
+"""Bridge: call actors on libactor nodes from a Python script (the client API).
 
-The Bridge speaks the wire protocol (docs/protocol.md) as a *client*: one ZeroMQ DEALER per
-node it talks to, introduced with HELLO role "client"; its requests carry the sender ref
-``[name, "", 0, 1]`` and the node answers on the same connection.
+The Bridge speaks the wire protocol (docs/protocol.md) as a *client*: one Connection
+(connection.py: a ZeroMQ DEALER, the handshake, heartbeats) per node it talks to; its requests
+carry the sender ref ``[name, "", 0, 1]`` and the node answers on the same connection. Targets
+(targets.py) are Refs or text: ``NAME`` (through the registries), ``NAME@ADDRESS`` (the name
+registered on that node, asked of it) or a printed ref ``NODE@ADDRESS#INCARNATION/ID``.
 
 Thread-safety: a Bridge may be shared between threads, but it does one thing at a time: every
 public method holds an internal lock for its whole duration (ZeroMQ sockets must not be used
@@ -20,7 +22,8 @@ import time
 
 import zmq
 
-from . import wire
+from . import targets, wire
+from .connection import Connection, normalize_address
 from .errors import ActorError, BadMessage, NodeDown, NoSuchActor, Overloaded, ShuttingDown, Timeout, error_for
 from .wire import Ref
 
@@ -68,58 +71,21 @@ def _nests_deeper(value, limit):
     return False
 
 
-def _send_now(socket, data):
-    """Sends without blocking: False when ZeroMQ's queue for the connection is full."""
-    try:
-        socket.send(data, zmq.NOBLOCK)
-        return True
-    except zmq.Again:
-        return False
-
-
-def _normalize_address(address):
-    return address if "://" in address else "tcp://" + address
-
-
-class _Connection:
-    """The DEALER to one node and what we know of that node."""
-
-    def __init__(self, ctx, address, routing_id, hello, heartbeat, max_message_size):
-        self.address = address
-        self.socket = ctx.socket(zmq.DEALER)
-        self.socket.setsockopt(zmq.ROUTING_ID, routing_id)
-        self.socket.setsockopt(zmq.LINGER, 0)
-        self.socket.setsockopt(zmq.MAXMSGSIZE, max_message_size)
-        self.socket.setsockopt(zmq.RECONNECT_IVL, 100)
-        self.socket.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
-        ivl = max(1, int(heartbeat * 1000))
-        self.socket.setsockopt(zmq.HEARTBEAT_IVL, ivl)
-        self.socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, 4 * ivl)
-        try:
-            self.socket.connect(address)
-        except zmq.ZMQError as ex:
-            self.socket.close(linger=0)  # an unclosed socket would hang the context's term()
-            raise NodeDown(f"cannot connect to {address!r}: {ex}") from None
-        self.socket.send(hello)  # queued until connected; the node reads it before anything we send after
-        self.welcome = None  # the node's WELCOME, once it came
-        self.last_heard = 0.0
-        self.last_ping = 0.0
-        self.seq = 0
-        self.waiting = []  # encoded envelopes held back until WELCOME
-
-    def close(self, linger_ms=0):
-        self.socket.close(linger=linger_ms)
-
-
 class Bridge:
     """A client of libactor nodes and registries.
 
     registries: addresses of actor-registry processes (tried in order, failing over when one
-        is down), used to resolve names: any target given as a str, lookup() and list().
+        is down), used to resolve names: NAME targets, lookup() and list().
     name: how this client introduces itself (its routing id is ``<name>/<random 16 hex digits>``).
     heartbeat: seconds between PINGs to a node while a call to it is pending.
     down_after: seconds of silence from a node after which its pending calls fail with NodeDown.
     max_message_size: the largest frame accepted from a node, in bytes.
+
+    A target (call, send, multi_call, stop) is a Ref, a targets.Target, or text: ``NAME``
+    (resolved through the registries), ``NAME@ADDRESS`` (the actor registered as NAME on the node
+    at ADDRESS, asked of that node: no registry needed) or ``NODE@ADDRESS#INCARNATION/ID`` (a ref
+    as str(ref) and actorctl print it). Malformed text raises targets.MalformedTarget, a
+    BadMessage and a ValueError; multi_call() and stop() return it for that target alone.
 
     Every call takes a ``timeout`` in seconds and raises an ActorError subclass when it fails
     (Timeout, NoSuchActor, NodeDown, RemoteError, BadMessage, ...), with the protocol's codes.
@@ -129,7 +95,7 @@ class Bridge:
                  max_message_size=16 << 20):
         if isinstance(registries, str):
             registries = [registries]
-        self.registries = [_normalize_address(a) for a in registries]
+        self.registries = [normalize_address(a) for a in registries]
         self.name = name
         self.incarnation = random.getrandbits(64)
         self.routing_id = f"{name}/{self.incarnation:016x}".encode()
@@ -137,9 +103,8 @@ class Bridge:
         self.down_after = down_after
         self.max_message_size = max_message_size
         self._sender = Ref(name, "", 0, 1)
-        self._hello = wire.encode(wire.Hello("client", name, "", self.incarnation))
         self._ctx = zmq.Context()
-        self._conns = {}  # address -> _Connection
+        self._conns = {}  # address -> Connection
         self._correlations = itertools.count(1)
         self._registry_index = 0  # the registry that answered last
         self._lock = threading.RLock()
@@ -149,8 +114,9 @@ class Bridge:
     # ---- the public API -----------------------------------------------------------------------
 
     def call(self, target, type, body=None, timeout=5.0):
-        """Sends a request of ``type`` with ``body`` (a dict) to ``target`` (a Ref, or a name to
-        look up in the registry) and returns the Reply, or raises the error it got."""
+        """Sends a request of ``type`` with ``body`` (a dict) to ``target`` (a Ref, or text: NAME,
+        NAME@ADDRESS or NODE@ADDRESS#INCARNATION/ID) and returns the Reply, or raises the error
+        it got."""
         deadline = time.monotonic() + timeout
         with self._locked(deadline):
             ref = self._resolve(target, deadline)
@@ -180,14 +146,14 @@ class Bridge:
     def send(self, target, type, body=None, timeout=5.0):
         """Sends a one-way message (anonymous: nobody can answer it). Delivery is at most once:
         returning means the message is on its way, not that it arrived. ``timeout`` bounds only
-        the name lookup, when target is a name. Raises Overloaded when the node's connection
+        the name lookup, when target is NAME or NAME@ADDRESS. Raises Overloaded when the node's connection
         cannot take more (ZeroMQ's send queue is full: the node is gone or far behind)."""
         deadline = time.monotonic() + timeout
         with self._locked(deadline):
             ref = self._resolve(target, deadline)
             env = self._envelope(wire.SEND, None, ref, 0, 0, type, body)
             conn = self._connection(ref.address)
-            if not _send_now(conn.socket, wire.encode_batch([env])):
+            if not conn.send_now([env]):
                 raise Overloaded(f"the connection to {ref.address} is full: the message was not sent")
 
     def stop(self, targets, timeout=5.0):
@@ -273,7 +239,7 @@ class Bridge:
             self._lock.release()
 
     def _manager(self, node):
-        return Ref.manager(_normalize_address(node))
+        return Ref.manager(normalize_address(node))
 
     @staticmethod
     def _ref_in(reply):
@@ -283,11 +249,15 @@ class Bridge:
             raise BadMessage(f"{reply.type} without a ref: {reply.body!r}") from ex
 
     def _resolve(self, target, deadline):
-        if isinstance(target, Ref):
-            return target
-        if isinstance(target, str):
-            return self.lookup(target, timeout=max(0.0, deadline - time.monotonic()))
-        raise TypeError(f"a target is a Ref or a name, not {target!r}")
+        """The Ref that ``target`` names: a ref as it is; a name looked up in the registries, or
+        on its node for NAME@ADDRESS (actor.node.lookup, as C++ bridge and actorctl do)."""
+        t = targets.as_target(target)  # MalformedTarget (a BadMessage) for malformed text
+        if t.kind == targets.REF:
+            return t.ref
+        timeout = max(0.0, deadline - time.monotonic())
+        if t.kind == targets.NAME_AT_NODE:
+            return self.lookup(t.name, timeout=timeout, node=t.address)
+        return self.lookup(t.name, timeout=timeout)
 
     def _registry_call(self, type, body, timeout, miss_is_final=True):
         """Asks the registries in turn, starting with the one that answered last, until one answers.
@@ -333,8 +303,9 @@ class Bridge:
             raise ShuttingDown("the Bridge is closed")
         conn = self._conns.get(address)
         if conn is None:
-            conn = _Connection(self._ctx, address, self.routing_id, self._hello, self.heartbeat,
-                               self.max_message_size)
+            conn = Connection(self._ctx, address, name=self.name, incarnation=self.incarnation,
+                              routing_id=self.routing_id, heartbeat=self.heartbeat, down_after=self.down_after,
+                              max_message_size=self.max_message_size)
             self._conns[address] = conn
         return conn
 
@@ -363,15 +334,14 @@ class Bridge:
             pending[corr] = (i, conn)
             batches.setdefault(conn, []).append(env)
         for conn, envs in batches.items():
-            conn.waiting.extend(envs)
-            if conn.welcome is not None:
-                self._flush(conn)
+            conn.submit(envs)
 
-        def settle(conn, error):  # every request pending on conn gets `error`
+        def fail(conn, error):  # every request pending on conn gets `error`; the connection goes
             for corr, (i, c) in list(pending.items()):
                 if c is conn:
                     outcomes[i] = error
                     del pending[corr]
+            self._drop(conn)
 
         started = now
         self._pending = len(pending)
@@ -382,20 +352,13 @@ class Bridge:
                     for i, conn in pending.values():
                         outcomes[i] = Timeout(f"no answer from {conn.address} within the deadline")
                     break
-                conns = {c for _, c in pending.values()}
                 wake = deadline
-                for conn in conns:
-                    silent_since = max(conn.last_heard, started)
-                    if now - silent_since > self.down_after:
-                        what = "did not answer the handshake" if conn.welcome is None else "went silent"
-                        settle(conn, NodeDown(f"node at {conn.address} {what} for {self.down_after:g} s"))
-                        self._drop(conn)
-                        continue
-                    if now - conn.last_ping >= self.heartbeat:
-                        conn.seq += 1
-                        _send_now(conn.socket, wire.encode(wire.Ping(conn.seq, self.incarnation)))
-                        conn.last_ping = now
-                    wake = min(wake, conn.last_ping + self.heartbeat, silent_since + self.down_after)
+                for conn in {c for _, c in pending.values()}:
+                    failure, when = conn.keep_alive(now, started)
+                    if failure is not None:
+                        fail(conn, failure)
+                    else:
+                        wake = min(wake, when)
                 conns = {c for _, c in pending.values()}
                 if not conns:
                     break
@@ -405,40 +368,14 @@ class Bridge:
                 wait_ms = max(1, math.ceil((wake - time.monotonic()) * 1000))
                 for sock, _ in poller.poll(wait_ms):
                     conn = next(c for c in conns if c.socket is sock)
-                    self._read(conn, pending, outcomes, settle)
+                    envelopes, failure = conn.receive()
+                    for env in envelopes:
+                        self._answer(env, pending, outcomes)
+                    if failure is not None:
+                        fail(conn, failure)
         finally:
             self._pending = 0
         return outcomes
-
-    def _flush(self, conn):
-        if conn.waiting and _send_now(conn.socket, wire.encode_batch(conn.waiting)):
-            conn.waiting = []  # else kept for the next flush; their calls end at their deadline
-
-    def _read(self, conn, pending, outcomes, settle):
-        """Handles every frame waiting on conn."""
-        while self._conns.get(conn.address) is conn:  # until a frame made us drop it
-            try:
-                data = conn.socket.recv(zmq.NOBLOCK)
-            except zmq.Again:
-                return
-            try:
-                frame = wire.decode(data)
-            except BadMessage:
-                continue  # a node never sends garbage; if one did, dropping it is all we can do
-            conn.last_heard = time.monotonic()
-            if isinstance(frame, wire.Welcome):
-                conn.welcome = frame
-                self._flush(conn)
-            elif isinstance(frame, wire.Refuse):
-                settle(conn, NodeDown(f"node at {conn.address} refused the handshake: {frame.reason}"))
-                self._drop(conn)
-            elif isinstance(frame, wire.Pong):
-                if conn.welcome is not None and frame.incarnation != conn.welcome.incarnation:
-                    settle(conn, NodeDown(f"node at {conn.address} restarted: what was in flight is lost"))
-                    self._drop(conn)
-            elif isinstance(frame, wire.Batch):
-                for env in frame.envelopes:
-                    self._answer(env, pending, outcomes)
 
     @staticmethod
     def _answer(env, pending, outcomes):

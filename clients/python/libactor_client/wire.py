@@ -70,18 +70,12 @@ class Ref(NamedTuple):
     @classmethod
     def parse(cls, text):
         """Reads the text form back (what ``str(ref)`` and actorctl print); ValueError with the
-        reason for anything else."""
-        node, at, rest = text.partition("@")
-        address, hash_, tail = rest.rpartition("#")
-        incarnation, slash, id_ = tail.partition("/")
-        if not at or not hash_ or "://" not in address or not slash:
-            raise ValueError(f"'{text}' is not a ref: expected NODE@ADDRESS#INCARNATION/ID")
-        if not (incarnation.isdigit() and id_.isdigit()):
-            raise ValueError(f"'{text}' is not a ref: INCARNATION and ID must be unsigned numbers")
-        incarnation, id_ = int(incarnation), int(id_)
-        if incarnation >= 1 << 64 or id_ >= 1 << 64:
-            raise ValueError(f"'{text}' is not a ref: INCARNATION and ID must fit in 64 bits")
-        return cls(node, address, incarnation, id_)
+        reason for anything else. The grammar is parsed in one place, targets.parse_target."""
+        from .targets import REF, parse_target  # targets imports this module
+        target = parse_target(text)
+        if target.kind != REF:
+            raise ValueError(f"{text!r} is not a ref: expected NODE@ADDRESS#INCARNATION/ID")
+        return target.ref
 
 
 @dataclass(frozen=True)

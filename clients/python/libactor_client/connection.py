@@ -1,0 +1,144 @@
+"""Connection: one ZeroMQ DEALER to one node, as a client of docs/protocol.md.
+
+It says HELLO (role "client") as it connects, holds requests back until the node's WELCOME,
+PINGs the node while the caller waits on it, and tells when the node is down: silent past the
+down bound, refusing the handshake, or answering a PING from another incarnation (it restarted).
+It knows nothing of requests and replies: it hands over the envelopes that arrive and leaves
+matching them to the Bridge. It does no locking: its owner uses it from one thread at a time.
+
+    conn = Connection(ctx, "tcp://127.0.0.1:7100", name="python", incarnation=7,
+                      routing_id=b"python/0000000000000007", heartbeat=0.5, down_after=2.0)
+    conn.submit([wire.encode_envelope(request)])    # sent as one BATCH once WELCOME came
+    failure, wake = conn.keep_alive(now, since)      # PING when due; NodeDown when silent too long
+    envelopes, failure = conn.receive()             # what arrived, without blocking
+    conn.close()
+"""
+
+import time
+
+import zmq
+
+from . import wire
+from .errors import BadMessage, NodeDown
+
+
+def normalize_address(address):
+    """A node address with its scheme: ``host:port`` means ``tcp://host:port``."""
+    return address if "://" in address else "tcp://" + address
+
+
+class Connection:
+    """The DEALER to the node at ``address`` and what is known of that node.
+
+    name, incarnation: who this client is (its HELLO and PINGs say so); routing_id: its ZeroMQ
+    routing id. heartbeat: seconds between PINGs while keep_alive() is called. down_after: seconds
+    of silence after which keep_alive() reports the node down. max_message_size: the largest
+    frame accepted from the node, in bytes. Raises NodeDown when ZeroMQ cannot even connect
+    (a malformed address).
+
+    Attributes: ``address``; ``socket``, to poll for input (zmq.POLLIN) and nothing else;
+    ``welcome``, the node's WELCOME frame once it came (None before).
+    """
+
+    def __init__(self, ctx, address, *, name, incarnation, routing_id, heartbeat=0.5, down_after=2.0,
+                 max_message_size=16 << 20):
+        self.address = address
+        self.incarnation = incarnation
+        self.heartbeat = heartbeat
+        self.down_after = down_after
+        self.socket = ctx.socket(zmq.DEALER)
+        self.socket.setsockopt(zmq.ROUTING_ID, routing_id)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        self.socket.setsockopt(zmq.MAXMSGSIZE, max_message_size)
+        self.socket.setsockopt(zmq.RECONNECT_IVL, 100)
+        self.socket.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
+        ivl = max(1, int(heartbeat * 1000))
+        self.socket.setsockopt(zmq.HEARTBEAT_IVL, ivl)
+        self.socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, 4 * ivl)
+        try:
+            self.socket.connect(address)
+        except zmq.ZMQError as ex:
+            self.socket.close(linger=0)  # an unclosed socket would hang the context's term()
+            raise NodeDown(f"cannot connect to {address!r}: {ex}") from None
+        # queued until connected; the node reads it before anything sent after it
+        self.socket.send(wire.encode(wire.Hello("client", name, "", incarnation)))
+        self.welcome = None
+        self._last_heard = 0.0
+        self._last_ping = 0.0
+        self._seq = 0
+        self._waiting = []  # encoded envelopes held back until WELCOME
+
+    @property
+    def ready(self):
+        """Whether the node's WELCOME came."""
+        return self.welcome is not None
+
+    def submit(self, encoded_envelopes):
+        """Queues envelopes (bytes from wire.encode_envelope) to go as one BATCH as soon as the node
+        welcomed us: now, if it has. What ZeroMQ cannot take now (its queue is full) is kept and
+        tried again at the next submit or WELCOME; its calls end at their deadline."""
+        self._waiting.extend(encoded_envelopes)
+        if self.ready:
+            self._flush()
+
+    def send_now(self, encoded_envelopes):
+        """Sends envelopes as one BATCH at once, WELCOME or not (the HELLO is ahead of them in the
+        queue, so the node reads it first). False when ZeroMQ's queue for the node is full."""
+        return self._send(wire.encode_batch(list(encoded_envelopes)))
+
+    def keep_alive(self, now, since):
+        """Called while something waits on this node: PINGs it when a heartbeat is due. Returns
+        (failure, wake): failure is NodeDown when nothing was heard from the node for ``down_after``
+        seconds, counting from ``since`` at the earliest (when the wait began), else None; wake is
+        the monotonic time by which keep_alive wants to be called again."""
+        silent_since = max(self._last_heard, since)
+        if now - silent_since > self.down_after:
+            what = "did not answer the handshake" if self.welcome is None else "went silent"
+            return NodeDown(f"node at {self.address} {what} for {self.down_after:g} s"), now
+        if now - self._last_ping >= self.heartbeat:
+            self._seq += 1
+            self._send(wire.encode(wire.Ping(self._seq, self.incarnation)))
+            self._last_ping = now
+        return None, min(self._last_ping + self.heartbeat, silent_since + self.down_after)
+
+    def receive(self):
+        """Reads every frame waiting, without blocking. Returns (envelopes, failure): the envelopes
+        of the BATCHes that came, in order, and NodeDown when the node refused the handshake or
+        restarted (a PONG from another incarnation), else None. After a failure the connection is
+        of no more use: reading stops there, and its owner closes it."""
+        envelopes = []
+        while True:
+            try:
+                data = self.socket.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return envelopes, None
+            try:
+                frame = wire.decode(data)
+            except BadMessage:
+                continue  # a node never sends garbage; if one did, dropping it is all we can do
+            self._last_heard = time.monotonic()
+            if isinstance(frame, wire.Welcome):
+                self.welcome = frame
+                self._flush()
+            elif isinstance(frame, wire.Refuse):
+                return envelopes, NodeDown(f"node at {self.address} refused the handshake: {frame.reason}")
+            elif isinstance(frame, wire.Pong):
+                if self.welcome is not None and frame.incarnation != self.welcome.incarnation:
+                    return envelopes, NodeDown(f"node at {self.address} restarted: what was in flight is lost")
+            elif isinstance(frame, wire.Batch):
+                envelopes.extend(frame.envelopes)
+
+    def close(self, linger_ms=0):
+        """Closes the socket; what was sent but not yet written gets ``linger_ms``."""
+        self.socket.close(linger=linger_ms)
+
+    def _send(self, data):
+        try:
+            self.socket.send(data, zmq.NOBLOCK)
+            return True
+        except zmq.Again:
+            return False
+
+    def _flush(self):
+        if self._waiting and self._send(wire.encode_batch(self._waiting)):
+            self._waiting = []
