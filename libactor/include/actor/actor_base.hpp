@@ -101,36 +101,107 @@ class response_promise {
 
 class actor_base;
 
+namespace detail {
+
+/// Internal: the runtime half of an actor, what an actor_ref points at: its
+/// mailbox, its state, its requests and timers. Every actor_base holds one; the
+/// runtime reaches the actor through it, so none of these names is seen by a
+/// class derived from actor_base. Its members other than the endpoint's are for
+/// actor_base and the runtime only.
+class actor_cell final : public endpoint {
+ public:
+  explicit actor_cell(actor_base& owner) noexcept;
+  ~actor_cell() override;
+
+  /// Mailbox entry point used by actor_ref; thread-safe, lock-free, never blocks.
+  void enqueue(envelope* e) noexcept override;
+  void enqueue_chain(envelope* newest, envelope* oldest) noexcept override;
+  [[nodiscard]] bool finished() const noexcept override { return finished_.load(std::memory_order_acquire); }
+  [[nodiscard]] bool decodes_bodies() const noexcept override { return true; }
+
+  /// What resume() tells the executor.
+  enum class resume_result : std::uint8_t { again, idle, done };
+  /// Runs up to max_messages messages; called by exactly one executor thread at a time.
+  resume_result resume(std::size_t max_messages) noexcept;
+
+  // what actor_base's protected members do (see there)
+  [[nodiscard]] actor_system& system() const noexcept { return *system_; }
+  [[nodiscard]] const actor_ref& sender() const noexcept;
+  [[nodiscard]] time_point now() const;
+  [[nodiscard]] response_promise make_response_promise();
+  void become(behavior next);
+  bool cancel_timer(timer_handle h);
+  void quit();
+  std::uint64_t send_request(const actor_ref& to, envelope* e, duration timeout);
+  void set_continuation(std::uint64_t id, std::function<void(envelope&)> fn);
+  timer_handle start_timer(duration d, bool periodic, std::function<envelope*()> make);
+  void answer(envelope* reply) noexcept;
+
+ protected:
+  void destroy() noexcept override;  // deletes the actor, which holds this cell
+
+ private:
+  friend class actor::actor_system;
+  friend struct live_list;
+
+  actor_extras& extras();
+  void start() noexcept;
+  void handle(envelope* e) noexcept;
+  void dispatch(envelope& e);
+  void handle_outcome(envelope& e);
+  void terminate(stop_reason why) noexcept;
+  void crash(const char* what) noexcept;
+  void bounce(envelope* e) noexcept;  // an envelope for a stopped actor
+  envelope* take_next() noexcept;
+  void handle_run(envelope* run) noexcept;  // a run of encoded sends (wire/encoded_envelope.hpp)
+  bool try_block() noexcept;
+  void close_and_drain(const stop_reason& why) noexcept;
+
+  // runtime state; fields ordered for size: an idle actor stays small
+  std::atomic<envelope*> inbox_{nullptr};  // LIFO stack of new envelopes, or a tag
+  envelope* cache_ = nullptr;               // FIFO of envelopes taken from inbox_
+  envelope* current_ = nullptr;             // being handled
+  actor_base& owner_;
+  actor_system* system_ = nullptr;
+  executor* executor_ = nullptr;
+  actor_cell* live_prev_ = nullptr;  // the system's list of running actors
+  actor_cell* live_next_ = nullptr;
+  std::unique_ptr<actor_extras> extras_;  // allocated on first use of requests/timers/become
+  behavior behavior_;
+  enum class state : std::uint8_t { created, running, stopping, stopped };
+  state state_ = state::created;
+  bool answered_ = false;  // the current message has been answered
+  std::atomic<bool> finished_{false};  // terminated: readable from any thread
+  stop_reason::kind quit_reason_ = stop_reason::kind::normal;
+};
+
+}  // namespace detail
+
 /// What request() returns inside an actor: attach the continuation with then().
 /// Exactly one of on_reply / on_error runs, on the actor's own thread. Without
 /// then(), the outcome is dropped.
 class request_handle {
  public:
-  request_handle(actor_base* self, std::uint64_t id) noexcept : self_(self), id_(id) {}
+  request_handle(detail::actor_cell* self, std::uint64_t id) noexcept : self_(self), id_(id) {}
   /// on_reply takes `const R&` (R: the expected reply type), on_error takes `const error&`.
   /// A reply of another type arrives as error{bad_message}.
   template <class OnReply, class OnError>
   void then(OnReply on_reply, OnError on_error);
 
  private:
-  actor_base* self_;
+  detail::actor_cell* self_;
   std::uint64_t id_;
 };
 
-class actor_base : public detail::endpoint {
+/// The base of every actor. A class derived from it sees exactly the protected
+/// members below (and make_behavior, on_start, on_stop to override): the runtime
+/// keeps everything else in a detail::actor_cell, so names like `start`, `state`
+/// or `handle` stay free for the derived class's own messages and members.
+class actor_base {
  public:
-  ~actor_base() override;
-
-  /// Mailbox entry point used by actor_ref; thread-safe, lock-free, never blocks.
-  void enqueue(detail::envelope* e) noexcept final;
-  void enqueue_chain(detail::envelope* newest, detail::envelope* oldest) noexcept final;
-  [[nodiscard]] bool finished() const noexcept final { return finished_.load(std::memory_order_acquire); }
-  [[nodiscard]] bool decodes_bodies() const noexcept final { return true; }
-
-  /// Internal: what resume() tells the executor.
-  enum class resume_result : std::uint8_t { again, idle, done };
-  /// Internal: runs up to max_messages messages; called by exactly one executor thread at a time.
-  resume_result resume(std::size_t max_messages) noexcept;
+  virtual ~actor_base();
+  actor_base(const actor_base&) = delete;
+  actor_base& operator=(const actor_base&) = delete;
 
  protected:
   actor_base();
@@ -143,12 +214,12 @@ class actor_base : public detail::endpoint {
   virtual void on_stop(const stop_reason& /*why*/) {}
 
   /// A ref to this actor.
-  [[nodiscard]] actor_ref self() noexcept { return actor_ref{this}; }
+  [[nodiscard]] actor_ref self() noexcept { return actor_ref{&cell_}; }
   /// The sender of the message being handled (empty when anonymous).
-  [[nodiscard]] const actor_ref& sender() const noexcept;
+  [[nodiscard]] const actor_ref& sender() const noexcept { return cell_.sender(); }
   /// The system this actor runs in.
-  [[nodiscard]] actor_system& system() const noexcept { return *system_; }
-  [[nodiscard]] time_point now() const;
+  [[nodiscard]] actor_system& system() const noexcept { return cell_.system(); }
+  [[nodiscard]] time_point now() const { return cell_.now(); }
 
   /// Sends msg to `to`, with this actor as the sender.
   template <registered_message T>
@@ -160,83 +231,52 @@ class actor_base : public detail::endpoint {
   /// calls reply() should return void.
   template <registered_message T>
   void reply(T&& msg) {
-    answer(detail::to_reply(std::forward<T>(msg)));
+    cell_.answer(detail::to_reply(std::forward<T>(msg)));
   }
-  void reply(error e) { answer(detail::to_reply(std::move(e))); }
+  void reply(error e) { cell_.answer(detail::to_reply(std::move(e))); }
   /// Takes over answering the message being handled; the handler's return value
   /// then no longer answers it.
-  [[nodiscard]] response_promise make_response_promise();
+  [[nodiscard]] response_promise make_response_promise() { return cell_.make_response_promise(); }
 
   /// Sends a request to `to` with a deadline `timeout` from now. Exactly one outcome
   /// reaches the continuation: the reply or an error (timeout, actor_stopped, ...).
   template <registered_message T>
   [[nodiscard]] request_handle request(const actor_ref& to, T&& msg, duration timeout) {
-    return request_handle{this, send_request(to, detail::make_envelope(std::forward<T>(msg),
-                                                                        detail::envelope_kind::request, self()),
-                                             timeout)};
+    return request_handle{
+        &cell_, cell_.send_request(
+                    to, detail::make_envelope(std::forward<T>(msg), detail::envelope_kind::request, self()), timeout)};
   }
 
   /// Replaces the current behavior after the running handler returns.
-  void become(behavior next);
+  void become(behavior next) { cell_.become(std::move(next)); }
 
   /// Sends msg to this actor once, after `delay`.
   template <registered_message T>
   timer_handle delayed_send(duration delay, T msg) {
-    return start_timer(delay, false, [m = std::move(msg)]() mutable {
+    return cell_.start_timer(delay, false, [m = std::move(msg)]() mutable {
       return detail::make_envelope(std::move(m), detail::envelope_kind::timer, {});
     });
   }
   /// Sends a copy of msg to this actor every `interval`, until cancelled or stopped.
   template <registered_message T>
   timer_handle periodic_send(duration interval, T msg) {
-    return start_timer(interval, true, [m = std::move(msg)]() {
+    return cell_.start_timer(interval, true, [m = std::move(msg)]() {
       return detail::make_envelope(T(m), detail::envelope_kind::timer, {});
     });
   }
   /// Cancels a timer; no message of it arrives afterwards. False if it already finished.
-  bool cancel_timer(timer_handle h);
+  bool cancel_timer(timer_handle h) { return cell_.cancel_timer(h); }
 
   /// Stops this actor (reason normal) once the running handler returns.
-  void quit();
+  void quit() { cell_.quit(); }
 
  private:
   friend class actor_system;
-  friend class request_handle;
-  friend struct detail::live_list;
+  friend class detail::actor_cell;
 
-  std::uint64_t send_request(const actor_ref& to, detail::envelope* e, duration timeout);
-  void set_continuation(std::uint64_t id, std::function<void(detail::envelope&)> fn);
-  timer_handle start_timer(duration d, bool periodic, std::function<detail::envelope*()> make);
-  void answer(detail::envelope* reply) noexcept;
-  detail::actor_extras& extras();
-
-  void start() noexcept;
-  void handle(detail::envelope* e) noexcept;
-  void dispatch(detail::envelope& e);
-  void handle_outcome(detail::envelope& e);
-  void terminate(stop_reason why) noexcept;
-  void crash(const char* what) noexcept;
-  void bounce(detail::envelope* e) noexcept;  // an envelope for a stopped actor
-  detail::envelope* take_next() noexcept;
-  void handle_run(detail::envelope* run) noexcept;  // a run of encoded sends (encoded_envelope.hpp)
-  bool try_block() noexcept;
-  void close_and_drain(const stop_reason& why) noexcept;
-
-  // runtime state; fields ordered for size: an idle actor stays small
-  std::atomic<detail::envelope*> inbox_{nullptr};  // LIFO stack of new envelopes, or a tag
-  detail::envelope* cache_ = nullptr;               // FIFO of envelopes taken from inbox_
-  detail::envelope* current_ = nullptr;             // being handled
-  actor_system* system_ = nullptr;
-  detail::executor* executor_ = nullptr;
-  actor_base* live_prev_ = nullptr;  // the system's list of running actors
-  actor_base* live_next_ = nullptr;
-  std::unique_ptr<detail::actor_extras> extras_;  // allocated on first use of requests/timers/become
-  behavior behavior_;
-  enum class state : std::uint8_t { created, running, stopping, stopped };
-  state state_ = state::created;
-  bool answered_ = false;  // the current message has been answered
-  std::atomic<bool> finished_{false};  // terminated: readable from any thread
-  stop_reason::kind quit_reason_ = stop_reason::kind::normal;
+  // The one name of the base besides the protected ones above; the runtime's
+  // state and functions are the cell's.
+  detail::actor_cell cell_;
 };
 
 template <class OnReply, class OnError>

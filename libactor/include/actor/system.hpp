@@ -48,8 +48,8 @@ struct system_stats {
 };
 
 namespace detail {
-class scheduler;
 struct system_state;
+struct system_access;
 }  // namespace detail
 
 /// Thread-safe: every member may be called from any thread, including from actors.
@@ -127,10 +127,9 @@ class actor_system {
   /// Like await_all_actors_done, with a deadline on the real clock; false on timeout.
   bool await_all_actors_done_for(std::chrono::milliseconds limit);
 
-  /// Internal: counters touched by actors.
-  [[nodiscard]] detail::system_state& state() noexcept { return *state_; }
-
  private:
+  friend struct detail::system_access;
+
   actor_ref launch(actor_base* a, bool detached);
   void add_actor_type(std::string name, std::function<actor_base*(const config&)> factory);
   std::uint64_t next_id() noexcept;
@@ -140,63 +139,45 @@ class actor_system {
 
 namespace detail {
 
-// A one-shot endpoint that completes a std::promise with the first outcome it
-// sees, and then cancels its deadline timer (which holds a ref to it).
-template <class R>
-class promise_endpoint final : public endpoint {
- public:
-  promise_endpoint(std::uint64_t id, clock& clk) : endpoint(id), clock_(clk) {}
-  void enqueue(envelope* e) noexcept override {
-    std::unique_ptr<envelope> owned(e);
-    if (done_.exchange(true)) return;
-    try {
-      if (e->type == &type_of<R>() && e->kind != envelope_kind::error) {
-        promise_.set_value(std::move(*static_cast<R*>(e->data)));
-      } else if (e->type == &type_of<error>()) {
-        promise_.set_value(*static_cast<error*>(e->data));
-      } else {
-        promise_.set_value(error{errc::bad_message, "expected a reply of type " + std::string(message_traits<R>::name) +
-                                                        ", got " + std::string(e->type ? e->type->name : "nothing")});
-      }
-    } catch (...) {
-    }
-    cancel_timer();
-  }
-  std::future<expected<R>> future() { return promise_.get_future(); }
-  void arm(clock::timer_id t) noexcept {
-    timer_.store(t);
-    if (done_.load()) cancel_timer();
-  }
-
- private:
-  void cancel_timer() noexcept {
-    if (auto t = timer_.exchange(0)) clock_.cancel(t);
-  }
-  clock& clock_;
-  std::atomic<bool> done_{false};
-  std::atomic<clock::timer_id> timer_{0};
-  std::promise<expected<R>> promise_;
+/// Internal (actor_system::request): where a request from outside any actor
+/// leads its outcome. complete(target, outcome) runs exactly once, on any
+/// thread: with the reply, or with an error (a reply of type error, the
+/// timeout, no_such_actor); it must not throw.
+struct reply_receiver {
+  std::shared_ptr<void> target;
+  void (*complete)(void* target, envelope& outcome) noexcept;
 };
+
+/// Internal: sends e (a request envelope, null when `to` is empty) from a
+/// one-shot endpoint that hands its first outcome to r and then stops waiting.
+void request_from_outside(actor_system& sys, const actor_ref& to, envelope* e, duration timeout, reply_receiver r);
+
+/// The outcome e as expected<R>: a reply of type R (moved from e), an error, or
+/// bad_message for a reply of another type.
+template <class R>
+expected<R> reply_as(envelope& e) {
+  if (e.type == &type_of<R>() && e.kind != envelope_kind::error) return std::move(*static_cast<R*>(e.data));
+  if (e.type == &type_of<error>()) return *static_cast<error*>(e.data);
+  return error{errc::bad_message, "expected a reply of type " + std::string(message_traits<R>::name) + ", got " +
+                                      std::string(e.type ? e.type->name : "nothing")};
+}
+
+template <class R>
+void complete_promise(void* target, envelope& outcome) noexcept {
+  try {
+    static_cast<std::promise<expected<R>>*>(target)->set_value(reply_as<R>(outcome));
+  } catch (...) {
+  }
+}
 
 }  // namespace detail
 
 template <registered_message R, registered_message T>
 std::future<expected<R>> actor_system::request(const actor_ref& to, T&& msg, duration timeout) {
-  auto& clk = clock();
-  auto* p = new detail::promise_endpoint<R>(next_id(), clk);
-  actor_ref reply_to{p};
-  auto fut = p->future();
-  if (!to) {
-    p->enqueue(detail::make_error(error{errc::no_such_actor, "empty actor ref"}, {}, 0));
-    return fut;
-  }
-  auto deadline = clk.now() + timeout;
-  p->arm(clk.schedule_at(deadline, [reply_to] {
-    reply_to.endpoint()->enqueue(detail::make_error(error{errc::timeout, "no reply before the deadline"}, {}, 0));
-  }));
-  auto* e = detail::make_envelope(std::forward<T>(msg), detail::envelope_kind::request, reply_to, 1);
-  e->deadline = deadline;
-  to.endpoint()->enqueue(e);
+  auto p = std::make_shared<std::promise<expected<R>>>();
+  auto fut = p->get_future();
+  auto* e = to ? detail::make_envelope(std::forward<T>(msg), detail::envelope_kind::request, {}, 1) : nullptr;
+  detail::request_from_outside(*this, to, e, timeout, {std::move(p), &detail::complete_promise<R>});
   return fut;
 }
 

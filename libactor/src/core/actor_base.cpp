@@ -11,9 +11,8 @@
 
 #include "actor/actor_base.hpp"
 #include "actor/system.hpp"
-#include "wire/encoded_envelope.hpp"
-#include "net/outbox.hpp"
 #include "core/executor.hpp"
+#include "core/network_hooks.hpp"
 #include "core/system_state.hpp"
 
 namespace actor {
@@ -25,6 +24,14 @@ envelope* const blocked_tag = reinterpret_cast<envelope*>(std::uintptr_t{1});
 envelope* const closed_tag = reinterpret_cast<envelope*>(std::uintptr_t{2});
 bool is_tag(envelope* e) noexcept { return e == blocked_tag || e == closed_tag; }
 }  // namespace
+
+constinit std::atomic<const network_hooks*> installed_network_hooks{nullptr};
+constinit thread_local const endpoint* this_thread_actor = nullptr;
+
+void install_network_hooks(const network_hooks* hooks) noexcept {
+  const network_hooks* none = nullptr;
+  installed_network_hooks.compare_exchange_strong(none, hooks, std::memory_order_acq_rel);
+}
 
 void endpoint::enqueue_chain(envelope* newest, envelope* oldest) noexcept {
   oldest->next = nullptr;
@@ -105,9 +112,17 @@ std::string_view to_string(stop_reason::kind k) noexcept {
   return "unknown";
 }
 
-actor_base::actor_base() = default;
+actor_base::actor_base() : cell_(*this) {}
 
-actor_base::~actor_base() {
+actor_base::~actor_base() = default;
+
+namespace detail {
+
+actor_cell::actor_cell(actor_base& owner) noexcept : owner_(owner) {}
+
+void actor_cell::destroy() noexcept { delete &owner_; }
+
+actor_cell::~actor_cell() {
   // a never-started or already-drained actor: free whatever is still queued
   auto* head = inbox_.load(std::memory_order_acquire);
   if (!detail::is_tag(head)) {
@@ -116,23 +131,23 @@ actor_base::~actor_base() {
   while (cache_ != nullptr) delete std::exchange(cache_, cache_->next);
 }
 
-detail::actor_extras& actor_base::extras() {
+detail::actor_extras& actor_cell::extras() {
   if (!extras_) extras_ = std::make_unique<detail::actor_extras>();
   return *extras_;
 }
 
-const actor_ref& actor_base::sender() const noexcept {
+const actor_ref& actor_cell::sender() const noexcept {
   static const actor_ref anonymous;
   return current_ != nullptr ? current_->sender : anonymous;
 }
 
-time_point actor_base::now() const { return system_->clock().now(); }
+time_point actor_cell::now() const { return system_->clock().now(); }
 
 // ---- mailbox -----------------------------------------------------------------
 
-void actor_base::enqueue(envelope* e) noexcept { enqueue_chain(e, e); }
+void actor_cell::enqueue(envelope* e) noexcept { enqueue_chain(e, e); }
 
-void actor_base::enqueue_chain(envelope* newest, envelope* oldest) noexcept {
+void actor_cell::enqueue_chain(envelope* newest, envelope* oldest) noexcept {
   auto* head = inbox_.load(std::memory_order_acquire);
   for (;;) {
     if (head == detail::closed_tag) {
@@ -149,17 +164,17 @@ void actor_base::enqueue_chain(envelope* newest, envelope* oldest) noexcept {
   }
 }
 
-void actor_base::bounce(envelope* e) noexcept {
+void actor_cell::bounce(envelope* e) noexcept {
   // a stopped actor: requests learn it at once, the rest are dead letters
   if (e->kind == envelope_kind::request) {
     detail::reject(*e, errc::actor_stopped, "actor " + std::to_string(id()) + " has stopped");
   } else if (system_ != nullptr && e->kind != envelope_kind::timer) {
-    system_->state().dead_letters.fetch_add(std::max<std::uint32_t>(1, e->run_length()), std::memory_order_relaxed);
+    system_access::state(*system_).dead_letters.fetch_add(std::max<std::uint32_t>(1, e->run_length()), std::memory_order_relaxed);
   }
   delete e;
 }
 
-envelope* actor_base::take_next() noexcept {
+envelope* actor_cell::take_next() noexcept {
   if (cache_ == nullptr) {
     envelope* stack = inbox_.exchange(nullptr, std::memory_order_acquire);
     // reverse the LIFO stack into arrival order
@@ -174,12 +189,12 @@ envelope* actor_base::take_next() noexcept {
   return std::exchange(cache_, cache_->next);
 }
 
-bool actor_base::try_block() noexcept {
+bool actor_cell::try_block() noexcept {
   envelope* expected = nullptr;
   return inbox_.compare_exchange_strong(expected, detail::blocked_tag, std::memory_order_acq_rel);
 }
 
-void actor_base::close_and_drain(const stop_reason& why) noexcept {
+void actor_cell::close_and_drain(const stop_reason& why) noexcept {
   auto* stack = inbox_.exchange(detail::closed_tag, std::memory_order_acq_rel);
   if (detail::is_tag(stack)) stack = nullptr;
   auto fail = [&](envelope* e) {
@@ -201,7 +216,7 @@ void actor_base::close_and_drain(const stop_reason& why) noexcept {
 
 // ---- running -------------------------------------------------------------------
 
-actor_base::resume_result actor_base::resume(std::size_t max_messages) noexcept {
+actor_cell::resume_result actor_cell::resume(std::size_t max_messages) noexcept {
   if (state_ == state::created) start();
   for (std::size_t n = 0; n < max_messages; ++n) {
     if (state_ != state::running) return resume_result::done;
@@ -218,11 +233,11 @@ actor_base::resume_result actor_base::resume(std::size_t max_messages) noexcept 
   return state_ == state::running ? resume_result::again : resume_result::done;
 }
 
-void actor_base::start() noexcept {
+void actor_cell::start() noexcept {
   state_ = state::running;
   try {
-    behavior_ = make_behavior();
-    on_start();
+    behavior_ = owner_.make_behavior();
+    owner_.on_start();
   } catch (const std::exception& ex) {
     crash(ex.what());
     return;
@@ -234,21 +249,50 @@ void actor_base::start() noexcept {
   if (state_ == state::stopping) terminate({quit_reason_, {}});
 }
 
-void actor_base::handle_run(envelope* run) noexcept {
+void actor_cell::handle_run(envelope* run) noexcept {
   // after a message that stops the actor, the rest go as sends queued at a stop do
-  detail::for_each_in_run(run, [this](envelope* e) {
-    handle(e);
-    return state_ == state::running;
-  });
+  const auto* net = installed_network_hooks.load(std::memory_order_acquire);
+  if (net == nullptr) {  // only the network makes encoded envelopes
+    delete run;
+    return;
+  }
+  net->for_each_in_run(
+      run,
+      [](void* self, envelope* e) noexcept {
+        auto* cell = static_cast<actor_cell*>(self);
+        cell->handle(e);
+        return cell->state_ == state::running;
+      },
+      this);
 }
 
-void actor_base::handle(envelope* e) noexcept {
+namespace {
+// Around every handler: names the actor whose handler runs on this thread
+// (this_thread_actor) and tells the network when it returns (network_hooks.hpp).
+class handler_scope {
+ public:
+  explicit handler_scope(const endpoint* actor) noexcept : outer_(std::exchange(this_thread_actor, actor)) {}
+  ~handler_scope() {
+    if (const auto* net = installed_network_hooks.load(std::memory_order_acquire)) net->handler_done();
+    this_thread_actor = outer_;
+  }
+  handler_scope(const handler_scope&) = delete;
+  handler_scope& operator=(const handler_scope&) = delete;
+
+ private:
+  const endpoint* outer_;  // the actor whose handler this one runs in, if any
+};
+}  // namespace
+
+void actor_cell::handle(envelope* e) noexcept {
   if (!e->encoded_body().empty()) {
     if (e->run_length() > 0) return handle_run(e);
-    e = detail::decode_body(e);  // a message from the network, decoded on this thread
-    if (e == nullptr) return;    // it did not fit its type: counted, and a request answered
+    const auto* net = installed_network_hooks.load(std::memory_order_acquire);
+    // a message from the network, decoded on this thread (only the network makes them)
+    e = net != nullptr ? net->decode_body(e) : (delete e, nullptr);
+    if (e == nullptr) return;  // it did not fit its type: counted, and a request answered
   }
-  detail::outbox_scope outbox(this);  // this actor's remote sends leave together, when the handler is done
+  handler_scope scope(this);  // this actor's remote sends leave together, when the handler is done
   std::unique_ptr<envelope> owned(e);
   current_ = e;
   answered_ = false;
@@ -272,7 +316,7 @@ void actor_base::handle(envelope* e) noexcept {
       case envelope_kind::send:
       case envelope_kind::timeout:
         if (e->type == &type_of<stop_msg>()) {
-          quit_reason_ = system_->state().shutting_down.load(std::memory_order_relaxed) ? stop_reason::kind::shutdown
+          quit_reason_ = system_access::state(*system_).shutting_down.load(std::memory_order_relaxed) ? stop_reason::kind::shutdown
                                                                                          : stop_reason::kind::requested;
           state_ = state::stopping;
         } else {
@@ -295,21 +339,21 @@ void actor_base::handle(envelope* e) noexcept {
   current_ = nullptr;
 }
 
-void actor_base::dispatch(envelope& e) {
+void actor_cell::dispatch(envelope& e) {
   const auto* h = behavior_.find(e.type);
   if (h == nullptr) {
     if (e.kind == envelope_kind::request) {
       detail::reject(e, errc::bad_message,
                      "actor " + std::to_string(id()) + " has no handler for " + std::string(e.type->name));
     } else {
-      system_->state().dead_letters.fetch_add(1, std::memory_order_relaxed);
+      system_access::state(*system_).dead_letters.fetch_add(1, std::memory_order_relaxed);
     }
     return;
   }
   if (auto* r = h->fn(e)) answer(r);
 }
 
-void actor_base::handle_outcome(envelope& e) {
+void actor_cell::handle_outcome(envelope& e) {
   if (!extras_) return;
   auto it = extras_->pending.find(e.correlation);
   if (it == extras_->pending.end()) return;  // a late reply: the request already has its outcome
@@ -320,38 +364,38 @@ void actor_base::handle_outcome(envelope& e) {
   if (p.then) p.then(e);
 }
 
-void actor_base::answer(envelope* r) noexcept {
+void actor_cell::answer(envelope* r) noexcept {
   std::unique_ptr<envelope> owned(r);
   if (answered_ || current_ == nullptr || !current_->sender) return;
   answered_ = true;
   r->correlation = current_->correlation;
   if (current_->kind != envelope_kind::request) r->kind = envelope_kind::send;
-  r->sender = self();
+  r->sender = actor_ref{this};
   detail::deliver(current_->sender, owned.release());
 }
 
-response_promise actor_base::make_response_promise() {
+response_promise actor_cell::make_response_promise() {
   if (current_ == nullptr || answered_) return {};
   answered_ = true;
   return {current_->sender, current_->correlation, current_->kind == envelope_kind::request};
 }
 
-void actor_base::crash(const char* what) noexcept {
+void actor_cell::crash(const char* what) noexcept {
   std::string text = std::string("actor ") + std::to_string(id()) + " crashed: " + what;
   if (current_ != nullptr && !answered_) {
     answered_ = true;
     detail::reject(*current_, errc::remote_error, text);
   }
-  system_->state().crashed.fetch_add(1, std::memory_order_relaxed);
+  system_access::state(*system_).crashed.fetch_add(1, std::memory_order_relaxed);
   terminate({stop_reason::kind::crashed, std::move(text)});
 }
 
-void actor_base::terminate(stop_reason why) noexcept {
+void actor_cell::terminate(stop_reason why) noexcept {
   if (state_ == state::stopped) return;
   state_ = state::stopped;
   finished_.store(true, std::memory_order_release);
   try {
-    on_stop(why);
+    owner_.on_stop(why);
   } catch (...) {  // on_stop must not throw; if it does, the actor stops all the same
   }
   close_and_drain(why);
@@ -370,32 +414,32 @@ void actor_base::terminate(stop_reason why) noexcept {
     extras_->timers.clear();
   }
   {
-    auto& st = system_->state();
+    auto& st = system_access::state(*system_);
     std::lock_guard lk(st.observer_mu);
     if (st.stop_observer) st.stop_observer(id());
   }
-  detail::live_list::remove(system_->state(), this);
+  detail::live_list::remove(system_access::state(*system_), this);
 }
 
-void actor_base::quit() {
+void actor_cell::quit() {
   if (state_ == state::running) {
     quit_reason_ = stop_reason::kind::normal;
     state_ = state::stopping;
   }
 }
 
-void actor_base::become(behavior next) { extras().next_behavior = std::move(next); }
+void actor_cell::become(behavior next) { extras().next_behavior = std::move(next); }
 
 // ---- requests and timers ------------------------------------------------------
 
-std::uint64_t actor_base::send_request(const actor_ref& to, envelope* e, duration timeout) {
+std::uint64_t actor_cell::send_request(const actor_ref& to, envelope* e, duration timeout) {
   auto& x = extras();
   auto id = ++x.last_request_id;
   e->correlation = id;
   auto& clk = system_->clock();
   e->deadline = clk.now() + timeout;
   auto& p = x.pending[id];
-  p.deadline_timer = clk.schedule_at(e->deadline, [me = self(), id] {
+  p.deadline_timer = clk.schedule_at(e->deadline, [me = actor_ref{this}, id] {
     detail::deliver(me, detail::make_error(error{errc::timeout, "no reply before the deadline"}, {}, id));
   });
   if (to) {
@@ -407,20 +451,20 @@ std::uint64_t actor_base::send_request(const actor_ref& to, envelope* e, duratio
   return id;
 }
 
-void actor_base::set_continuation(std::uint64_t id, std::function<void(envelope&)> fn) {
+void actor_cell::set_continuation(std::uint64_t id, std::function<void(envelope&)> fn) {
   auto& x = extras();
   auto it = x.pending.find(id);
   if (it != x.pending.end()) it->second.then = std::move(fn);
 }
 
-timer_handle actor_base::start_timer(duration d, bool periodic, std::function<envelope*()> make) {
+timer_handle actor_cell::start_timer(duration d, bool periodic, std::function<envelope*()> make) {
   if (state_ == state::stopped) return {};
   auto& x = extras();
   auto st = std::make_shared<detail::timer_state>();
   st->id = ++x.last_timer_id;
   st->periodic = periodic;
   st->period = d;
-  st->target = self();
+  st->target = actor_ref{this};
   st->make = std::move(make);
   x.timers.emplace(st->id, st);
   auto& clk = system_->clock();
@@ -429,7 +473,7 @@ timer_handle actor_base::start_timer(duration d, bool periodic, std::function<en
   return timer_handle{st->id};
 }
 
-bool actor_base::cancel_timer(timer_handle h) {
+bool actor_cell::cancel_timer(timer_handle h) {
   if (!extras_) return false;
   auto it = extras_->timers.find(h.id);
   if (it == extras_->timers.end()) return false;
@@ -437,5 +481,7 @@ bool actor_base::cancel_timer(timer_handle h) {
   extras_->timers.erase(it);
   return true;
 }
+
+}  // namespace detail
 
 }  // namespace actor

@@ -8,7 +8,7 @@
 
 namespace actor::detail {
 
-dedicated_executor* dedicated_executor::start(system_state& sys, actor_base* a) {
+dedicated_executor* dedicated_executor::start(system_state& sys, actor_cell* a) {
   auto* ex = new dedicated_executor(sys, a);
   {
     std::lock_guard lk(sys.threads_mu);
@@ -18,7 +18,7 @@ dedicated_executor* dedicated_executor::start(system_state& sys, actor_base* a) 
   return ex;
 }
 
-void dedicated_executor::schedule(actor_base*) noexcept {
+void dedicated_executor::schedule(actor_cell*) noexcept {
   // notify while holding the lock: once it is released the actor's thread may
   // stop the actor and delete this executor
   std::lock_guard lk(mu_);
@@ -36,7 +36,7 @@ void dedicated_executor::run() noexcept {
     }
     auto r = actor_->resume(std::numeric_limits<std::size_t>::max());
     actor_->release();
-    if (r == actor_base::resume_result::done) break;
+    if (r == actor_cell::resume_result::done) break;
   }
   delete this;
   std::lock_guard lk(sys.threads_mu);

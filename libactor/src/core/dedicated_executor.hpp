@@ -14,15 +14,15 @@ struct system_state;
 class dedicated_executor final : public executor {
  public:
   /// Starts the thread; it runs a once scheduled.
-  static dedicated_executor* start(system_state& sys, actor_base* a);
-  void schedule(actor_base* a) noexcept override;
+  static dedicated_executor* start(system_state& sys, actor_cell* a);
+  void schedule(actor_cell* a) noexcept override;
 
  private:
-  dedicated_executor(system_state& sys, actor_base* a) : sys_(sys), actor_(a) {}
+  dedicated_executor(system_state& sys, actor_cell* a) : sys_(sys), actor_(a) {}
   void run() noexcept;
 
   system_state& sys_;
-  actor_base* actor_;
+  actor_cell* actor_;
   std::mutex mu_;
   std::condition_variable cv_;
   int scheduled_ = 0;  // references handed to us by schedule()

@@ -39,7 +39,7 @@ scheduler::~scheduler() {
   for (auto* a : queue_) a->release();
 }
 
-void scheduler::schedule(actor_base* a) noexcept {
+void scheduler::schedule(actor_cell* a) noexcept {
   {
     std::lock_guard lk(mu_);
     queue_.push_back(a);
@@ -55,7 +55,7 @@ void scheduler::wake_one_unless_polled() noexcept {
   if (polling_.load(std::memory_order_seq_cst) == 0 && sleeping_.load(std::memory_order_seq_cst) > 0) cv_.notify_one();
 }
 
-bool scheduler::try_pop(actor_base*& out) noexcept {
+bool scheduler::try_pop(actor_cell*& out) noexcept {
   if (queued_.load(std::memory_order_relaxed) == 0) return false;
   std::lock_guard lk(mu_);
   if (queue_.empty()) return false;
@@ -65,8 +65,8 @@ bool scheduler::try_pop(actor_base*& out) noexcept {
   return true;
 }
 
-actor_base* scheduler::pop(poll_window& window) noexcept {
-  actor_base* a = nullptr;
+actor_cell* scheduler::pop(poll_window& window) noexcept {
+  actor_cell* a = nullptr;
   if (try_pop(a)) return a;
   using clock = std::chrono::steady_clock;
   const auto idle_since = clock::now();
@@ -108,7 +108,7 @@ void scheduler::run() noexcept {
   while (auto* a = pop(window)) {
     for (;;) {
       auto r = a->resume(throughput_);
-      if (r != actor_base::resume_result::again) {
+      if (r != actor_cell::resume_result::again) {
         a->release();
         break;
       }

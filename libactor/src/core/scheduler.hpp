@@ -26,20 +26,20 @@ class scheduler final : public executor {
   scheduler(const scheduler&) = delete;
   scheduler& operator=(const scheduler&) = delete;
 
-  void schedule(actor_base* a) noexcept override;
+  void schedule(actor_cell* a) noexcept override;
   [[nodiscard]] std::size_t workers() const noexcept { return threads_.size(); }
 
  private:
   void run() noexcept;
-  actor_base* pop(poll_window& window) noexcept;  // nullptr: shutting down
-  bool try_pop(actor_base*& out) noexcept;
+  actor_cell* pop(poll_window& window) noexcept;  // nullptr: shutting down
+  bool try_pop(actor_cell*& out) noexcept;
   void wake_one_unless_polled() noexcept;
 
   std::size_t throughput_;
   std::chrono::microseconds busy_poll_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<actor_base*> queue_;
+  std::deque<actor_cell*> queue_;
   std::atomic<std::size_t> queued_{0};  // queue_.size(), readable without the lock
   std::atomic<int> sleeping_{0};
   std::atomic<int> polling_{0};  // workers looking for work without sleeping

@@ -14,7 +14,7 @@ system_state::system_state(system_options o) : opts(std::move(o)) {
   pool = std::make_unique<scheduler>(opts.workers, opts.throughput == 0 ? 1 : opts.throughput, opts.busy_poll);
 }
 
-void live_list::add(system_state& s, actor_base* a) noexcept {
+void live_list::add(system_state& s, actor_cell* a) noexcept {
   a->add_ref();
   std::lock_guard lk(s.live_mu);
   a->live_prev_ = nullptr;
@@ -24,7 +24,7 @@ void live_list::add(system_state& s, actor_base* a) noexcept {
   ++s.live_count;
 }
 
-void live_list::remove(system_state& s, actor_base* a) noexcept {
+void live_list::remove(system_state& s, actor_cell* a) noexcept {
   {
     std::lock_guard lk(s.live_mu);
     if (a->live_prev_ != nullptr) {
@@ -45,6 +45,55 @@ std::vector<actor_ref> live_list::snapshot(system_state& s) {
   out.reserve(s.live_count);
   for (auto* a = s.live_head; a != nullptr; a = a->live_next_) out.emplace_back(a);
   return out;
+}
+
+namespace {
+
+// A one-shot endpoint that hands the first outcome it sees to its receiver, and
+// then cancels its deadline timer (which holds a ref to it).
+class reply_waiter final : public endpoint {
+ public:
+  reply_waiter(std::uint64_t id, clock& clk, reply_receiver r) : endpoint(id), clock_(clk), receiver_(std::move(r)) {}
+  void enqueue(envelope* e) noexcept override {
+    std::unique_ptr<envelope> owned(e);
+    if (done_.exchange(true)) return;
+    receiver_.complete(receiver_.target.get(), *e);
+    cancel_timer();
+  }
+  void arm(clock::timer_id t) noexcept {
+    timer_.store(t);
+    if (done_.load()) cancel_timer();
+  }
+
+ private:
+  void cancel_timer() noexcept {
+    if (auto t = timer_.exchange(0)) clock_.cancel(t);
+  }
+  clock& clock_;
+  reply_receiver receiver_;
+  std::atomic<bool> done_{false};
+  std::atomic<clock::timer_id> timer_{0};
+};
+
+}  // namespace
+
+void request_from_outside(actor_system& sys, const actor_ref& to, envelope* e, duration timeout, reply_receiver r) {
+  auto& clk = sys.clock();
+  auto* w = new reply_waiter(system_access::state(sys).next_id.fetch_add(1, std::memory_order_relaxed), clk,
+                             std::move(r));
+  actor_ref reply_to{w};
+  if (!to) {
+    delete e;
+    w->enqueue(make_error(error{errc::no_such_actor, "empty actor ref"}, {}, 0));
+    return;
+  }
+  auto deadline = clk.now() + timeout;
+  w->arm(clk.schedule_at(deadline, [reply_to] {
+    reply_to.endpoint()->enqueue(make_error(error{errc::timeout, "no reply before the deadline"}, {}, 0));
+  }));
+  e->sender = std::move(reply_to);
+  e->deadline = deadline;
+  to.endpoint()->enqueue(e);
 }
 
 }  // namespace detail
@@ -83,7 +132,8 @@ void actor_system::set_stop_observer(std::function<void(std::uint64_t)> fn) {
   state_->stop_observer = std::move(fn);
 }
 
-actor_ref actor_system::launch(actor_base* a, bool detached) {
+actor_ref actor_system::launch(actor_base* actor, bool detached) {
+  auto* a = &actor->cell_;
   a->set_id(next_id());
   a->system_ = this;
   a->executor_ = detached ? static_cast<detail::executor*>(detail::dedicated_executor::start(*state_, a))

@@ -32,7 +32,7 @@ struct system_state {
   // every running actor, in an intrusive list that holds a reference to each
   std::mutex live_mu;
   std::condition_variable live_cv;
-  actor_base* live_head = nullptr;
+  actor_cell* live_head = nullptr;
   std::size_t live_count = 0;
 
   // dedicated threads still running
@@ -47,11 +47,16 @@ struct system_state {
   std::map<std::string, std::function<actor_base*(const config&)>, std::less<>> types;
 };
 
-// Access to actor_base's list links.
+// The runtime's access to an actor_system's state.
+struct system_access {
+  static system_state& state(actor_system& sys) noexcept { return *sys.state_; }
+};
+
+// Access to actor_cell's list links.
 struct live_list {
-  static void add(system_state& s, actor_base* a) noexcept;
-  /// Unlinks a and drops the list's reference (which may delete a).
-  static void remove(system_state& s, actor_base* a) noexcept;
+  static void add(system_state& s, actor_cell* a) noexcept;
+  /// Unlinks a and drops the list's reference (which may delete its actor).
+  static void remove(system_state& s, actor_cell* a) noexcept;
   /// Adds a reference to each listed actor and returns them.
   static std::vector<actor_ref> snapshot(system_state& s);
 };

@@ -1,6 +1,7 @@
 #include "net/router.hpp"
 #include "wire/encoded_envelope.hpp"
 #include "net/outbox.hpp"
+#include "core/network_hooks.hpp"
 
 #include "actor/log.hpp"
 
@@ -252,7 +253,7 @@ const std::string& router::encoded_local(const actor_ref& r) {
 }
 
 // This thread's outbox (see outbox.hpp): what an actor's handler sent to other
-// nodes, per router, until its outbox_scope ends.
+// nodes, per router, until the handler returns (hand_over_outbox).
 struct outbox_entry {
   std::shared_ptr<router> to;  // keeps the router and its transport until the hand-over
   posted_batch batch;
@@ -267,8 +268,7 @@ struct outbox_entry {
 
 namespace {
 
-struct outbox {
-  const endpoint* actor = nullptr;  // whose sends gather; null: none do
+struct outbox {  // gathers the sends of this_thread_actor (core/network_hooks.hpp)
   std::vector<outbox_entry> entries;
 };
 thread_local outbox this_thread_outbox;
@@ -286,7 +286,7 @@ void hand_over(outbox_entry& entry) noexcept {
 
 outbox_entry* router::gathering_for(const endpoint* sender) {
   auto& box = this_thread_outbox;
-  if (box.actor == nullptr || sender != box.actor) return nullptr;
+  if (this_thread_actor == nullptr || sender != this_thread_actor) return nullptr;
   outbox_entry* entry = nullptr;
   for (auto& x : box.entries) {
     if (x.to.get() == this) return &x;
@@ -297,13 +297,8 @@ outbox_entry* router::gathering_for(const endpoint* sender) {
   return entry;
 }
 
-outbox_scope::outbox_scope(const endpoint* actor) noexcept : outer_(this_thread_outbox.actor) {
-  this_thread_outbox.actor = actor;
-}
-
-outbox_scope::~outbox_scope() {
+void hand_over_outbox() noexcept {
   for (auto& entry : this_thread_outbox.entries) hand_over(entry);
-  this_thread_outbox.actor = outer_;
 }
 
 void router::post_all(posted_batch& batch) noexcept {

@@ -59,7 +59,7 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   actor_ref from_wire(const wire_ref& w) override;
 
   /// Encodes e for the actor behind proxy and hands it to the transport (any thread),
-  /// or to this thread's outbox when its sender's handler runs in an outbox_scope.
+  /// or to this thread's outbox when its sender's handler runs (net/outbox.hpp).
   void send_remote(const remote_endpoint& to, envelope* e) noexcept;
   /// Hands encoded envelopes to the transport (transport::post_all); rejects them
   /// with shutting_down when it is not running. `batch` is left empty.
@@ -92,7 +92,7 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   // Adds the references of last_sender_ that inbound envelopes took over (sender_refs_owed_).
   void settle_sender_refs() noexcept;
   /// This thread's outbox entry for this router, when `sender` is the actor whose
-  /// handler runs in an outbox_scope on this thread; else null.
+  /// handler runs on this thread (this_thread_actor); else null.
   outbox_entry* gathering_for(const endpoint* sender);
   /// The encoded wire ref of a local endpoint, exporting it.
   const std::string& encoded_local(const actor_ref& r);

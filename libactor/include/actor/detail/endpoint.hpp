@@ -50,11 +50,14 @@ class endpoint {
   }
   [[nodiscard]] std::uint32_t use_count() const noexcept { return refs_.load(std::memory_order_acquire); }
   void release() noexcept {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
   }
 
  protected:
   void set_id(std::uint64_t id) noexcept { id_ = id; }
+  /// Called when the last reference goes: deletes the endpoint (or, for one
+  /// held inside another object, that object).
+  virtual void destroy() noexcept { delete this; }
 
  private:
   std::atomic<std::uint32_t> refs_{0};
