@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   cmake g++ make pkg-config
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libboost-program-options-dev
-  catch2
+  catch2 nlohmann-json3-dev
   python3 python3-zmq python3-msgpack
 )
 
