@@ -251,7 +251,9 @@ class msgpack_writer final : public nlohmann::json_sax<json> {
 
 bool msgpack_writer::key(string_t& k) {
   auto& object = open_.back();
-  if (!object.keys.insert(k).second) return refuse(string_start(in_, taken), "duplicate key " + json_quote(k) + " in an object");
+  if (!object.keys.insert(k).second) {
+    return refuse(string_start(in_, taken), "duplicate key " + json_quote(k) + " in an object");
+  }
   packer(object.members).pack(k);
   return true;
 }
@@ -310,7 +312,8 @@ std::optional<located_error> msgpack_writer::string_or_number_error(const syntax
     if (bad == in_.size()) return located_error{bad, "unterminated string"};
     return located_error{bad, "unknown escape '\\" + std::string(1, in_[bad]) + "' in a string"};
   }
-  if (e.says("must be followed by 4 hex digits")) {  // at the byte that is not one, or where they start when the input ends first
+  // at the byte that is not a hex digit, or where the digits start when the input ends first
+  if (e.says("must be followed by 4 hex digits")) {
     const std::size_t digits = in_.rfind("\\u", bad - 1) + 2;
     return located_error{in_.size() - digits < 4 ? digits : bad, "expected 4 hex digits after \\u"};
   }
@@ -324,6 +327,10 @@ std::optional<located_error> msgpack_writer::string_or_number_error(const syntax
   return std::nullopt;
 }
 
+// nlohmann's syntax error in the words and at the place the old parser gave: nlohmann
+// names the context ("while parsing array - ...") and reads the offending token whole,
+// where the old parser stopped at its first byte; where punctuation was due, that token
+// is named whatever it is; where a value was due, a broken string or number is described.
 located_error msgpack_writer::explain(const syntax_error& e) const {
   const std::size_t start = token_start(e);
   const std::string got = describe(in_, start);
@@ -341,7 +348,8 @@ located_error msgpack_writer::explain(const syntax_error& e) const {
   // where a key is due, only a string is read as one: "{-}" lacks a key, not a digit
   const bool string_here = start < in_.size() && in_[start] == '"';
   if (e.says("parsing object key - ") && !string_here) {
-    return {start, open_.back().count == 0 ? "expected a string key or '}' in an object" : "expected a string key after ','"};
+    const bool first = open_.back().count == 0;
+    return {start, first ? "expected a string key or '}' in an object" : "expected a string key after ','"};
   }
   if (auto lexical = string_or_number_error(e)) return *lexical;
   if (start == in_.size()) return {start, "expected a value, got the end of the input"};
@@ -475,7 +483,9 @@ actor::expected<std::string> msgpack_to_json(std::string_view bytes) {
   try {
     std::size_t offset = 0;
     auto h = msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, limit);
-    if (offset != bytes.size()) return actor::error{actor::errc::bad_message, "trailing bytes after the MessagePack value"};
+    if (offset != bytes.size()) {
+      return actor::error{actor::errc::bad_message, "trailing bytes after the MessagePack value"};
+    }
     return to_json(h.get());
   } catch (const msgpack::depth_size_overflow&) {
     return actor::error{actor::errc::bad_message,
