@@ -286,7 +286,7 @@ void bridge_io::run() noexcept {
     auto unsent = [&] {
       return std::any_of(conns_.begin(), conns_.end(), [](const auto& kv) {
         const auto& c = *kv.second;
-        return !c.stalled.empty() || (!c.backlog.empty() && c.state == conn_state::connecting);
+        return !c.stalled.empty() || (!c.backlog.empty() && c.link.state() == peer_state::connecting);
       });
     };
     while (unsent() && mono_now() < until) {

@@ -14,23 +14,19 @@
 #include <zmq.hpp>
 
 #include "bridge/io.hpp"
+#include "net/connection.hpp"
 
 namespace actor::detail {
 
 inline steady_time mono_now() { return std::chrono::steady_clock::now(); }
 
-enum class conn_state : std::uint8_t { connecting, alive, down, refused };
-
 struct bridge_io::connection {
+  explicit connection(const connection_options& o) : link(o) {}
+
   std::string address;
   std::unique_ptr<zmq::socket_t> socket;
-  conn_state state = conn_state::connecting;
-  bool welcomed = false;
-  std::uint64_t incarnation = 0;      // from WELCOME
+  detail::connection link;  // handshake, heartbeats, liveness (net/connection.hpp)
   std::size_t max_frame = 16u << 20;  // the largest frame the node accepts, from WELCOME
-  steady_time last_heard{};
-  steady_time down_since{};
-  std::uint64_t seq = 0;
   std::string reason;  // why down or refused
   std::vector<outgoing> backlog;  // waiting for WELCOME
   std::string batch;              // the BATCH frame being filled

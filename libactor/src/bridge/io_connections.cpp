@@ -50,7 +50,13 @@ std::string repack(const msgpack::object& o) {
 bridge_io::connection& bridge_io::connection_for(const std::string& address) {
   auto& slot = conns_[address];
   if (!slot) {
-    slot = std::make_unique<connection>();
+    connection_options o;
+    o.heartbeat_interval = opts_.heartbeat;  // the heartbeat timer is tick()'s, for all connections
+    o.suspect = false;
+    o.down_after = opts_.down_after;
+    o.down_forgets_welcome = true;
+    o.refusal_is_final = true;
+    slot = std::make_unique<connection>(o);
     slot->address = address;
     open_socket(*slot);
   }
@@ -58,7 +64,7 @@ bridge_io::connection& bridge_io::connection_for(const std::string& address) {
 }
 
 void bridge_io::open_socket(connection& c) {
-  c.last_heard = mono_now();
+  const auto now = mono_now();
   try {
     auto s = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
     s->set(zmq::sockopt::routing_id, routing_id_);
@@ -74,9 +80,8 @@ void bridge_io::open_socket(connection& c) {
     s->connect(c.address);
     c.socket = std::move(s);
   } catch (const zmq::error_t& e) {
-    c.state = conn_state::refused;
+    c.link.connect_failed(now);
     c.reason = "cannot connect to '" + c.address + "': " + e.what();
-    c.down_since = c.last_heard;
     std::lock_guard lk(mu_);
     down_[c.address] = c.reason;
     return;
@@ -85,11 +90,19 @@ void bridge_io::open_socket(connection& c) {
     std::lock_guard lk(mu_);
     ++open_connections_;
   }
-  say_hello(c);
+  send_probe(c, c.link.opened(now).send);
 }
 
-void bridge_io::say_hello(connection& c) {
-  send_raw(c, wire::encode(wire::hello{wire::protocol_version, "client", opts_.name, "", incarnation_}));
+void bridge_io::send_probe(connection& c, probe what) {
+  switch (what) {
+    case probe::none: return;
+    case probe::hello:
+      send_raw(c, wire::encode(wire::hello{wire::protocol_version, "client", opts_.name, "", incarnation_}));
+      return;
+    case probe::ping:
+      send_raw(c, wire::encode_probe(wire::frame_tag::ping, {c.link.seq(), incarnation_}));
+      return;
+  }
 }
 
 void bridge_io::route(outgoing& o) {
@@ -97,12 +110,12 @@ void bridge_io::route(outgoing& o) {
   auto reject = [&](errc code, const std::string& text) {
     if (o.correlation != 0) complete(o.correlation, error{code, text});
   };
-  if (c.state == conn_state::down || c.state == conn_state::refused) {
+  if (c.link.state() == peer_state::down || c.link.state() == peer_state::refused) {
     return reject(errc::node_down, c.reason);
   }
   if (c.queued >= opts_.queue_limit) return reject(errc::overloaded, "too many messages queued for " + c.address);
   ++c.queued;
-  if (!c.welcomed) {
+  if (!c.link.welcomed()) {
     c.backlog.push_back(std::move(o));
     return;
   }
@@ -181,7 +194,7 @@ void bridge_io::on_frame(connection& c, const void* data, std::size_t size) {
       ACTOR_LOG(debug, "bridge", "malformed_input", {"node", c.address}, {"reason", ok.error().text});
       return;
     }
-    heard_from(c, mono_now());
+    c.link.heard(mono_now());
     return on_batch(c);
   }
   auto f = wire::decode_frame(data, size, limits_);
@@ -189,18 +202,19 @@ void bridge_io::on_frame(connection& c, const void* data, std::size_t size) {
     ACTOR_LOG(debug, "bridge", "malformed_input", {"node", c.address}, {"reason", f.error().text});
     return;
   }
-  heard_from(c, mono_now());
+  const auto now = mono_now();
+  c.link.heard(now);
   switch (f->tag) {
     case wire::frame_tag::welcome: {
-      if (auto w = wire::read_welcome(*f)) welcomed(c, *w);
+      if (auto w = wire::read_welcome(*f)) welcomed(c, *w, now);
       return;
     }
     case wire::frame_tag::refuse: {
       auto r = wire::read_refuse(*f);
       const std::string reason = r ? r->reason : std::string("(unreadable reason)");
       ACTOR_LOG(error, "bridge", "handshake_refused_by_peer", {"node", c.address}, {"reason", reason});
-      mark_down(c, "node at " + c.address + " refused the handshake: " + reason);
-      c.state = conn_state::refused;
+      c.link.refused(now);
+      went_down(c, "node at " + c.address + " refused the handshake: " + reason);
       return;
     }
     case wire::frame_tag::ping: {
@@ -209,14 +223,14 @@ void bridge_io::on_frame(connection& c, const void* data, std::size_t size) {
     }
     case wire::frame_tag::pong: {
       auto p = wire::read_probe(*f);
-      if (p && c.welcomed && p->incarnation != c.incarnation) {
+      if (!p) return;
+      const auto ev = c.link.pong(p->incarnation, now);
+      if (ev.restarted) {
         // the node restarted: what was in flight to the old run is lost; introduce ourselves again
         ACTOR_LOG(info, "bridge", "node_restarted", {"node", c.address}, {"incarnation", p->incarnation});
         fail_address(c.address, error{errc::node_down, "node at " + c.address + " restarted"});
         drop_queued(c);  // failed above: they must not reach the new run
-        c.welcomed = false;
-        c.state = conn_state::connecting;
-        say_hello(c);
+        send_probe(c, ev.send);
       }
       return;
     }
@@ -225,17 +239,13 @@ void bridge_io::on_frame(connection& c, const void* data, std::size_t size) {
   }
 }
 
-void bridge_io::heard_from(connection& c, steady_time now) { c.last_heard = now; }
-
-void bridge_io::welcomed(connection& c, const wire::welcome& w) {
-  if (c.welcomed && w.incarnation != c.incarnation) {
+void bridge_io::welcomed(connection& c, const wire::welcome& w, steady_time now) {
+  const auto ev = c.link.welcome(w.incarnation, now);
+  if (ev.ignored) return;  // refused already
+  if (ev.was_welcomed && ev.old_incarnation != ev.new_incarnation) {
     fail_address(c.address, error{errc::node_down, "node at " + c.address + " restarted"});
     drop_queued(c);
   }
-  if (c.state == conn_state::refused) return;
-  c.welcomed = true;
-  c.incarnation = w.incarnation;
-  c.state = conn_state::alive;
   c.reason.clear();
   if (w.max_message_size >= 1024) c.max_frame = static_cast<std::size_t>(w.max_message_size);
   {
@@ -273,12 +283,9 @@ void bridge_io::on_batch(connection& c) {
   }
 }
 
-void bridge_io::mark_down(connection& c, const std::string& why) {
+void bridge_io::went_down(connection& c, const std::string& why) {
   ACTOR_LOG(warn, "bridge", "node_down", {"node", c.address}, {"reason", why});
-  c.state = conn_state::down;
-  c.welcomed = false;
   c.reason = why;
-  c.down_since = mono_now();
   drop_queued(c);
   {
     std::lock_guard lk(mu_);
@@ -299,12 +306,7 @@ void bridge_io::tick(steady_time now) {
   if (now - last_heartbeat_ >= opts_.heartbeat) {
     last_heartbeat_ = now;
     for (auto& [addr, c] : conns_) {
-      if (!c->socket || c->state == conn_state::refused) continue;
-      if (c->welcomed) {
-        send_raw(*c, wire::encode_probe(wire::frame_tag::ping, {++c->seq, incarnation_}));
-      } else {
-        say_hello(*c);
-      }
+      if (c->socket) send_probe(*c, c->link.heartbeat().send);  // nothing when refused
     }
     std::function<void()> hook;
     {
@@ -314,12 +316,11 @@ void bridge_io::tick(steady_time now) {
     if (hook) hook();
   }
   for (auto& [addr, c] : conns_) {
-    if (c->state != conn_state::connecting && c->state != conn_state::alive) continue;
-    if (now - c->last_heard > opts_.down_after) {
-      mark_down(*c, c->welcomed ? "node at " + c->address + " was silent for " + ms_text(opts_.down_after)
-                                : "node at " + c->address + " did not answer the handshake within " +
-                                      ms_text(opts_.down_after));
-    }
+    const auto why = c->link.check_silence(now).went_down;
+    if (why == down_reason::none) continue;
+    went_down(*c, why == down_reason::silent ? "node at " + c->address + " was silent for " + ms_text(opts_.down_after)
+                                             : "node at " + c->address + " did not answer the handshake within " +
+                                                   ms_text(opts_.down_after));
   }
   forget_idle(now);
 }
@@ -327,8 +328,8 @@ void bridge_io::tick(steady_time now) {
 void bridge_io::forget_idle(steady_time now) {
   for (auto it = conns_.begin(); it != conns_.end();) {
     auto& c = *it->second;
-    const bool gone = c.state == conn_state::down || c.state == conn_state::refused;
-    if (gone && now - c.down_since > forget_after * opts_.down_after && !has_pending(c.address)) {
+    const bool gone = c.link.state() == peer_state::down || c.link.state() == peer_state::refused;
+    if (gone && now - c.link.down_since() > forget_after * opts_.down_after && !has_pending(c.address)) {
       std::lock_guard lk(mu_);
       down_.erase(c.address);
       if (c.socket) --open_connections_;

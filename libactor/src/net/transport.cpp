@@ -21,17 +21,6 @@ constexpr std::size_t max_kept_batch_bytes = 1u << 20;  // a posted batch's capa
 constexpr std::size_t max_spare_batches = 16;
 }  // namespace
 
-std::string_view to_string(peer_state s) noexcept {
-  switch (s) {
-    case peer_state::connecting: return "connecting";
-    case peer_state::alive: return "alive";
-    case peer_state::suspect: return "suspect";
-    case peer_state::down: return "down";
-    case peer_state::refused: return "refused";
-  }
-  return "unknown";
-}
-
 std::string_view to_string(drop_reason r) noexcept {
   switch (r) {
     case drop_reason::malformed: return "malformed";
@@ -73,6 +62,9 @@ transport::transport(transport_options opts, deliver_fn deliver, std::function<v
   } catch (const zmq::error_t& e) {
     throw std::runtime_error("cannot listen on '" + opts_.listen + "': " + e.what());
   }
+  conn_opts_.heartbeat_interval = opts_.heartbeat_interval;
+  conn_opts_.suspect_after = opts_.suspect_after;
+  conn_opts_.down_after = opts_.down_after;
   address_ = opts_.advertise.empty() ? bound_ : opts_.advertise;
   if (address_.find("0.0.0.0") != std::string::npos || address_.find("://*") != std::string::npos) {
     throw std::runtime_error("listening on a wildcard address (" + bound_ +
@@ -95,7 +87,7 @@ peer_slot* transport::peer_for(const std::string& address) {
   std::lock_guard lk(mu_);
   auto& p = peers_[address];
   if (!p) {
-    p = std::make_unique<peer>();
+    p = std::make_unique<peer>(conn_opts_);
     p->address = address;
   }
   return p.get();
@@ -333,7 +325,7 @@ void transport::route(const posted_envelope& e, posted_extra* x, std::string_vie
   }
   auto& p = *static_cast<peer*>(e.to);
   if (!p.dealer) open_dealer(p);  // never opened, or closed after being down for long: try afresh
-  switch (p.state) {
+  switch (p.conn.state()) {
     case peer_state::refused:
       reject(e, x, errc::node_down, "peer " + p.address + " refused our handshake", drop_reason::node_down);
       return;
@@ -353,7 +345,7 @@ void transport::route(const posted_envelope& e, posted_extra* x, std::string_vie
   const bool repeat = e.repeat_of != posted_envelope::no_repeat;
   wire::repeat_view r;
   if (repeat) r = {bytes, e.repeat_body, buffer.substr(e.repeat_of), e.layout};
-  if (!p.welcomed) {  // owned while it waits, and whole
+  if (!p.conn.welcomed()) {  // owned while it waits, and whole
     outbound& o = p.backlog.emplace_back();
     o.e = e;
     o.e.repeat_of = posted_envelope::no_repeat;
@@ -396,8 +388,8 @@ std::size_t transport::route_repeats(const posted_envelope* run, std::size_t cou
                                      std::uint64_t serial) {
   auto& p = *static_cast<peer*>(run->to);
   // as route() would write them: as they are, after their head, which is the batch's last full envelope
-  const bool as_they_are = count > 1 && p.dealer && p.welcomed && p.repeats && p.state != peer_state::down &&
-                           p.state != peer_state::refused && p.batch_count > 0 && p.last_full.known() &&
+  const bool as_they_are = count > 1 && p.dealer && p.conn.welcomed() && p.repeats && p.conn.state() != peer_state::down &&
+                           p.conn.state() != peer_state::refused && p.batch_count > 0 && p.last_full.known() &&
                            p.last_full_like.serial == serial && p.last_full_like.offset == run->repeat_of &&
                            p.queued + count <= opts_.peer_queue_limit;
   if (!as_they_are) {

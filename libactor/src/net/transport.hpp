@@ -33,6 +33,7 @@
 #include "actor/clock.hpp"
 #include "actor/detail/envelope.hpp"
 #include "net/clients.hpp"
+#include "net/connection.hpp"
 #include "net/counters.hpp"
 #include "wire/wire.hpp"
 
@@ -52,8 +53,6 @@ struct transport_options {
   std::chrono::microseconds busy_poll{0};  // polling without blocking after traffic (node_options::busy_poll)
 };
 
-enum class peer_state : std::uint8_t { connecting, alive, suspect, down, refused };
-[[nodiscard]] std::string_view to_string(peer_state s) noexcept;
 
 /// A peer node as other threads see it: an address to post to.
 struct peer_slot {
@@ -195,14 +194,22 @@ class transport {
   void tick(time_point now);
   void open_dealer(peer& p);
   std::size_t reclaim_sockets();  // closes the sockets of down peers; how many
-  void mark_down(peer& p, const std::string& why);
+  // p went down (by silence, or mark_down): says so, fails what was in flight, drops what was queued
+  void went_down(peer& p, const std::string& why);
+  void mark_down(peer& p, time_point now, const std::string& why);  // the transport gives up on p
   void heard_from(peer& p, time_point now);
+  // after an event of p's connection: publishes its state; logs peer_up when it came back
+  void after_heard(peer& p, const connection_event& ev);
+  // makes p's snapshot state (what peers() reads) its connection's
+  void publish(peer& p);
+  void send_probe(peer& p, probe what);  // HELLO or PING on p's DEALER
   void fail_inflight(peer& p, errc code, const std::string& text);
   void reject(const posted_envelope& e, posted_extra* x, errc code, const std::string& text, drop_reason why);
   bool send_raw(zmq::socket_t& s, const std::string& frame);
   void malformed(const std::string& from, const std::string& why);
 
   transport_options opts_;
+  connection_options conn_opts_;  // every peer's connection state machine (net/connection.hpp)
   deliver_fn deliver_;
   std::function<void()> on_second_;
   std::function<void()> frame_done_;

@@ -140,20 +140,20 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
     case wire::frame_tag::welcome: {
       auto w = wire::read_welcome(*f);
       if (!w) return malformed(p.address, w.error().text);
-      const bool restarted = p.incarnation != 0 && p.incarnation != w->incarnation;
+      const auto ev = p.conn.welcome(w->incarnation, now);
+      const bool restarted = ev.old_incarnation != 0 && ev.old_incarnation != ev.new_incarnation;
       {
         std::lock_guard lk(mu_);
         p.name = w->node;
         p.incarnation = w->incarnation;
       }
-      if (!p.welcomed) {
+      if (!ev.was_welcomed) {
         ACTOR_LOG(info, "transport", restarted ? "peer_restarted" : "peer_connected", {"peer", p.address},
                   {"name", w->node}, {"incarnation", w->incarnation});
       }
       if (w->max_message_size >= 1024) p.max_frame = static_cast<std::size_t>(w->max_message_size);
       p.repeats = (w->features & wire::feature_repeat) != 0;
-      p.welcomed = true;
-      heard_from(p, now);
+      after_heard(p, ev);
       auto backlog = std::move(p.backlog);
       p.backlog.clear();
       p.queued -= backlog.size();
@@ -168,10 +168,8 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
       auto r = wire::read_refuse(*f);
       if (!r) return malformed(p.address, r.error().text);
       ACTOR_LOG(error, "transport", "handshake_refused_by_peer", {"peer", p.address}, {"reason", r->reason});
-      {
-        std::lock_guard lk(mu_);
-        p.state = peer_state::refused;
-      }
+      p.conn.refused(now);
+      publish(p);
       fail_inflight(p, errc::node_down, "peer " + p.address + " refused the handshake: " + r->reason);
       p.backlog.clear();
       p.queued = 0;
@@ -180,16 +178,14 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
     case wire::frame_tag::pong: {
       auto pr = wire::read_probe(*f);
       if (!pr) return malformed(p.address, pr.error().text);
-      if (p.welcomed && pr->incarnation != p.incarnation) {
+      const auto ev = p.conn.pong(pr->incarnation, now);
+      if (ev.restarted) {
         // the peer restarted: what was in flight to the old incarnation is lost; introduce ourselves again
         ACTOR_LOG(info, "transport", "peer_restarted", {"peer", p.address}, {"incarnation", pr->incarnation});
         fail_inflight(p, errc::node_down, "peer " + p.address + " restarted");
-        p.welcomed = false;
-        send_raw(*p.dealer, wire::encode(wire::hello{wire::protocol_version, "node", opts_.node_name, address_,
-                                                     opts_.incarnation}));
-        p.last_probe = now;
+        send_probe(p, ev.send);
       }
-      heard_from(p, now);
+      after_heard(p, ev);
       return;
     }
     default:  // BATCH frames were handled above

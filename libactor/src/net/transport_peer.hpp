@@ -16,6 +16,7 @@
 
 #include <zmq.hpp>
 
+#include "net/connection.hpp"
 #include "net/transport.hpp"
 
 namespace actor::detail::transport_detail {
@@ -53,15 +54,12 @@ struct transport::peer : peer_slot {
   std::uint64_t incarnation = 0;
   peer_state state = peer_state::connecting;
 
+  explicit peer(const connection_options& o) : conn(o) {}
+
   // I/O thread only
   std::unique_ptr<zmq::socket_t> dealer;
-  bool welcomed = false;
-  time_point opened{};
-  time_point last_heard{};
-  time_point last_probe{};
-  std::uint64_t seq = 0;
+  connection conn;  // handshake, heartbeats, liveness; `state` above is its state as last published
   std::size_t max_frame = 16u << 20;  // the largest frame the peer accepts, from its WELCOME
-  time_point down_since{};
   std::string batch;  // the BATCH frame being filled
   std::size_t batch_count = 0;
   wire::written_envelope last_full;  // the batch's last full envelope, which repeats refer to

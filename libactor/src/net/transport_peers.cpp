@@ -23,11 +23,8 @@ void transport::open_dealer(peer& p) {
     }
   } catch (const zmq::error_t& e) {
     // still none (closed sockets are freed a moment later): wait in the backlog, the tick retries
-    if (p.opened == time_point{} || p.state == peer_state::down) {
-      std::lock_guard lk(mu_);
-      p.state = peer_state::connecting;
-      p.opened = p.last_heard = mono_now();
-    }
+    p.conn.no_socket(mono_now());
+    publish(p);
     ACTOR_LOG(warn, "transport", "socket_failed", {"peer", p.address}, {"error", e.what()});
     return;
   }
@@ -45,19 +42,17 @@ void transport::open_dealer(peer& p) {
     s->connect(p.address);
   } catch (const zmq::error_t& e) {
     ACTOR_LOG(warn, "transport", "connect_failed", {"peer", p.address}, {"error", e.what()});
-    std::lock_guard lk(mu_);
-    p.state = peer_state::refused;
+    p.conn.connect_failed(mono_now());
+    publish(p);
     return;
   }
+  const auto ev = p.conn.opened(mono_now());
   {
     std::lock_guard lk(mu_);
     p.dealer = std::move(s);
-    p.state = peer_state::connecting;
+    p.state = p.conn.state();
   }
-  p.welcomed = false;
-  p.opened = p.last_heard = p.last_probe = mono_now();
-  send_raw(*p.dealer, wire::encode(wire::hello{wire::protocol_version, "node", opts_.node_name, address_,
-                                               opts_.incarnation}));
+  send_probe(p, ev.send);
   ACTOR_LOG(debug, "transport", "peer_connecting", {"peer", p.address});
 }
 
@@ -65,9 +60,9 @@ std::size_t transport::reclaim_sockets() {
   std::size_t closed = 0;
   std::lock_guard lk(mu_);
   for (auto& [addr, p] : peers_) {
-    if (p->dealer && p->state == peer_state::down) {
+    if (p->dealer && p->conn.state() == peer_state::down) {
       p->dealer.reset();
-      p->welcomed = false;
+      p->conn.socket_closed();
       ++closed;
     }
   }
@@ -75,26 +70,42 @@ std::size_t transport::reclaim_sockets() {
   return closed;
 }
 
-void transport::heard_from(peer& p, time_point now) {
-  p.last_heard = now;
-  if (p.welcomed && p.state != peer_state::alive) {
-    const auto before = p.state;
-    {
-      std::lock_guard lk(mu_);
-      p.state = peer_state::alive;
-    }
-    if (before == peer_state::down || before == peer_state::suspect) {
-      ACTOR_LOG(info, "transport", "peer_up", {"peer", p.address}, {"was", std::string(to_string(before))});
-    }
+void transport::heard_from(peer& p, time_point now) { after_heard(p, p.conn.heard(now)); }
+
+void transport::after_heard(peer& p, const connection_event& ev) {
+  if (!ev.became_alive) return;
+  publish(p);
+  if (ev.was == peer_state::down || ev.was == peer_state::suspect) {
+    ACTOR_LOG(info, "transport", "peer_up", {"peer", p.address}, {"was", std::string(to_string(ev.was))});
   }
 }
 
-void transport::mark_down(peer& p, const std::string& why) {
-  {
-    std::lock_guard lk(mu_);
-    p.state = peer_state::down;
+void transport::publish(peer& p) {
+  if (p.state == p.conn.state()) return;  // only this thread writes it
+  std::lock_guard lk(mu_);
+  p.state = p.conn.state();
+}
+
+void transport::send_probe(peer& p, probe what) {
+  switch (what) {
+    case probe::none: return;
+    case probe::hello:
+      send_raw(*p.dealer, wire::encode(wire::hello{wire::protocol_version, "node", opts_.node_name, address_,
+                                                   opts_.incarnation}));
+      return;
+    case probe::ping:
+      send_raw(*p.dealer, wire::encode_probe(wire::frame_tag::ping, {p.conn.seq(), opts_.incarnation}));
+      return;
   }
-  p.down_since = mono_now();
+}
+
+void transport::mark_down(peer& p, time_point now, const std::string& why) {
+  p.conn.down(now);
+  went_down(p, why);
+}
+
+void transport::went_down(peer& p, const std::string& why) {
+  publish(p);
   ACTOR_LOG(warn, "transport", "peer_down", {"peer", p.address}, {"reason", why});
   fail_inflight(p, errc::node_down, "peer " + p.address + " is down: " + why);
   counters_.dropped[static_cast<std::size_t>(drop_reason::node_down)].fetch_add(p.queued, std::memory_order_relaxed);
@@ -150,42 +161,32 @@ void transport::tick(time_point now) {
     }
   }
   for (auto* p : active) {
-    if (we_stalled) p->last_heard = std::max(p->last_heard, now);
+    if (we_stalled) p->conn.grace(now);
     if (!p->dealer) {  // messages are waiting for a socket
-      if (now - p->opened > opts_.down_after) {
-        mark_down(*p, "no socket available for " + std::to_string(opts_.down_after.count()) + " ms");
+      if (now - p->conn.opened_at() > opts_.down_after) {
+        mark_down(*p, now, "no socket available for " + std::to_string(opts_.down_after.count()) + " ms");
       } else {
         open_dealer(*p);
       }
       continue;
     }
-    if (p->state == peer_state::down && now - p->down_since > forget_after * opts_.down_after) {
+    if (p->conn.state() == peer_state::down && now - p->conn.down_since() > forget_after * opts_.down_after) {
       // down for long: close its socket (sockets are a bounded resource); a new
       // message to it opens a fresh one
       ACTOR_LOG(info, "transport", "peer_forgotten", {"peer", p->address});
       std::lock_guard lk(mu_);
       p->dealer.reset();
-      p->welcomed = false;
+      p->conn.socket_closed();
       continue;
     }
-    if (p->state == peer_state::refused) continue;
-    if (now - p->last_probe >= opts_.heartbeat_interval) {
-      p->last_probe = now;
-      if (p->welcomed) {
-        send_raw(*p->dealer, wire::encode_probe(wire::frame_tag::ping, {++p->seq, opts_.incarnation}));
-      } else {
-        send_raw(*p->dealer, wire::encode(wire::hello{wire::protocol_version, "node", opts_.node_name, address_,
-                                                      opts_.incarnation}));
-      }
-    }
-    const auto silence = now - p->last_heard;
-    if (p->state == peer_state::alive && silence > opts_.suspect_after) {
-      std::lock_guard lk(mu_);
-      p->state = peer_state::suspect;
-    }
-    if (p->state != peer_state::down && silence > opts_.down_after) {
-      mark_down(*p, p->welcomed ? "silent for " + std::to_string(opts_.down_after.count()) + " ms"
-                                : "no handshake within " + std::to_string(opts_.down_after.count()) + " ms");
+    if (p->conn.state() == peer_state::refused) continue;
+    const auto ev = p->conn.tick(now);
+    send_probe(*p, ev.send);
+    if (ev.became_suspect) publish(*p);
+    if (ev.went_down != down_reason::none) {
+      went_down(*p, ev.went_down == down_reason::silent
+                        ? "silent for " + std::to_string(opts_.down_after.count()) + " ms"
+                        : "no handshake within " + std::to_string(opts_.down_after.count()) + " ms");
     }
     // forget requests whose requester has had its timeout already
     for (auto it = p->inflight.begin(); it != p->inflight.end();) {
