@@ -4,12 +4,13 @@
 // logic: no socket, no thread, no clock (every event takes the time), no lock. The
 // owner sends what it is told to, and does the rest (failing requests, logging).
 //
-//   opened() ------> connecting --WELCOME--> alive --silence > suspect_after--> suspect
-//                        |                    ^  \                                 |
-//                        |   (welcomed, any frame; or WELCOME)                     |
-//                        v                    |   `---- silence > down_after ----> down
-//                      down <-----------------'                                    ^
-//   connect_failed() / REFUSE -> refused                                           |
+// Transitions (each by an event below, or by tick()/check_silence() for silence):
+//   opened()                 -> connecting (not welcomed)
+//   WELCOME                  -> alive (from any state; a refused one only without refusal_is_final)
+//   any frame, when welcomed -> alive (from suspect, down, connecting)
+//   silence > suspect_after  -> suspect (from alive; not at all without options.suspect)
+//   silence > down_after     -> down (from connecting, alive, suspect); down() -> down
+//   REFUSE, connect_failed() -> refused (left alone from then: no probes, no silence)
 //
 // - Handshake: HELLO on opened(), then again every heartbeat while not welcomed.
 // - Heartbeat: once welcomed, a PING every heartbeat (tick() keeps the per-connection
