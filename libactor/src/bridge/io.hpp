@@ -32,6 +32,7 @@
 #include "actor/bridge.hpp"
 #include "actor/detail/ref_codec.hpp"
 #include "actor/expected.hpp"
+#include "net/connection.hpp"
 #include "wire/wire.hpp"
 
 namespace actor::detail {
@@ -117,15 +118,15 @@ class bridge_io {
   void on_frame(connection& c, const void* data, std::size_t size);
   // Completes calls with the replies batches_ just decoded, and feeds inboxes.
   void on_batch(connection& c);
-  void heard_from(connection& c, steady_time now);
-  void welcomed(connection& c, const wire::welcome& w);
+  void welcomed(connection& c, const wire::welcome& w, steady_time now);
   // Forgets what is queued for c, not yet written (its calls were failed).
   void drop_queued(connection& c);
-  void mark_down(connection& c, const std::string& why);
+  // c went down (its link is down or refused already): fails its calls, drops what is queued
+  void went_down(connection& c, const std::string& why);
   void tick(steady_time now);
   void expire(steady_time now);
   void forget_idle(steady_time now);
-  void say_hello(connection& c);
+  void send_probe(connection& c, probe what);  // HELLO or PING
   bool has_pending(const std::string& address) const;
   [[nodiscard]] steady_time next_deadline() const;
 

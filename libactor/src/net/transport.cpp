@@ -10,47 +10,16 @@
 
 #include "actor/log.hpp"
 #include "core/poll_window.hpp"
+#include "net/transport_peer.hpp"
 
 namespace actor::detail {
 
+using namespace transport_detail;
+
 namespace {
-// A batch frame is sent once it grows past max_batch_bytes; zmq holds at most
-// socket_hwm frames per connection (~4 MB), so data queued ahead of a frame
-// never delays it long. Beyond that, our own per-peer queue fills and senders
-// see `overloaded`.
-constexpr std::size_t max_batch_bytes = 64u << 10;
-constexpr int socket_hwm = 64;
-constexpr std::size_t max_client_backlog_bytes = 4u << 20;  // replies held for one slow client
 constexpr std::size_t max_kept_batch_bytes = 1u << 20;  // a posted batch's capacity kept for the next
 constexpr std::size_t max_spare_batches = 16;
-constexpr int read_budget = 4096;
-constexpr int forget_after = 10;  // down_after periods a down peer keeps its socket
-constexpr int max_sockets = 4096;  // per node (zmq's default is 1023); each is a file descriptor too                    // messages read from one socket before polling again
-
-std::chrono::steady_clock::time_point mono_now() { return std::chrono::steady_clock::now(); }
-
-struct inflight_key {
-  std::uint64_t requester;
-  std::uint64_t correlation;
-  bool operator==(const inflight_key&) const = default;
-};
-struct inflight_hash {
-  std::size_t operator()(const inflight_key& k) const noexcept {
-    return std::hash<std::uint64_t>{}(k.requester * 0x9e3779b97f4a7c15ULL ^ k.correlation);
-  }
-};
 }  // namespace
-
-std::string_view to_string(peer_state s) noexcept {
-  switch (s) {
-    case peer_state::connecting: return "connecting";
-    case peer_state::alive: return "alive";
-    case peer_state::suspect: return "suspect";
-    case peer_state::down: return "down";
-    case peer_state::refused: return "refused";
-  }
-  return "unknown";
-}
 
 std::string_view to_string(drop_reason r) noexcept {
   switch (r) {
@@ -65,51 +34,6 @@ std::string_view to_string(drop_reason r) noexcept {
   return "unknown";
 }
 
-struct transport::peer : peer_slot {
-  // the snapshot others read, written by the I/O thread under transport::mu_
-  std::string name;
-  std::uint64_t incarnation = 0;
-  peer_state state = peer_state::connecting;
-
-  // I/O thread only
-  std::unique_ptr<zmq::socket_t> dealer;
-  bool welcomed = false;
-  time_point opened{};
-  time_point last_heard{};
-  time_point last_probe{};
-  std::uint64_t seq = 0;
-  std::size_t max_frame = 16u << 20;  // the largest frame the peer accepts, from its WELCOME
-  time_point down_since{};
-  std::string batch;  // the BATCH frame being filled
-  std::size_t batch_count = 0;
-  wire::written_envelope last_full;  // the batch's last full envelope, which repeats refer to
-  // a full envelope of the drained buffer with last_full's sender, receiver and type (its offset
-  // there, and the drain): repeats of it need no comparing
-  struct {
-    std::uint64_t serial = 0;
-    std::size_t offset = posted_envelope::no_repeat;
-  } last_full_like;
-  bool repeats = false;              // the peer's WELCOME listed feature_repeat
-  std::deque<std::pair<std::string, std::size_t>> stalled;  // frames zmq would not take yet, with envelope counts
-  std::vector<outbound> backlog;                             // waiting for WELCOME
-  std::size_t queued = 0;                                    // envelopes in batch + stalled + backlog
-  struct inflight_entry {
-    actor_ref requester;
-    time_point deadline;
-  };
-  std::unordered_map<inflight_key, inflight_entry, inflight_hash> inflight;
-};
-
-struct transport::client {
-  std::string name;
-  time_point last_heard{};
-  time_point unreachable_since{};  // the ROUTER last said its connection is gone; {}: reachable
-  // reply batches the ROUTER could not take yet (the client reads slower than we answer):
-  // sent in order as its queue drains, up to max_client_backlog_bytes
-  std::deque<std::pair<std::string, std::size_t>> stalled;  // frame, envelopes in it
-  std::size_t stalled_bytes = 0;
-};
-
 transport::transport(transport_options opts, deliver_fn deliver, std::function<void()> on_second,
                      std::function<void()> frame_done)
     : opts_(std::move(opts)),
@@ -117,7 +41,8 @@ transport::transport(transport_options opts, deliver_fn deliver, std::function<v
       on_second_(std::move(on_second)),
       frame_done_(std::move(frame_done)),
       limits_(wire::limits(opts_.max_message_size)),
-      ctx_(1) {
+      ctx_(1),
+      clients_(router_, counters_, opts_.down_after, max_batch_bytes) {
   ctx_.set(zmq::ctxopt::max_sockets, max_sockets);  // before the first socket
   router_ = zmq::socket_t(ctx_, zmq::socket_type::router);
   char inc[17];
@@ -137,6 +62,9 @@ transport::transport(transport_options opts, deliver_fn deliver, std::function<v
   } catch (const zmq::error_t& e) {
     throw std::runtime_error("cannot listen on '" + opts_.listen + "': " + e.what());
   }
+  conn_opts_.heartbeat_interval = opts_.heartbeat_interval;
+  conn_opts_.suspect_after = opts_.suspect_after;
+  conn_opts_.down_after = opts_.down_after;
   address_ = opts_.advertise.empty() ? bound_ : opts_.advertise;
   if (address_.find("0.0.0.0") != std::string::npos || address_.find("://*") != std::string::npos) {
     throw std::runtime_error("listening on a wildcard address (" + bound_ +
@@ -159,7 +87,7 @@ peer_slot* transport::peer_for(const std::string& address) {
   std::lock_guard lk(mu_);
   auto& p = peers_[address];
   if (!p) {
-    p = std::make_unique<peer>();
+    p = std::make_unique<peer>(conn_opts_);
     p->address = address;
   }
   return p.get();
@@ -274,7 +202,7 @@ void transport::run() noexcept {
         stalled = stalled || !p->stalled.empty();
       }
     }
-    stalled = stalled || !stalled_clients_.empty();
+    stalled = stalled || clients_.stalled();
     auto now = mono_now();
     const bool busy = busy_poll.polling();
     long timeout = busy ? 0 : stalled ? 1 : std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now).count());
@@ -390,26 +318,14 @@ void transport::route(const posted_envelope& e, posted_extra* x, std::string_vie
   if (e.to == nullptr) {  // a reply to a Bridge client
     static const std::string nobody;
     const std::string& id = x != nullptr ? x->client_id : nobody;  // (posting to a client names it)
-    if (clients_.find(id) == clients_.end()) {
+    if (!clients_.add(id, bytes)) {
       reject(e, x, errc::node_down, "client '" + id + "' is not connected", drop_reason::client_gone);
-      return;
     }
-    auto& b = client_batches_[id];
-    auto& count = client_batch_counts_[id];
-    if (count > 0 && b.size() + bytes.size() > max_batch_bytes) {  // batches stay small, as for peers
-      wire::set_batch_count(b, count);
-      queue_for_client(id, std::move(b), count);
-      b = std::string();
-      count = 0;
-    }
-    if (count == 0) wire::begin_batch(b, 0);
-    b += bytes;
-    ++count;
     return;
   }
   auto& p = *static_cast<peer*>(e.to);
   if (!p.dealer) open_dealer(p);  // never opened, or closed after being down for long: try afresh
-  switch (p.state) {
+  switch (p.conn.state()) {
     case peer_state::refused:
       reject(e, x, errc::node_down, "peer " + p.address + " refused our handshake", drop_reason::node_down);
       return;
@@ -429,7 +345,7 @@ void transport::route(const posted_envelope& e, posted_extra* x, std::string_vie
   const bool repeat = e.repeat_of != posted_envelope::no_repeat;
   wire::repeat_view r;
   if (repeat) r = {bytes, e.repeat_body, buffer.substr(e.repeat_of), e.layout};
-  if (!p.welcomed) {  // owned while it waits, and whole
+  if (!p.conn.welcomed()) {  // owned while it waits, and whole
     outbound& o = p.backlog.emplace_back();
     o.e = e;
     o.e.repeat_of = posted_envelope::no_repeat;
@@ -472,8 +388,8 @@ std::size_t transport::route_repeats(const posted_envelope* run, std::size_t cou
                                      std::uint64_t serial) {
   auto& p = *static_cast<peer*>(run->to);
   // as route() would write them: as they are, after their head, which is the batch's last full envelope
-  const bool as_they_are = count > 1 && p.dealer && p.welcomed && p.repeats && p.state != peer_state::down &&
-                           p.state != peer_state::refused && p.batch_count > 0 && p.last_full.known() &&
+  const bool as_they_are = count > 1 && p.dealer && p.conn.welcomed() && p.repeats && p.conn.state() != peer_state::down &&
+                           p.conn.state() != peer_state::refused && p.batch_count > 0 && p.last_full.known() &&
                            p.last_full_like.serial == serial && p.last_full_like.offset == run->repeat_of &&
                            p.queued + count <= opts_.peer_queue_limit;
   if (!as_they_are) {
@@ -527,56 +443,7 @@ void transport::flush_batches() {
     }
     send_batch(*p);
   }
-  for (auto& [id, b] : client_batches_) {
-    auto count = client_batch_counts_[id];
-    if (count == 0) continue;
-    wire::set_batch_count(b, count);
-    queue_for_client(id, std::move(b), count);
-  }
-  client_batches_.clear();
-  client_batch_counts_.clear();
-  flush_clients();
-}
-
-void transport::queue_for_client(const std::string& id, std::string&& frame, std::size_t count) {
-  auto it = clients_.find(id);
-  if (it == clients_.end()) {
-    counters_.dropped[static_cast<std::size_t>(drop_reason::client_gone)].fetch_add(count, std::memory_order_relaxed);
-    return;
-  }
-  auto& c = it->second;
-  if (!c.stalled.empty() && c.stalled_bytes + frame.size() > max_client_backlog_bytes) {
-    counters_.dropped[static_cast<std::size_t>(drop_reason::overloaded)].fetch_add(count, std::memory_order_relaxed);
-    ACTOR_LOG(debug, "transport", "client_backlog_full", {"client", id}, {"envelopes", count});
-    return;
-  }
-  c.stalled_bytes += frame.size();
-  c.stalled.emplace_back(std::move(frame), count);
-  stalled_clients_.insert(id);
-}
-
-void transport::flush_clients() {
-  for (auto it = stalled_clients_.begin(); it != stalled_clients_.end();) {
-    auto cit = clients_.find(*it);
-    while (cit != clients_.end() && !cit->second.stalled.empty()) {
-      auto& [frame, count] = cit->second.stalled.front();
-      const auto sent = send_to_client(*it, frame);
-      if (sent == client_send::full) break;  // the client reads slowly: again on the next turn
-      counters_.envelopes_out.fetch_add(sent == client_send::sent ? count : 0, std::memory_order_relaxed);
-      if (sent == client_send::gone) {  // its connection is gone: what it was owed is lost
-        cit = clients_.find(*it);  // a client long unreachable was forgotten (and counted) meanwhile
-        if (cit != clients_.end()) drop_stalled(cit->second);
-        break;
-      }
-      cit->second.stalled_bytes -= frame.size();
-      cit->second.stalled.pop_front();
-    }
-    if (cit == clients_.end() || cit->second.stalled.empty()) {
-      it = stalled_clients_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  clients_.flush();
 }
 
 bool transport::send_raw(zmq::socket_t& s, const std::string& frame) {
@@ -588,461 +455,5 @@ bool transport::send_raw(zmq::socket_t& s, const std::string& frame) {
   }
 }
 
-transport::client_send transport::send_to_client(const std::string& id, const std::string& frame) {
-  try {
-    // ROUTER takes a message whole or not at all: EAGAIN comes on the first part, with a full queue
-    if (!router_.send(zmq::buffer(id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return client_send::full;
-    if (!router_.send(zmq::buffer(frame), zmq::send_flags::dontwait)) return client_send::full;
-    counters_.frames_out.fetch_add(1, std::memory_order_relaxed);
-    return client_send::sent;
-  } catch (const zmq::error_t& e) {  // EHOSTUNREACH: the client is gone
-    if (e.num() == EHOSTUNREACH) client_unreachable(id, mono_now());
-    return client_send::gone;
-  }
-}
-
-void transport::client_unreachable(const std::string& id, time_point now) {
-  auto it = clients_.find(id);
-  if (it == clients_.end()) return;
-  auto& since = it->second.unreachable_since;
-  if (since == time_point{}) since = now;
-  if (now - since > opts_.down_after) forget_client(id);  // not just a connection being redialled
-}
-
-void transport::drop_stalled(client& c) {
-  std::size_t lost = 0;
-  for (const auto& f : c.stalled) lost += f.second;
-  counters_.dropped[static_cast<std::size_t>(drop_reason::client_gone)].fetch_add(lost, std::memory_order_relaxed);
-  c.stalled.clear();
-  c.stalled_bytes = 0;
-}
-
-void transport::forget_client(const std::string& id) {
-  if (auto it = clients_.find(id); it != clients_.end()) drop_stalled(it->second);
-  if (clients_.erase(id) > 0) {
-    counters_.clients.store(clients_.size(), std::memory_order_relaxed);
-    ACTOR_LOG(debug, "transport", "client_gone", {"client", id});
-  }
-}
-
-void transport::probe_clients(time_point now, const std::string& beacon) {
-  // Only a send tells whether a client's connection still exists: ROUTER_MANDATORY
-  // fails with EHOSTUNREACH while it is gone. Clients that keep talking need no probe;
-  // one whose connection stays gone for down_after (not just redialling) is forgotten.
-  std::vector<std::string> unreachable;
-  for (auto& [id, c] : clients_) {
-    if (now - c.last_heard <= opts_.down_after) continue;
-    try {
-      if (router_.send(zmq::buffer(id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
-        [[maybe_unused]] auto sent = router_.send(zmq::buffer(beacon), zmq::send_flags::dontwait);
-      }  // else: its queue is full (EAGAIN): still connected
-      c.unreachable_since = {};
-    } catch (const zmq::error_t& e) {
-      if (e.num() != EHOSTUNREACH) throw;
-      unreachable.push_back(id);
-    }
-  }
-  for (const auto& id : unreachable) client_unreachable(id, now);
-}
-
-void transport::open_dealer(peer& p) {
-  std::unique_ptr<zmq::socket_t> s;
-  try {
-    try {
-      s = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
-    } catch (const zmq::error_t&) {
-      // out of sockets: take them back from peers that are down (they reopen on demand), once
-      if (reclaim_sockets() == 0) throw;
-      s = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
-    }
-  } catch (const zmq::error_t& e) {
-    // still none (closed sockets are freed a moment later): wait in the backlog, the tick retries
-    if (p.opened == time_point{} || p.state == peer_state::down) {
-      std::lock_guard lk(mu_);
-      p.state = peer_state::connecting;
-      p.opened = p.last_heard = mono_now();
-    }
-    ACTOR_LOG(warn, "transport", "socket_failed", {"peer", p.address}, {"error", e.what()});
-    return;
-  }
-  s->set(zmq::sockopt::routing_id, routing_id_);
-  s->set(zmq::sockopt::linger, opts_.linger_ms);
-  s->set(zmq::sockopt::sndhwm, socket_hwm);
-  s->set(zmq::sockopt::rcvhwm, socket_hwm);
-  s->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(opts_.max_message_size));
-  s->set(zmq::sockopt::heartbeat_ivl, static_cast<int>(opts_.heartbeat_interval.count()));
-  s->set(zmq::sockopt::heartbeat_timeout, static_cast<int>(opts_.down_after.count()));
-  s->set(zmq::sockopt::heartbeat_ttl, static_cast<int>(opts_.down_after.count()));
-  s->set(zmq::sockopt::reconnect_ivl, 100);
-  s->set(zmq::sockopt::reconnect_ivl_max, 1000);
-  try {
-    s->connect(p.address);
-  } catch (const zmq::error_t& e) {
-    ACTOR_LOG(warn, "transport", "connect_failed", {"peer", p.address}, {"error", e.what()});
-    std::lock_guard lk(mu_);
-    p.state = peer_state::refused;
-    return;
-  }
-  {
-    std::lock_guard lk(mu_);
-    p.dealer = std::move(s);
-    p.state = peer_state::connecting;
-  }
-  p.welcomed = false;
-  p.opened = p.last_heard = p.last_probe = mono_now();
-  send_raw(*p.dealer, wire::encode(wire::hello{wire::protocol_version, "node", opts_.node_name, address_,
-                                               opts_.incarnation}));
-  ACTOR_LOG(debug, "transport", "peer_connecting", {"peer", p.address});
-}
-
-std::size_t transport::reclaim_sockets() {
-  std::size_t closed = 0;
-  std::lock_guard lk(mu_);
-  for (auto& [addr, p] : peers_) {
-    if (p->dealer && p->state == peer_state::down) {
-      p->dealer.reset();
-      p->welcomed = false;
-      ++closed;
-    }
-  }
-  ACTOR_LOG(warn, "transport", "sockets_reclaimed", {"closed", closed});
-  return closed;
-}
-
-void transport::read_router() {
-  for (int i = 0; i < read_budget; ++i) {
-    zmq::message_t id;
-    if (!router_.recv(id, zmq::recv_flags::dontwait)) return;
-    if (!id.more()) {
-      malformed("router", "a message without a frame");
-      continue;
-    }
-    zmq::message_t frame;
-    if (!router_.recv(frame, zmq::recv_flags::dontwait)) return;
-    std::string rid = id.to_string();
-    if (frame.more()) {
-      zmq::message_t extra;
-      while (frame.more() && router_.recv(frame, zmq::recv_flags::dontwait)) {
-      }
-      malformed(rid, "more than one frame in a message");
-      continue;
-    }
-    on_router_frame(rid, frame.data(), frame.size());
-  }
-}
-
-void transport::read_dealer(peer& p) {
-  for (int i = 0; i < read_budget && p.dealer; ++i) {
-    zmq::message_t frame;
-    if (!p.dealer->recv(frame, zmq::recv_flags::dontwait)) return;
-    if (frame.more()) {
-      while (frame.more() && p.dealer->recv(frame, zmq::recv_flags::dontwait)) {
-      }
-      malformed(p.address, "more than one frame in a message");
-      continue;
-    }
-    on_dealer_frame(p, frame.data(), frame.size());
-  }
-}
-
-void transport::malformed(const std::string& from, const std::string& why) {
-  counters_.dropped[static_cast<std::size_t>(drop_reason::malformed)].fetch_add(1, std::memory_order_relaxed);
-  ++malformed_since_log_;
-  auto now = mono_now();
-  if (now - last_malformed_log_ >= std::chrono::seconds(1)) {  // at most one line a second
-    ACTOR_LOG(warn, "transport", "malformed_input", {"from", from}, {"reason", why},
-              {"count_since_last_log", malformed_since_log_});
-    last_malformed_log_ = now;
-    malformed_since_log_ = 0;
-  }
-}
-
-void transport::heard_on_router(const std::string& id) {
-  counters_.frames_in.fetch_add(1, std::memory_order_relaxed);
-  if (auto it = clients_.find(id); it != clients_.end()) {
-    it->second.last_heard = mono_now();
-    it->second.unreachable_since = {};
-  }
-}
-
-void transport::on_router_batch(const std::string& id) {
-  if (auto it = node_routes_.find(id); it != node_routes_.end()) {
-    peer* p = nullptr;
-    {
-      std::lock_guard lk(mu_);
-      if (auto pit = peers_.find(it->second); pit != peers_.end() && pit->second->dealer) p = pit->second.get();
-    }
-    on_batch(origin{it->second, {}}, p);
-  } else if (clients_.find(id) != clients_.end()) {
-    on_batch(origin{{}, id}, nullptr);
-  } else {
-    const auto n = batches_.envelopes().size() + batches_.bad_elements();
-    counters_.dropped[static_cast<std::size_t>(drop_reason::no_handshake)].fetch_add(n);
-    ACTOR_LOG(warn, "transport", "no_handshake", {"from", id}, {"envelopes", n});
-  }
-}
-
-void transport::on_router_frame(const std::string& id, const void* data, std::size_t size) {
-  if (wire::batch_decoder::is_batch(data, size)) {  // the hot path: envelopes from nodes and clients
-    if (auto ok = batches_.decode(data, size); !ok) return malformed(id, ok.error().text);
-    heard_on_router(id);
-    return on_router_batch(id);
-  }
-  auto f = wire::decode_frame(data, size, limits_);
-  if (!f) return malformed(id, f.error().text);
-  heard_on_router(id);
-  switch (f->tag) {
-    case wire::frame_tag::hello: {
-      auto h = wire::read_hello(*f);
-      if (!h) return malformed(id, h.error().text);
-      std::string refusal;
-      if (h->version != wire::protocol_version) {
-        refusal = "protocol version " + std::to_string(h->version) + " is not supported (this node speaks " +
-                  std::to_string(wire::protocol_version) + ")";
-      } else if (h->role != "node" && h->role != "client") {
-        refusal = "unknown role '" + h->role + "'";
-      }
-      if (!refusal.empty()) {
-        ACTOR_LOG(warn, "transport", "handshake_refused", {"from", id}, {"reason", refusal});
-        send_to_client(id, wire::encode(wire::refuse{wire::protocol_version, refusal}));
-        return;
-      }
-      if (h->role == "node") {
-        node_routes_[id] = h->address;
-      } else {
-        auto& c = clients_[id];  // a client saying HELLO again keeps the replies it is owed
-        c.name = h->node;
-        c.last_heard = mono_now();
-        c.unreachable_since = {};
-        counters_.clients.store(clients_.size(), std::memory_order_relaxed);
-      }
-      send_to_client(id, wire::encode(wire::welcome{wire::protocol_version, opts_.node_name, address_,
-                                                    opts_.incarnation, opts_.max_message_size,
-                                                    wire::feature_repeat}));
-      return;
-    }
-    case wire::frame_tag::ping: {
-      auto pr = wire::read_probe(*f);
-      if (!pr) return malformed(id, pr.error().text);
-      send_to_client(id, wire::encode_probe(wire::frame_tag::pong, {pr->seq, opts_.incarnation}));
-      return;
-    }
-    default:  // BATCH frames were handled above
-      return malformed(id, "unexpected frame on the listening socket");
-  }
-}
-
-void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
-  if (wire::batch_decoder::is_batch(data, size)) {
-    if (auto ok = batches_.decode(data, size); !ok) return malformed(p.address, ok.error().text);
-    counters_.frames_in.fetch_add(1, std::memory_order_relaxed);
-    return on_batch(origin{p.address, {}}, &p);
-  }
-  auto f = wire::decode_frame(data, size, limits_);
-  if (!f) return malformed(p.address, f.error().text);
-  counters_.frames_in.fetch_add(1, std::memory_order_relaxed);
-  const auto now = mono_now();
-  switch (f->tag) {
-    case wire::frame_tag::welcome: {
-      auto w = wire::read_welcome(*f);
-      if (!w) return malformed(p.address, w.error().text);
-      const bool restarted = p.incarnation != 0 && p.incarnation != w->incarnation;
-      {
-        std::lock_guard lk(mu_);
-        p.name = w->node;
-        p.incarnation = w->incarnation;
-      }
-      if (!p.welcomed) {
-        ACTOR_LOG(info, "transport", restarted ? "peer_restarted" : "peer_connected", {"peer", p.address},
-                  {"name", w->node}, {"incarnation", w->incarnation});
-      }
-      if (w->max_message_size >= 1024) p.max_frame = static_cast<std::size_t>(w->max_message_size);
-      p.repeats = (w->features & wire::feature_repeat) != 0;
-      p.welcomed = true;
-      heard_from(p, now);
-      auto backlog = std::move(p.backlog);
-      p.backlog.clear();
-      p.queued -= backlog.size();
-      for (auto& o : backlog) {
-        o.e.offset = 0;
-        o.e.size = o.bytes.size();
-        route(o.e, o.e.extra == posted_envelope::no_extra ? nullptr : &o.x, o.bytes, o.bytes, 0);
-      }
-      return;
-    }
-    case wire::frame_tag::refuse: {
-      auto r = wire::read_refuse(*f);
-      if (!r) return malformed(p.address, r.error().text);
-      ACTOR_LOG(error, "transport", "handshake_refused_by_peer", {"peer", p.address}, {"reason", r->reason});
-      {
-        std::lock_guard lk(mu_);
-        p.state = peer_state::refused;
-      }
-      fail_inflight(p, errc::node_down, "peer " + p.address + " refused the handshake: " + r->reason);
-      p.backlog.clear();
-      p.queued = 0;
-      return;
-    }
-    case wire::frame_tag::pong: {
-      auto pr = wire::read_probe(*f);
-      if (!pr) return malformed(p.address, pr.error().text);
-      if (p.welcomed && pr->incarnation != p.incarnation) {
-        // the peer restarted: what was in flight to the old incarnation is lost; introduce ourselves again
-        ACTOR_LOG(info, "transport", "peer_restarted", {"peer", p.address}, {"incarnation", pr->incarnation});
-        fail_inflight(p, errc::node_down, "peer " + p.address + " restarted");
-        p.welcomed = false;
-        send_raw(*p.dealer, wire::encode(wire::hello{wire::protocol_version, "node", opts_.node_name, address_,
-                                                     opts_.incarnation}));
-        p.last_probe = now;
-      }
-      heard_from(p, now);
-      return;
-    }
-    default:  // BATCH frames were handled above
-      return malformed(p.address, "unexpected frame on a connection to a peer");
-  }
-}
-
-void transport::on_batch(const origin& from, peer* p) {
-  if (p != nullptr) heard_from(*p, mono_now());
-  const std::string& source = from.peer_address.empty() ? from.client_id : from.peer_address;
-  for (std::size_t i = 0; i < batches_.bad_elements(); ++i) malformed(source, batches_.first_bad());
-  const auto& envelopes = batches_.envelopes();
-  counters_.envelopes_in.fetch_add(envelopes.size(), std::memory_order_relaxed);
-  for (const auto& v : envelopes) {
-    if (p != nullptr && !p->inflight.empty() && (v.k == wire::kind::reply || v.k == wire::kind::error)) {
-      p->inflight.erase({v.receiver.id, v.correlation});
-    }
-    try {
-      deliver_(v, from);
-    } catch (const std::exception& ex) {
-      malformed(source, ex.what());
-    }
-  }
-  if (frame_done_) frame_done_();
-}
-
-void transport::heard_from(peer& p, time_point now) {
-  p.last_heard = now;
-  if (p.welcomed && p.state != peer_state::alive) {
-    const auto before = p.state;
-    {
-      std::lock_guard lk(mu_);
-      p.state = peer_state::alive;
-    }
-    if (before == peer_state::down || before == peer_state::suspect) {
-      ACTOR_LOG(info, "transport", "peer_up", {"peer", p.address}, {"was", std::string(to_string(before))});
-    }
-  }
-}
-
-void transport::mark_down(peer& p, const std::string& why) {
-  {
-    std::lock_guard lk(mu_);
-    p.state = peer_state::down;
-  }
-  p.down_since = mono_now();
-  ACTOR_LOG(warn, "transport", "peer_down", {"peer", p.address}, {"reason", why});
-  fail_inflight(p, errc::node_down, "peer " + p.address + " is down: " + why);
-  counters_.dropped[static_cast<std::size_t>(drop_reason::node_down)].fetch_add(p.queued, std::memory_order_relaxed);
-  p.backlog.clear();
-  p.stalled.clear();
-  p.batch.clear();
-  p.batch_count = 0;
-  p.queued = 0;
-}
-
-void transport::fail_inflight(peer& p, errc code, const std::string& text) {
-  auto inflight = std::move(p.inflight);
-  p.inflight.clear();
-  for (auto& [key, entry] : inflight) deliver(entry.requester, make_error(error{code, text}, {}, key.correlation));
-}
-
-void transport::tick(time_point now) {
-  if (on_second_ && now - last_second_ >= std::chrono::seconds(1)) {
-    last_second_ = now;
-    on_second_();
-  }
-  if (now - last_beacon_ >= opts_.heartbeat_interval) {
-    // Tell every node that introduced itself that we are alive, on a path that is
-    // not queued behind the data it sends us: its PINGs may wait behind megabytes.
-    last_beacon_ = now;
-    const auto beacon = wire::encode_probe(wire::frame_tag::pong, {0, opts_.incarnation});
-    // Routes are kept when disconnected: a peer that reconnects keeps its routing id
-    // and does not say HELLO again. Only a very large table sheds unreachable ones.
-    const bool prune = node_routes_.size() > 4096;
-    for (auto it = node_routes_.begin(); it != node_routes_.end();) {
-      bool reachable = true;
-      try {
-        if (router_.send(zmq::buffer(it->first), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
-          [[maybe_unused]] auto sent = router_.send(zmq::buffer(beacon), zmq::send_flags::dontwait);
-        }  // else: its queue is full (EAGAIN), skip one beacon
-      } catch (const zmq::error_t& e) {
-        if (e.num() != EHOSTUNREACH) throw;
-        reachable = false;
-      }
-      it = (prune && !reachable) ? node_routes_.erase(it) : std::next(it);
-    }
-    probe_clients(now, beacon);
-  }
-  // If this thread itself did not run for a while (the process was stopped, or
-  // starved), the silence we saw is ours, not our peers': give them a fresh grace period.
-  const bool we_stalled = last_tick_ != time_point{} && now - last_tick_ > opts_.down_after / 2;
-  last_tick_ = now;
-  std::vector<peer*> active;
-  {
-    std::lock_guard lk(mu_);
-    for (auto& [addr, p] : peers_) {
-      if (p->dealer || !p->backlog.empty()) active.push_back(p.get());
-    }
-  }
-  for (auto* p : active) {
-    if (we_stalled) p->last_heard = std::max(p->last_heard, now);
-    if (!p->dealer) {  // messages are waiting for a socket
-      if (now - p->opened > opts_.down_after) {
-        mark_down(*p, "no socket available for " + std::to_string(opts_.down_after.count()) + " ms");
-      } else {
-        open_dealer(*p);
-      }
-      continue;
-    }
-    if (p->state == peer_state::down && now - p->down_since > forget_after * opts_.down_after) {
-      // down for long: close its socket (sockets are a bounded resource); a new
-      // message to it opens a fresh one
-      ACTOR_LOG(info, "transport", "peer_forgotten", {"peer", p->address});
-      std::lock_guard lk(mu_);
-      p->dealer.reset();
-      p->welcomed = false;
-      continue;
-    }
-    if (p->state == peer_state::refused) continue;
-    if (now - p->last_probe >= opts_.heartbeat_interval) {
-      p->last_probe = now;
-      if (p->welcomed) {
-        send_raw(*p->dealer, wire::encode_probe(wire::frame_tag::ping, {++p->seq, opts_.incarnation}));
-      } else {
-        send_raw(*p->dealer, wire::encode(wire::hello{wire::protocol_version, "node", opts_.node_name, address_,
-                                                      opts_.incarnation}));
-      }
-    }
-    const auto silence = now - p->last_heard;
-    if (p->state == peer_state::alive && silence > opts_.suspect_after) {
-      std::lock_guard lk(mu_);
-      p->state = peer_state::suspect;
-    }
-    if (p->state != peer_state::down && silence > opts_.down_after) {
-      mark_down(*p, p->welcomed ? "silent for " + std::to_string(opts_.down_after.count()) + " ms"
-                                : "no handshake within " + std::to_string(opts_.down_after.count()) + " ms");
-    }
-    // forget requests whose requester has had its timeout already
-    for (auto it = p->inflight.begin(); it != p->inflight.end();) {
-      if (it->second.deadline != time_point{} && it->second.deadline + std::chrono::seconds(1) < now) {
-        it = p->inflight.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-}
 
 }  // namespace actor::detail

@@ -25,7 +25,6 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include <zmq.hpp>
@@ -33,6 +32,9 @@
 #include "actor/actor_ref.hpp"
 #include "actor/clock.hpp"
 #include "actor/detail/envelope.hpp"
+#include "net/clients.hpp"
+#include "net/connection.hpp"
+#include "net/counters.hpp"
 #include "wire/wire.hpp"
 
 namespace actor::detail {
@@ -51,20 +53,6 @@ struct transport_options {
   std::chrono::microseconds busy_poll{0};  // polling without blocking after traffic (node_options::busy_poll)
 };
 
-enum class peer_state : std::uint8_t { connecting, alive, suspect, down, refused };
-[[nodiscard]] std::string_view to_string(peer_state s) noexcept;
-
-/// Why the transport dropped something; the index into the drop counters.
-enum class drop_reason : std::uint8_t {
-  malformed,     // a frame or envelope that does not decode
-  node_down,     // addressed to a peer that is down
-  overloaded,    // a peer's queue was full
-  no_handshake,  // envelopes from a connection that never said HELLO
-  client_gone,   // a reply to a Bridge client that disconnected
-  shutting_down, // left over at shutdown
-  count_
-};
-[[nodiscard]] std::string_view to_string(drop_reason r) noexcept;
 
 /// A peer node as other threads see it: an address to post to.
 struct peer_slot {
@@ -136,15 +124,6 @@ struct peer_snapshot {
   peer_state state = peer_state::connecting;
 };
 
-struct transport_counters {
-  std::atomic<std::uint64_t> envelopes_out{0};
-  std::atomic<std::uint64_t> envelopes_in{0};
-  std::atomic<std::uint64_t> frames_out{0};
-  std::atomic<std::uint64_t> frames_in{0};
-  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(drop_reason::count_)> dropped{};
-  std::atomic<std::uint64_t> clients{0};  // Bridge clients known now (said HELLO, not gone yet)
-};
-
 class transport {
  public:
   /// Called on the I/O thread for every well-formed inbound envelope (its body may be
@@ -186,8 +165,7 @@ class transport {
   [[nodiscard]] std::vector<peer_snapshot> peers() const;
 
  private:
-  struct peer;
-  struct client;
+  struct peer;  // net/transport_peer.hpp
 
   void run() noexcept;
   // Under mu_, unless stopped: push() adds to queue_/queue_bytes_; then wakes the I/O thread
@@ -216,25 +194,22 @@ class transport {
   void tick(time_point now);
   void open_dealer(peer& p);
   std::size_t reclaim_sockets();  // closes the sockets of down peers; how many
-  void mark_down(peer& p, const std::string& why);
+  // p went down (by silence, or mark_down): says so, fails what was in flight, drops what was queued
+  void went_down(peer& p, const std::string& why);
+  void mark_down(peer& p, time_point now, const std::string& why);  // the transport gives up on p
   void heard_from(peer& p, time_point now);
+  // after an event of p's connection: publishes its state; logs peer_up when it came back
+  void after_heard(peer& p, const connection_event& ev);
+  // makes p's snapshot state (what peers() reads) its connection's
+  void publish(peer& p);
+  void send_probe(peer& p, probe what);  // HELLO or PING on p's DEALER
   void fail_inflight(peer& p, errc code, const std::string& text);
   void reject(const posted_envelope& e, posted_extra* x, errc code, const std::string& text, drop_reason why);
   bool send_raw(zmq::socket_t& s, const std::string& frame);
-  enum class client_send { sent, full, gone };
-  client_send send_to_client(const std::string& id, const std::string& frame);
-  // Queues a reply batch for a client (dropped, and counted, beyond its backlog bound).
-  void queue_for_client(const std::string& id, std::string&& frame, std::size_t count);
-  // Sends the reply batches waiting for slow clients, in order, as far as their queues allow.
-  void flush_clients();
-  // Drops (and counts) what a client was owed.
-  void drop_stalled(client& c);
   void malformed(const std::string& from, const std::string& why);
-  void probe_clients(time_point now, const std::string& beacon);
-  void forget_client(const std::string& id);
-  void client_unreachable(const std::string& id, time_point now);  // forgets it after down_after of that
 
   transport_options opts_;
+  connection_options conn_opts_;  // every peer's connection state machine (net/connection.hpp)
   deliver_fn deliver_;
   std::function<void()> on_second_;
   std::function<void()> frame_done_;
@@ -263,15 +238,8 @@ class transport {
   std::atomic<bool> stopping_{false};
 
   // I/O thread only
-  // Bridge clients by routing id. A client silent for longer than down_after is
-  // probed every heartbeat (a PONG beacon through the ROUTER) and forgotten once its
-  // connection has been gone for down_after, so clients that come and go leave
-  // nothing behind, while one whose connection is merely redialled is kept.
-  std::unordered_map<std::string, client> clients_;
+  clients clients_;  // the Bridge clients, and the replies they are owed (net/clients.hpp)
   std::unordered_map<std::string, std::string> node_routes_;  // routing id -> peer address, from HELLO
-  std::unordered_map<std::string, std::string> client_batches_;  // routing id -> batch bytes
-  std::unordered_map<std::string, std::size_t> client_batch_counts_;
-  std::unordered_set<std::string> stalled_clients_;  // routing ids of clients with stalled replies
   time_point last_malformed_log_{};
   time_point last_beacon_{};
   time_point last_tick_{};
