@@ -1,6 +1,7 @@
 // The hot path of every node: BATCH frames decoded straight from their bytes.
 #include "wire/batch_decoder.hpp"
 
+#include "wire/codec_util.hpp"
 #include "wire/envelopes.hpp"
 #include "wire/frames.hpp"
 #include "wire/reader.hpp"
@@ -8,10 +9,6 @@
 namespace actor::detail::wire {
 
 namespace {
-
-error bad(std::string text) { return error{errc::bad_message, std::move(text)}; }
-
-bool is_uint(const msgpack::object& o) { return o.type == msgpack::type::POSITIVE_INTEGER; }
 
 // A repeat element [kind, correlation, ttl_ms, body] decoded the general way,
 // with the sender, receiver and type of `previous`.

@@ -4,22 +4,10 @@
 
 #include <cstring>
 
+#include "wire/codec_util.hpp"
 #include "wire/reader.hpp"
 
 namespace actor::detail::wire {
-
-namespace {
-
-msgpack::packer<msgpack::sbuffer> packer_for(msgpack::sbuffer& b) { return msgpack::packer<msgpack::sbuffer>(b); }
-
-std::string to_string(const msgpack::sbuffer& b) { return {b.data(), b.size()}; }
-
-error bad(std::string text) { return error{errc::bad_message, std::move(text)}; }
-
-bool is_uint(const msgpack::object& o) { return o.type == msgpack::type::POSITIVE_INTEGER; }
-bool is_str(const msgpack::object& o) { return o.type == msgpack::type::STR; }
-
-}  // namespace
 
 bool read_ref(const msgpack::object& o, ref_view& out) noexcept {
   if (o.type != msgpack::type::ARRAY || o.via.array.size != 4) return false;

@@ -2,17 +2,11 @@
 // decoding a frame the general way (decode_frame) within limits.
 #include "wire/frames.hpp"
 
+#include "wire/codec_util.hpp"
+
 namespace actor::detail::wire {
 
 namespace {
-
-msgpack::packer<msgpack::sbuffer> packer_for(msgpack::sbuffer& b) { return msgpack::packer<msgpack::sbuffer>(b); }
-
-std::string to_string(const msgpack::sbuffer& b) { return {b.data(), b.size()}; }
-
-error bad(std::string text) { return error{errc::bad_message, std::move(text)}; }
-
-bool is_uint(const msgpack::object& o) { return o.type == msgpack::type::POSITIVE_INTEGER; }
 
 // Reads element i of frame f as T; errors name the frame and the position.
 template <class T>
