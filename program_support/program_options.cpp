@@ -27,6 +27,20 @@ std::string env_to_option(const std::string& var, const po::options_description&
 
 }  // namespace
 
+void store_environment(const std::map<std::string, std::string>& env, const po::options_description& desc,
+                       po::variables_map& vm) {
+  po::parsed_options from_env(&desc);
+  for (const auto& [var, value] : env) {
+    auto name = env_to_option(var, desc);
+    if (name.empty()) continue;
+    po::option opt;
+    opt.string_key = name;
+    opt.value.push_back(value);
+    from_env.options.push_back(opt);
+  }
+  po::store(from_env, vm);
+}
+
 parse_outcome parse_sources(int argc, const char* const* argv, const std::map<std::string, std::string>& env,
                             const po::options_description& desc, std::string_view program, std::string_view usage,
                             std::string_view version) {
@@ -40,16 +54,7 @@ parse_outcome parse_sources(int argc, const char* const* argv, const std::map<st
       return {false, 0, out.str()};
     }
     if (vm.count("version")) return {false, 0, std::string(version) + "\n"};
-    po::parsed_options from_env(&desc);
-    for (const auto& [var, value] : env) {
-      auto name = env_to_option(var, desc);
-      if (name.empty()) continue;
-      po::option opt;
-      opt.string_key = name;
-      opt.value.push_back(value);
-      from_env.options.push_back(opt);
-    }
-    po::store(from_env, vm);
+    store_environment(env, desc, vm);
     std::string config_file;
     if (vm.count("config")) config_file = vm["config"].as<std::string>();
     if (!config_file.empty()) {

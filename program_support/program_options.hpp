@@ -71,6 +71,13 @@ std::string validate_common(const O& o) {
                          o.down_after_ms, o.max_message_size, o.busy_poll_us);
 }
 
+/// Stores into vm the options of desc that ACTOR_<NAME> variables of env set
+/// (ACTOR_LOG_LEVEL -> log-level; never help or version). Options already in vm
+/// (from the command line) keep their values.
+void store_environment(const std::map<std::string, std::string>& env,
+                       const boost::program_options::options_description& desc,
+                       boost::program_options::variables_map& vm);
+
 /// "a,b" (one environment variable or config line) -> two values.
 [[nodiscard]] std::vector<std::string> split_commas(const std::vector<std::string>& in);
 

@@ -1,9 +1,10 @@
 #include "actorctl_options.hpp"
 
 #include <boost/program_options.hpp>
-#include <cctype>
 #include <fstream>
 #include <sstream>
+
+#include "program_options.hpp"
 
 namespace actorctl {
 
@@ -68,27 +69,6 @@ po::options_description describe(options& o) {
 }
 
 // ACTOR_DOWN_AFTER_MS -> down-after-ms; only names of options
-std::string env_to_option(const std::string& var, const po::options_description& d) {
-  static const std::string prefix = "ACTOR_";
-  if (var.rfind(prefix, 0) != 0) return {};
-  std::string name = var.substr(prefix.size());
-  for (auto& c : name) c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (name == "help") return {};
-  return d.find_nothrow(name, false) != nullptr ? name : std::string{};
-}
-
-std::vector<std::string> split_commas(const std::vector<std::string>& in) {
-  std::vector<std::string> out;
-  for (const auto& v : in) {
-    std::stringstream ss(v);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-      if (!item.empty()) out.push_back(item);
-    }
-  }
-  return out;
-}
-
 std::string validate(const options& o) {
   if (o.command.empty()) return "a COMMAND is needed";
   if (o.timeout_ms <= 0) return "--timeout must be a positive number of milliseconds";
@@ -123,16 +103,7 @@ parse_result parse_options(int argc, const char* const* argv, const std::map<std
       out << usage_text << desc << "\n";
       return {std::nullopt, exit_ok, out.str()};
     }
-    po::parsed_options from_env(&desc);
-    for (const auto& [var, value] : env) {
-      auto name = env_to_option(var, desc);
-      if (name.empty()) continue;
-      po::option opt;
-      opt.string_key = name;
-      opt.value.push_back(value);
-      from_env.options.push_back(opt);
-    }
-    po::store(from_env, vm);
+    actor::detail::store_environment(env, desc, vm);  // ACTOR_<NAME>, as the server programs read them
     if (vm.count("config")) {
       const auto path = vm["config"].as<std::string>();
       std::ifstream in(path);
@@ -143,7 +114,7 @@ parse_result parse_options(int argc, const char* const* argv, const std::map<std
   } catch (const po::error& e) {
     return {std::nullopt, exit_usage, std::string("actorctl: ") + e.what() + "\n(see actorctl --help)\n"};
   }
-  o.registries = split_commas(o.registries);
+  o.registries = actor::detail::split_commas(o.registries);
   if (auto bad = validate(o); !bad.empty()) {
     return {std::nullopt, exit_usage, "actorctl: " + bad + "\n(see actorctl --help)\n"};
   }
