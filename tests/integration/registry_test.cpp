@@ -164,7 +164,7 @@ TEST_CASE("a cached name is dropped when its actor stops, and the next lookup re
 
   auto stale = me.ask<actor::counter_value>(*cached, actor::counter_get{});
   REQUIRE_FALSE(stale);
-  CHECK(stale.error().code == actor::errc::no_such_actor);
+  CHECK(stale.error().code == actor::errc::actor_stopped);
   // the registry's watch evicts the cached ref
   REQUIRE(poll_until([&] { return !me.node.lookup("svc"); }, 2s * slowdown));
   CHECK(me.node.lookup("svc").error().code == actor::errc::no_such_actor);

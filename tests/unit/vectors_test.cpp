@@ -20,8 +20,8 @@ namespace {
 namespace wire = actor::detail::wire;
 using vectors::json;
 
-json load_vectors() {
-  std::ifstream in(ACTOR_VECTORS_PATH);
+json load_vectors(const char* path = ACTOR_VECTORS_PATH) {
+  std::ifstream in(path);
   REQUIRE(in.good());
   std::stringstream text;
   text << in.rdbuf();
@@ -134,5 +134,51 @@ TEST_CASE("the protocol vectors cover every frame and every envelope kind", "[wi
                            "request", "reply", "error", "nil sender", "ttl", "registry", "ref", "body"}) {
     INFO(want);
     CHECK(seen.count(want) == 1);
+  }
+}
+
+namespace {
+
+// Whether a reader of the frame at `bytes` gets nothing from it: the frame is rejected as a
+// whole, or a BATCH yields no envelope (its element is dropped), or a frame's fields are wrong.
+bool rejected_by_frame_reader(const std::string& bytes) {
+  auto f = wire::decode_frame(bytes.data(), bytes.size(), wire::limits(1 << 20));
+  if (!f) return true;
+  switch (f->tag) {
+    case wire::frame_tag::hello: return !wire::read_hello(*f).has_value();
+    case wire::frame_tag::welcome: return !wire::read_welcome(*f).has_value();
+    case wire::frame_tag::refuse: return !wire::read_refuse(*f).has_value();
+    case wire::frame_tag::ping:
+    case wire::frame_tag::pong: return !wire::read_probe(*f).has_value();
+    case wire::frame_tag::batch: {
+      for (std::uint32_t i = 1; i < f->size; ++i) {
+        if (wire::read_envelope(f->items[i]).has_value()) return false;
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+bool rejected_by_batch_decoder(const std::string& bytes, wire::batch_decoder::bodies b) {
+  wire::batch_decoder d(wire::limits(1 << 20), b);
+  auto ok = d.decode(bytes.data(), bytes.size());
+  return !ok || d.envelopes().empty();
+}
+
+}  // namespace
+
+TEST_CASE("every malformed vector is rejected, by the general reader and by the batch decoder", "[wire][vectors][hostile]") {
+  const json all = load_vectors(ACTOR_MALFORMED_VECTORS_PATH);
+  REQUIRE(all.items.size() >= 10);
+  for (const auto& entry : all.items) {
+    const auto& name = entry.at("name").s;
+    INFO("vector " << name << ": " << entry.at("meaning").s);
+    const std::string bytes = vectors::from_hex(entry.at("hex").s);
+    CHECK(rejected_by_frame_reader(bytes));
+    if (wire::batch_decoder::is_batch(bytes.data(), bytes.size())) {
+      CHECK(rejected_by_batch_decoder(bytes, wire::batch_decoder::bodies::built));
+      CHECK(rejected_by_batch_decoder(bytes, wire::batch_decoder::bodies::checked));
+    }
   }
 }

@@ -132,6 +132,33 @@ TEST_CASE("a HELLO with fields of the wrong type is bad_message", "[wire][hostil
   CHECK(h.error().code == actor::errc::bad_message);
 }
 
+TEST_CASE("a HELLO whose text fields are bin, not str, is bad_message", "[wire][hostile]") {
+  // the protocol says str; msgpack-cxx alone would convert a bin to std::string
+  for (int binary_field = 2; binary_field <= 4; ++binary_field) {
+    msgpack::sbuffer b;
+    msgpack::packer<msgpack::sbuffer> pk(b);
+    pk.pack_array(6);
+    pk.pack(1);
+    pk.pack(1);
+    for (int i = 2; i <= 4; ++i) {
+      const std::string text = i == 2 ? "client" : "x";
+      if (i == binary_field) {
+        pk.pack_bin(static_cast<std::uint32_t>(text.size()));
+        pk.pack_bin_body(text.data(), static_cast<std::uint32_t>(text.size()));
+      } else {
+        pk.pack(text);
+      }
+    }
+    pk.pack(7);
+    auto f = decode(std::string(b.data(), b.size()));
+    REQUIRE(f.has_value());
+    INFO("bin at " << binary_field);
+    auto h = wire::read_hello(*f);
+    REQUIRE_FALSE(h.has_value());
+    CHECK(h.error().code == actor::errc::bad_message);
+  }
+}
+
 TEST_CASE("an envelope must be an array of seven with typed fields", "[wire][hostile]") {
   msgpack::sbuffer b;
   msgpack::packer<msgpack::sbuffer> pk(b);

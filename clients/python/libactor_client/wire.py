@@ -177,15 +177,39 @@ def _is_str(v):
     return type(v) is str
 
 
-def unpack(data):
+MAX_DEPTH = 32  # levels of containers in a frame, as nodes count them (docs/protocol.md, "Sizes and depth")
+
+
+def _depth(value):
+    """The number of nested container levels in a decoded value (a scalar: 0)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, level = stack.pop()
+        if type(v) is list:
+            children = v
+        elif type(v) is dict:
+            children = [x for kv in v.items() for x in kv]
+        else:
+            continue
+        deepest = max(deepest, level)
+        if level <= MAX_DEPTH:
+            stack.extend((c, level + 1) for c in children if type(c) in (list, dict))
+    return deepest
+
+
+def unpack(data, max_depth=MAX_DEPTH):
     """One MessagePack value filling all of ``data``; BadMessage otherwise.
 
     msgpack's own limits apply: no container may claim more elements than ``data`` has bytes.
+    A value nesting more than ``max_depth`` containers is refused, as nodes refuse it.
     """
     try:
-        return msgpack.unpackb(data, raw=False, strict_map_key=False)
+        value = msgpack.unpackb(data, raw=False, strict_map_key=False)
     except Exception as ex:  # ExtraData, FormatError, StackError, UnicodeDecodeError, unhashable keys...
         raise BadMessage(f"not valid MessagePack: {ex}") from None
+    if _depth(value) > max_depth:
+        raise BadMessage(f"nests deeper than {max_depth} levels")
+    return value
 
 
 def read_ref(v):

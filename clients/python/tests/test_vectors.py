@@ -4,6 +4,7 @@ gives exactly the same bytes. tests/unit/vectors_test.cpp checks the same file f
 
 import json
 import os
+import re
 import unittest
 
 import msgpack
@@ -13,6 +14,9 @@ from libactor_client.wire import Batch, Envelope, Hello, Ping, Pong, Ref, Refuse
 
 VECTORS = os.environ.get("ACTOR_VECTORS") or os.path.join(
     os.path.dirname(__file__), "..", "..", "..", "tests", "vectors", "protocol_vectors.json")
+
+
+MALFORMED = os.path.join(os.path.dirname(VECTORS), "malformed_vectors.json")
 
 
 def ref_value(ref):
@@ -85,6 +89,45 @@ class VectorTest(unittest.TestCase):
         self.assertEqual(len(names), len(set(names)))
         for v in self.vectors:
             self.assertTrue(v["meaning"], v["name"])
+
+
+class ProtocolDocumentTest(unittest.TestCase):
+    """docs/protocol.md's frames byte by byte are the vectors they say they are."""
+
+    def test_the_hex_examples_in_the_protocol_document_are_the_vectors(self):
+        doc = os.path.join(os.path.dirname(VECTORS), "..", "..", "docs", "protocol.md")
+        with open(doc, encoding="utf-8") as f:
+            text = f.read()
+        section = text.split("## Three frames, byte by byte", 1)[1].split("\n## ", 1)[0]
+        blocks = re.findall(r"```\n(.*?)```", section, re.S)
+        with open(VECTORS, encoding="utf-8") as f:
+            by_name = {v["name"]: v["hex"] for v in json.load(f)}
+        names = ["hello_client", "batch_request_with_ttl", "batch_error"]
+        self.assertEqual(len(blocks), len(names))
+        for block, name in zip(blocks, names):
+            hex_bytes = ""
+            for line in block.splitlines():  # the leading two-digit hex tokens of each line
+                for token in line.split():
+                    if not re.fullmatch(r"[0-9a-f]{2}", token):
+                        break
+                    hex_bytes += token
+            self.assertEqual(hex_bytes, by_name[name], name)
+
+
+class MalformedVectorsTest(unittest.TestCase):
+    """tests/vectors/malformed_vectors.json: frames every reader must reject (or, for a BATCH,
+    read no envelope from), cheaply: the Python codec raises BadMessage for each."""
+
+    def test_every_malformed_vector_is_refused(self):
+        with open(MALFORMED, encoding="utf-8") as f:
+            vectors = json.load(f)
+        self.assertGreaterEqual(len(vectors), 10)
+        for v in vectors:
+            with self.subTest(vector=v["name"]):
+                with self.assertRaises(wire.BadMessage):
+                    frame = wire.decode(bytes.fromhex(v["hex"]))
+                    if isinstance(frame, Batch) and not frame.envelopes:
+                        raise wire.BadMessage("no envelope")
 
 
 if __name__ == "__main__":

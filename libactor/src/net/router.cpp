@@ -2,6 +2,7 @@
 #include "wire/encoded_envelope.hpp"
 #include "net/outbox.hpp"
 #include "core/network_hooks.hpp"
+#include "core/system_state.hpp"
 
 #include "actor/log.hpp"
 
@@ -35,15 +36,17 @@ envelope_kind from_wire_kind(wire::kind k) noexcept {
 // requests get no_such_actor with the reason.
 class dead_endpoint final : public endpoint {
  public:
-  dead_endpoint(wire_ref w, std::string why) : endpoint(w.id), wire_(std::move(w)), why_(std::move(why)) {}
+  dead_endpoint(wire_ref w, errc code, std::string why)
+      : endpoint(w.id), wire_(std::move(w)), code_(code), why_(std::move(why)) {}
   void enqueue(envelope* e) noexcept override {
-    reject(*e, errc::no_such_actor, why_);
+    reject(*e, code_, why_);
     delete e;
   }
   [[nodiscard]] const wire_ref* wire_address() const noexcept override { return &wire_; }
 
  private:
   wire_ref wire_;
+  errc code_;
   std::string why_;
 };
 
@@ -144,8 +147,8 @@ void router::forget_proxy(const std::string& key, const endpoint* which) noexcep
 actor_ref router::remote(const std::string& address, std::uint64_t incarnation, std::uint64_t id,
                          const std::string& node_name) {
   if (address == this->address() && (incarnation == opts_.incarnation || (id < service_ids && incarnation == 0))) {
-    std::string why;
-    return local_target(wire_ref{opts_.node_name, address, incarnation, id}, why);
+    target_miss miss;
+    return local_target(wire_ref{opts_.node_name, address, incarnation, id}, miss);
   }
   auto key = proxy_key(address, incarnation, id);
   std::lock_guard lk(mu_);
@@ -187,30 +190,41 @@ actor_ref router::from_wire(const wire_ref& w) {
     return actor_ref{p};
   }
   if (w.address == address()) {
-    std::string why;
-    auto r = local_target(w, why);
+    target_miss miss;
+    auto r = local_target(w, miss);
     if (r) return r;
-    return actor_ref{new dead_endpoint(w, why)};
+    return actor_ref{new dead_endpoint(w, miss.code, std::move(miss.why))};
   }
   auto r = remote(w.address, w.incarnation, w.id, w.node);
   return r;
 }
 
-actor_ref router::local_target(const wire_ref& w, std::string& why) { return local_target(w.incarnation, w.id, why); }
+actor_ref router::local_target(const wire_ref& w, target_miss& miss) { return local_target(w.incarnation, w.id, miss); }
 
-actor_ref router::local_target(std::uint64_t incarnation, std::uint64_t id, std::string& why) {
+actor_ref router::local_target(std::uint64_t incarnation, std::uint64_t id, target_miss& miss) {
   if (id < service_ids && (incarnation == 0 || incarnation == opts_.incarnation)) {
     if (auto s = service(id)) return s;
-    why = "no service " + std::to_string(id) + " on node " + opts_.node_name;
+    miss = {errc::no_such_actor, "no service " + std::to_string(id) + " on node " + opts_.node_name};
     return {};
   }
   if (incarnation != opts_.incarnation) {
-    why = "stale ref: actor " + std::to_string(id) + " belongs to an earlier incarnation of node " + opts_.node_name;
+    miss = {errc::no_such_actor,
+            "stale ref: actor " + std::to_string(id) + " belongs to an earlier incarnation of node " + opts_.node_name};
     return {};
   }
-  std::lock_guard lk(mu_);
-  if (auto it = exported_.find(id); it != exported_.end()) return it->second;
-  why = "no actor " + std::to_string(id) + " on node " + opts_.node_name;
+  {
+    std::lock_guard lk(mu_);
+    if (auto it = exported_.find(id); it != exported_.end()) return it->second;
+  }
+  // Ids are handed out in order and never reused within an incarnation: one below the next
+  // id whose actor is not exported (any more) has stopped. So a request to a stopped actor
+  // is answered actor_stopped for as long as this node runs, whether it arrives while the
+  // actor is stopping (its mailbox answers) or after (here): not one or the other by timing.
+  if (id >= service_ids && id < system_access::state(sys_).next_id.load(std::memory_order_relaxed)) {
+    miss = {errc::actor_stopped, "actor " + std::to_string(id) + " has stopped"};
+    return {};
+  }
+  miss = {errc::no_such_actor, "no actor " + std::to_string(id) + " on node " + opts_.node_name};
   return {};
 }
 
@@ -441,11 +455,11 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
   const auto generation = exports_generation_.load(std::memory_order_acquire);
   if (!last_target_.ref || last_target_.id != v.receiver.id || last_target_.incarnation != v.receiver.incarnation ||
       last_target_.generation != generation) {
-    std::string why;
-    auto found = local_target(v.receiver.incarnation, v.receiver.id, why);
+    target_miss miss;
+    auto found = local_target(v.receiver.incarnation, v.receiver.id, miss);
     if (!found) {
       undeliverable_.fetch_add(1, std::memory_order_relaxed);
-      answer_error(errc::no_such_actor, why);
+      answer_error(miss.code, miss.why);
       return;
     }
     const bool decodes = found.endpoint()->decodes_bodies();

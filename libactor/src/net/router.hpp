@@ -85,8 +85,14 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   void forget_proxy(const std::string& key, const endpoint* which) noexcept;
 
  private:
-  actor_ref local_target(const wire_ref& w, std::string& why);
-  actor_ref local_target(std::uint64_t incarnation, std::uint64_t id, std::string& why);
+  // Why a ref names no local actor: no_such_actor (stale incarnation, an id never handed
+  // out, no such service) or actor_stopped (an id of this incarnation whose actor stopped).
+  struct target_miss {
+    errc code = errc::no_such_actor;
+    std::string why;
+  };
+  actor_ref local_target(const wire_ref& w, target_miss& miss);
+  actor_ref local_target(std::uint64_t incarnation, std::uint64_t id, target_miss& miss);
   // The sender an inbound envelope names: last_sender_.ref, resolved anew when it is another.
   const actor_ref& sender_from(const wire::ref_view& v, const origin& from);
   // Adds the references of last_sender_ that inbound envelopes took over (sender_refs_owed_).

@@ -9,9 +9,13 @@ namespace actor::detail::wire {
 namespace {
 
 // Reads element i of frame f as T; errors name the frame and the position.
+// Text fields must be MessagePack str (msgpack-cxx would also take a bin).
 template <class T>
 bool get(const frame& f, std::uint32_t i, T& out) {
   if (i >= f.size) return false;
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (!is_str(f.items[i])) return false;
+  }
   try {
     f.items[i].convert(out);
     return true;
