@@ -3,6 +3,8 @@
 // on a host reaches a cluster in containers through its one published port. That the client
 // never reached the target node itself is checked on the node: it never had a client.
 #include <catch2/catch.hpp>
+#include <msgpack.hpp>
+#include <zmq.hpp>
 
 #include "actor/bridge.hpp"
 #include "actor/builtins.hpp"
@@ -44,6 +46,70 @@ struct cluster {
   [[nodiscard]] std::uint64_t clients_of_b() {
     auto s = me.stats_at(b.address());
     return s ? s->clients : 999;
+  }
+};
+
+// A client written from docs/protocol.md alone: one DEALER, frames packed by hand.
+struct raw_client {
+  zmq::context_t ctx{1};
+  zmq::socket_t s{ctx, zmq::socket_type::dealer};
+
+  raw_client(const std::string& gateway, const std::string& routing_id) {
+    s.set(zmq::sockopt::routing_id, routing_id);
+    s.set(zmq::sockopt::linger, 0);
+    s.connect(gateway);
+    msgpack::sbuffer b;
+    msgpack::packer<msgpack::sbuffer> pk(b);
+    pk.pack_array(6);
+    pk.pack(1);
+    pk.pack(1);
+    pk.pack(std::string("gateway-client"));
+    pk.pack(std::string("raw"));
+    pk.pack(gateway);
+    pk.pack(7);
+    s.send(zmq::buffer(b.data(), b.size()));
+  }
+  // [6, [1, [raw, "", 0, from], [node, address, incarnation, 0], correlation, 5000, "actor.node.ping", {}]]
+  void ping(std::uint64_t from, const std::string& node, const std::string& address, std::uint64_t incarnation,
+            std::uint64_t correlation) {
+    msgpack::sbuffer b;
+    msgpack::packer<msgpack::sbuffer> pk(b);
+    pk.pack_array(2);
+    pk.pack(6);
+    pk.pack_array(7);
+    pk.pack(1);
+    pk.pack_array(4);
+    pk.pack(std::string("raw"));
+    pk.pack(std::string());
+    pk.pack(0);
+    pk.pack(from);
+    pk.pack_array(4);
+    pk.pack(node);
+    pk.pack(address);
+    pk.pack(incarnation);
+    pk.pack(0);
+    pk.pack(correlation);
+    pk.pack(5000);
+    pk.pack(std::string("actor.node.ping"));
+    pk.pack_map(0);
+    s.send(zmq::buffer(b.data(), b.size()));
+  }
+  // The next envelope of a BATCH, within 5 s (frames before it, WELCOME and PONGs, skipped).
+  std::optional<msgpack::object_handle> next_envelope() {
+    const auto deadline = steady::now() + 5s;
+    while (steady::now() < deadline) {
+      zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, std::chrono::milliseconds(100));
+      if ((item.revents & ZMQ_POLLIN) == 0) continue;
+      zmq::message_t m;
+      if (!s.recv(m, zmq::recv_flags::dontwait)) continue;
+      auto h = msgpack::unpack(static_cast<const char*>(m.data()), m.size());
+      const auto& f = h.get();
+      if (f.type != msgpack::type::ARRAY || f.via.array.size < 2 || f.via.array.ptr[0].as<int>() != 6) continue;
+      msgpack::object_handle e(msgpack::clone(f.via.array.ptr[1]));
+      return e;
+    }
+    return std::nullopt;
   }
 };
 
@@ -136,4 +202,34 @@ TEST_CASE("actorctl calls an actor by name through a gateway (--gateway and ACTO
   CHECK(st2->code == 0);
   CHECK_THAT(env.log(), Contains("\"value\":3"));
   CHECK(c.clients_of_b() == 0);
+}
+
+TEST_CASE("a gateway's answers, on the wire: the receiver is the client's own ref; ids of 2^32 and up are refused",
+          "[integration][gateway]") {
+  cluster c;
+  raw_client raw(c.reg.address(), "raw/1");
+  // to b's manager through the gateway, from the client's id 5
+  raw.ping(5, "b", c.b.address(), c.b.incarnation(), 9);
+  auto reply = raw.next_envelope();
+  REQUIRE(reply);
+  const auto& r = reply->get().via.array;
+  REQUIRE(reply->get().via.array.size == 7);
+  CHECK(r.ptr[0].as<int>() == 2);  // a reply
+  CHECK(r.ptr[1].via.array.ptr[1].as<std::string>() == c.b.address());  // from b's manager
+  const auto& to = r.ptr[2].via.array;
+  CHECK(to.ptr[0].as<std::string>() == "raw/1");  // the client's ref: routing id, "", 0, its id
+  CHECK(to.ptr[1].as<std::string>().empty());
+  CHECK(to.ptr[2].as<std::uint64_t>() == 0);
+  CHECK(to.ptr[3].as<std::uint64_t>() == 5);
+  CHECK(r.ptr[3].as<std::uint64_t>() == 9);
+  CHECK(r.ptr[5].as<std::string>() == "actor.node.pong");
+
+  raw.ping(1ULL << 40, "b", c.b.address(), c.b.incarnation(), 10);
+  auto refused = raw.next_envelope();
+  REQUIRE(refused);
+  const auto& e = refused->get().via.array;
+  REQUIRE(e.size == 7);
+  CHECK(e.ptr[0].as<int>() == 3);  // an error
+  CHECK(e.ptr[3].as<std::uint64_t>() == 10);
+  CHECK(e.ptr[6].via.map.ptr[0].val.as<int>() == static_cast<int>(errc::bad_message));
 }
