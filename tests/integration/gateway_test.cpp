@@ -233,3 +233,22 @@ TEST_CASE("a gateway's answers, on the wire: the receiver is the client's own re
   CHECK(e.ptr[3].as<std::uint64_t>() == 10);
   CHECK(e.ptr[6].via.map.ptr[0].val.as<int>() == static_cast<int>(errc::bad_message));
 }
+
+TEST_CASE("a bridge's watch works through a gateway, past the registry's lease, and spawns go by manager address",
+          "[integration][gateway][bridge][registry]") {
+  cluster c;
+  actor::bridge br(via({c.reg.address()}, {c.reg.address()}));
+  REQUIRE(resolves(br, "c1"));
+  auto w = br.watch("w/", 5s);
+  REQUIRE(w);
+  auto quiet = w->next(3 * fast_lease);  // the bridge's heartbeats keep the watch alive through the gateway
+  REQUIRE_FALSE(quiet);
+  CHECK(quiet.error().code == errc::timeout);
+  auto one = br.spawn(c.b.address(), "counter", "w/one", {}, 5s);  // b's manager, through the gateway
+  REQUIRE(one);
+  auto appeared = w->next(5s);
+  REQUIRE(appeared);
+  CHECK(appeared->name == "w/one");
+  CHECK(appeared->event == "appeared");
+  CHECK(c.clients_of_b() == 0);
+}
