@@ -109,6 +109,7 @@ int run_node(const node_program_options& o, const std::function<void(actor_syste
   nopts.down_after = std::chrono::milliseconds(o.down_after_ms);
   nopts.max_message_size = o.max_message_size;
   nopts.busy_poll = std::chrono::microseconds(o.busy_poll_us);
+  nopts.gateway = o.gateway_forwarding;
   nopts.registries = o.registries;
   std::unique_ptr<node> n;
   try {

@@ -37,7 +37,7 @@ parse_outcome parse_sources(int argc, const char* const* argv, const std::map<st
 
 /// The options every server program has (O: its options struct, with fields name,
 /// listen, advertise, config_file, log_level, log_json, heartbeat_ms,
-/// suspect_after_ms, down_after_ms, max_message_size, busy_poll_us). `what` names the program's
+/// suspect_after_ms, down_after_ms, max_message_size, busy_poll_us, gateway_forwarding). `what` names the program's
 /// kind in the help ("node", "registry").
 template <class O>
 void add_common_options(boost::program_options::options_description& d, O& o, const std::string& what) {
@@ -57,7 +57,9 @@ void add_common_options(boost::program_options::options_description& d, O& o, co
     ("down-after-ms", po::value(&o.down_after_ms)->default_value(o.down_after_ms), "silence before a peer is down")
     ("max-message-size", po::value(&o.max_message_size)->default_value(o.max_message_size), "largest accepted message, bytes")
     ("busy-poll-us", po::value(&o.busy_poll_us)->default_value(o.busy_poll_us),
-     "microseconds an idle thread polls for work before it sleeps (0: at once; less CPU when idle, slower replies)");
+     "microseconds an idle thread polls for work before it sleeps (0: at once; less CPU when idle, slower replies)")
+    ("gateway-forwarding", po::value(&o.gateway_forwarding)->default_value(o.gateway_forwarding)->implicit_value(true),
+     "act as a client gateway: forward what clients send through this process to other nodes (off: clients reach only it)");
   // clang-format on
 }
 

@@ -68,6 +68,7 @@ int run_registry(const registry_program_options& o) {
   nopts.down_after = std::chrono::milliseconds(o.down_after_ms);
   nopts.max_message_size = o.max_message_size;
   nopts.busy_poll = std::chrono::microseconds(o.busy_poll_us);
+  nopts.gateway = o.gateway_forwarding;
   std::unique_ptr<node> n;
   try {
     n = std::make_unique<node>(sys, nopts);

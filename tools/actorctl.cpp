@@ -272,6 +272,7 @@ int run(const options& o) {
   }
   actor::bridge_options bo;
   bo.registries = o.registries;
+  bo.gateways = o.gateways;
   bo.name = o.name;
   bo.heartbeat = std::chrono::milliseconds(o.heartbeat_ms);
   bo.down_after = std::chrono::milliseconds(o.down_after_ms);

@@ -57,6 +57,9 @@ po::options_description describe(options& o) {
     ("help,h", "print this help and exit")
     ("registry", po::value(&o.registries), "registry address (repeatable; asked in order)")
     ("node", po::value(&o.node), "node address for spawn, stats, ping and names without a registry")
+    ("gateway", po::value(&o.gateways),
+     "a node started with --gateway-forwarding to send everything through (repeatable; the first not down is used), "
+     "e.g. a cluster's published port: refs stay the cluster's addresses")
     ("timeout", po::value(&o.timeout_ms)->default_value(o.timeout_ms), "deadline of the command, in ms")
     ("name", po::value(&o.name)->default_value(o.name), "start of this client's routing id")
     ("config", po::value(&o.config_file), "config file of key = value lines, same names as these options")
@@ -74,6 +77,9 @@ std::string validate(const options& o) {
   if (o.timeout_ms <= 0) return "--timeout must be a positive number of milliseconds";
   if (o.heartbeat_ms <= 0 || o.down_after_ms <= 0) return "--heartbeat-ms and --down-after-ms must be positive";
   if (o.max_message_size < 1024) return "--max-message-size must be at least 1024";
+  for (const auto& g : o.gateways) {
+    if (g.find("://") == std::string::npos) return "--gateway must be an address like tcp://host:port, not '" + g + "'";
+  }
   for (const auto& r : o.registries) {
     if (r.find("://") == std::string::npos) return "--registry must be an address like tcp://host:port, not '" + r + "'";
   }
@@ -115,6 +121,7 @@ parse_result parse_options(int argc, const char* const* argv, const std::map<std
     return {std::nullopt, exit_usage, std::string("actorctl: ") + e.what() + "\n(see actorctl --help)\n"};
   }
   o.registries = actor::detail::split_commas(o.registries);
+  o.gateways = actor::detail::split_commas(o.gateways);
   if (auto bad = validate(o); !bad.empty()) {
     return {std::nullopt, exit_usage, "actorctl: " + bad + "\n(see actorctl --help)\n"};
   }

@@ -24,6 +24,7 @@ enum exit_code : int {
 
 struct options {
   std::vector<std::string> registries;
+  std::vector<std::string> gateways;  ///< --gateway: send everything through these nodes (bridge_options::gateways)
   std::string node;  ///< the node for spawn, stats, ping, and for names when no registry is given
   int timeout_ms = 5000;
   std::string name = "actorctl";  ///< start of the bridge's routing id

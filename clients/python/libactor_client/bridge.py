@@ -80,6 +80,10 @@ class Bridge:
     heartbeat: seconds between PINGs to a node while a call to it is pending.
     down_after: seconds of silence from a node after which its pending calls fail with NodeDown.
     max_message_size: the largest frame accepted from a node, in bytes.
+    gateways: addresses of nodes started with ``--gateway-forwarding`` that this client can reach
+        (docs/protocol.md "Gateways"). When given, everything goes to the first of them that is not
+        down, which forwards it by the receiver's address inside the cluster: refs and registry
+        addresses stay the cluster's (a registry may also be named by a gateway's address).
 
     A target (call, send, multi_call, stop) is a Ref, a targets.Target, or text: ``NAME``
     (resolved through the registries), ``NAME@ADDRESS`` (the actor registered as NAME on the node
@@ -92,10 +96,14 @@ class Bridge:
     """
 
     def __init__(self, registries=(), name="python", heartbeat=0.5, down_after=2.0,
-                 max_message_size=16 << 20):
+                 max_message_size=16 << 20, gateways=()):
         if isinstance(registries, str):
             registries = [registries]
         self.registries = [normalize_address(a) for a in registries]
+        if isinstance(gateways, str):
+            gateways = [gateways]
+        self.gateways = [normalize_address(a) for a in gateways]
+        self._gateway_down = {}  # gateway address -> monotonic time until which it is passed over
         self.name = name
         self.incarnation = random.getrandbits(64)
         self.routing_id = f"{name}/{self.incarnation:016x}".encode()
@@ -298,14 +306,22 @@ class Bridge:
             raise BadMessage(f"a message body may nest at most {MAX_BODY_DEPTH} levels (a node drops deeper frames)")
         return wire.encode_envelope(wire.Envelope(kind, sender, receiver, correlation, ttl_ms, type, body))
 
+    def _route(self, address):
+        """Where an envelope for ``address`` goes: there, or the first gateway not down."""
+        if not self.gateways:
+            return address
+        now = time.monotonic()
+        return next((g for g in self.gateways if self._gateway_down.get(g, 0.0) <= now), self.gateways[0])
+
     def _connection(self, address):
         if self._closed:
             raise ShuttingDown("the Bridge is closed")
+        address = self._route(address)
         conn = self._conns.get(address)
         if conn is None:
             conn = Connection(self._ctx, address, name=self.name, incarnation=self.incarnation,
                               routing_id=self.routing_id, heartbeat=self.heartbeat, down_after=self.down_after,
-                              max_message_size=self.max_message_size)
+                              max_message_size=self.max_message_size, gateway=bool(self.gateways))
             self._conns[address] = conn
         return conn
 
@@ -313,6 +329,8 @@ class Bridge:
         # forget the connection: the next call opens a fresh one and says HELLO again
         if self._conns.get(conn.address) is conn:
             del self._conns[conn.address]
+        if conn.address in self.gateways:  # the next calls go to the next gateway for a while
+            self._gateway_down[conn.address] = time.monotonic() + self.down_after
         conn.close()
 
     def _exchange(self, requests, deadline):

@@ -33,15 +33,16 @@ class Connection:
     name, incarnation: who this client is (its HELLO and PINGs say so); routing_id: its ZeroMQ
     routing id. heartbeat: seconds between PINGs while keep_alive() is called. down_after: seconds
     of silence after which keep_alive() reports the node down. max_message_size: the largest
-    frame accepted from the node, in bytes. Raises NodeDown when ZeroMQ cannot even connect
-    (a malformed address).
+    frame accepted from the node, in bytes. gateway: say HELLO as a "gateway-client", one that
+    sends everything through this node (docs/protocol.md "Gateways"). Raises NodeDown when ZeroMQ
+    cannot even connect (a malformed address).
 
     Attributes: ``address``; ``socket``, to poll for input (zmq.POLLIN) and nothing else;
     ``welcome``, the node's WELCOME frame once it came (None before).
     """
 
     def __init__(self, ctx, address, *, name, incarnation, routing_id, heartbeat=0.5, down_after=2.0,
-                 max_message_size=16 << 20):
+                 max_message_size=16 << 20, gateway=False):
         self.address = address
         self.incarnation = incarnation
         self.heartbeat = heartbeat
@@ -61,7 +62,10 @@ class Connection:
             self.socket.close(linger=0)  # an unclosed socket would hang the context's term()
             raise NodeDown(f"cannot connect to {address!r}: {ex}") from None
         # queued until connected; the node reads it before anything sent after it
-        self.socket.send(wire.encode(wire.Hello("client", name, "", incarnation)))
+        # a gateway client (docs/protocol.md "Gateways") names the address it dialed
+        hello = wire.Hello("gateway-client", name, address, incarnation) if gateway else \
+            wire.Hello("client", name, "", incarnation)
+        self.socket.send(wire.encode(hello))
         self.welcome = None
         self._last_heard = 0.0
         self._last_ping = 0.0

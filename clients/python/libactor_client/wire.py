@@ -80,7 +80,7 @@ class Ref(NamedTuple):
 
 @dataclass(frozen=True)
 class Hello:
-    role: str  # "node" or "client"
+    role: str  # "node", "client" or "gateway-client" (docs/protocol.md "Gateways")
     name: str
     address: str  # "" for a client
     incarnation: int

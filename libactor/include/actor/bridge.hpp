@@ -59,6 +59,13 @@ struct bridge_options {
   /// reply that comes within it is read without a wake-up (node_options::busy_poll
   /// says more). 0: block at once.
   std::chrono::microseconds busy_poll{default_busy_poll};
+  /// Nodes started as gateways (`--gateway-forwarding`, node_options::gateway) that this
+  /// client can reach, e.g. the published port of a cluster in containers. When not empty,
+  /// every envelope goes to the first of them that is not down, which forwards it inside
+  /// the cluster by the receiver's address (docs/protocol.md "Gateways"); refs and registry
+  /// addresses stay the cluster's (a registry may also be named by a gateway's address).
+  /// Empty: each envelope goes straight to its receiver's node.
+  std::vector<std::string> gateways;
 };
 
 /// A message as its registered type name and MessagePack body, for code that does

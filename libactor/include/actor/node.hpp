@@ -53,6 +53,11 @@ struct node_options {
   std::vector<std::string> registries;
   /// How long one request to a registry may take before the next replica is asked.
   std::chrono::milliseconds registry_timeout{1000};
+  /// Act as a client gateway (docs/protocol.md "Gateways"): accept clients that say HELLO
+  /// with role "gateway-client" and forward what they send to other nodes, and the answers
+  /// back. Off by default: a gateway lets every client that reaches this node reach every
+  /// node this node reaches.
+  bool gateway = false;
 };
 
 // ---- the manager's protocol ------------------------------------------------------
@@ -112,11 +117,12 @@ struct node_stats {
   std::uint64_t undeliverable = 0;      ///< envelopes for actors this node does not have
   std::uint64_t inbound_pending = 0;    ///< envelopes from the network not yet handled
   std::uint64_t clients = 0;            ///< Bridge clients connected now
+  std::uint64_t forwarded = 0;          ///< envelopes forwarded as a gateway, both ways
   std::map<std::string, std::uint64_t> dropped;  ///< by reason
   std::vector<peer_stats> peers;
   ACTOR_FIELDS(node, address, incarnation, actors_alive, actors_spawned, actors_crashed, dead_letters,
                      messages_sent, messages_received, frames_sent, frames_received, decode_errors, undeliverable,
-                     inbound_pending, clients, dropped, peers)
+                     inbound_pending, clients, forwarded, dropped, peers)
 };
 
 /// Thread-safe. Construction binds the listen address (std::runtime_error when it

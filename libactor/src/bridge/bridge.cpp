@@ -109,7 +109,8 @@ class bridge_core : public std::enable_shared_from_this<bridge_core> {
  public:
   explicit bridge_core(const bridge_options& o)
       : opts_(o),
-        io_(bridge_io_options{o.name, o.heartbeat, o.down_after, o.max_message_size, o.linger, 100000, o.busy_poll}) {}
+        io_(bridge_io_options{o.name, o.heartbeat, o.down_after, o.max_message_size, o.linger, 100000, o.busy_poll,
+                            o.gateways}) {}
 
   // after construction, when shared_from_this works
   void start() {

@@ -65,9 +65,9 @@ std::uint64_t bridge_io::request(const wire_ref& to, std::uint64_t from, std::st
   }
   const auto sender = self(from);
   const std::uint64_t corr = next_correlation_.fetch_add(1, std::memory_order_relaxed);
-  outgoing o{to.address, wire::encode_envelope(wire::kind::request, &sender, to, corr, ttl_until(deadline), type, body),
-             corr};
+  outgoing o{{}, wire::encode_envelope(wire::kind::request, &sender, to, corr, ttl_until(deadline), type, body), corr};
   std::unique_lock lk(mu_);
+  o.address = route_of(to.address);
   if (stopping_) {
     lk.unlock();
     done(error{errc::shutting_down, "the bridge is shutting down"});
@@ -78,7 +78,7 @@ std::uint64_t bridge_io::request(const wire_ref& to, std::uint64_t from, std::st
     done(error{errc::overloaded, "too many messages queued in the bridge"});
     return 0;
   }
-  pending_.emplace(corr, pending_call{to.address, std::move(done)});
+  pending_.emplace(corr, pending_call{o.address, std::move(done)});
   deadlines_.emplace(deadline, corr);
   queue_.push_back(std::move(o));
   const bool wake = queue_.size() == 1;
@@ -88,6 +88,14 @@ std::uint64_t bridge_io::request(const wire_ref& to, std::uint64_t from, std::st
     [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
   }
   return corr;
+}
+
+const std::string& bridge_io::route_of(const std::string& address) const {
+  if (opts_.gateways.empty()) return address;
+  for (const auto& g : opts_.gateways) {
+    if (down_.find(g) == down_.end()) return g;
+  }
+  return opts_.gateways.front();  // all down: the first (its calls fail with node_down at once)
 }
 
 bool bridge_io::cancel(std::uint64_t correlation) {
@@ -101,9 +109,10 @@ expected<void> bridge_io::send(const wire_ref& to, std::uint64_t from, std::stri
   auto bytes = wire::encode_envelope(wire::kind::send, from == 0 ? nullptr : &sender, to, 0, 0, type, body);
   std::unique_lock lk(mu_);
   if (stopping_) return error{errc::shutting_down, "the bridge is shutting down"};
-  if (auto it = down_.find(to.address); it != down_.end()) return error{errc::node_down, it->second};
+  const std::string& route = route_of(to.address);
+  if (auto it = down_.find(route); it != down_.end()) return error{errc::node_down, it->second};
   if (queue_.size() >= opts_.queue_limit) return error{errc::overloaded, "too many messages queued in the bridge"};
-  queue_.push_back({to.address, std::move(bytes), 0});
+  queue_.push_back({route, std::move(bytes), 0});
   const bool wake = queue_.size() == 1;
   lk.unlock();
   if (wake) {

@@ -47,6 +47,7 @@ struct bridge_io_options {
   std::chrono::milliseconds linger{200};
   std::size_t queue_limit = 100000;  // envelopes waiting for one node (or for the I/O thread) before `overloaded`
   std::chrono::microseconds busy_poll{0};  // polling without blocking after traffic (bridge_options::busy_poll)
+  std::vector<std::string> gateways;       // bridge_options::gateways
 };
 
 /// The outcome of a request; called exactly once, on any thread, never under a lock of bridge_io.
@@ -128,6 +129,8 @@ class bridge_io {
   void forget_idle(steady_time now);
   void send_probe(connection& c, probe what);  // HELLO or PING
   bool has_pending(const std::string& address) const;
+  // Under mu_: where an envelope for `address` goes: there, or the first gateway not down.
+  [[nodiscard]] const std::string& route_of(const std::string& address) const;
   [[nodiscard]] steady_time next_deadline() const;
 
   // outcomes: each removes the entries under the lock, then calls them outside it

@@ -24,6 +24,7 @@ struct bridge_io::connection {
   explicit connection(const connection_options& o) : link(o) {}
 
   std::string address;
+  bool gateway = false;  // one of bridge_io_options::gateways: HELLO says role "gateway-client"
   std::unique_ptr<zmq::socket_t> socket;
   detail::connection link;  // handshake, heartbeats, liveness (net/connection.hpp)
   std::size_t max_frame = 16u << 20;  // the largest frame the node accepts, from WELCOME

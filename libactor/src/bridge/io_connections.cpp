@@ -58,6 +58,7 @@ bridge_io::connection& bridge_io::connection_for(const std::string& address) {
     o.refusal_is_final = true;
     slot = std::make_unique<connection>(o);
     slot->address = address;
+    slot->gateway = std::find(opts_.gateways.begin(), opts_.gateways.end(), address) != opts_.gateways.end();
     open_socket(*slot);
   }
   return *slot;
@@ -97,7 +98,10 @@ void bridge_io::send_probe(connection& c, probe what) {
   switch (what) {
     case probe::none: return;
     case probe::hello:
-      send_raw(c, wire::encode(wire::hello{wire::protocol_version, "client", opts_.name, "", incarnation_}));
+      // a gateway client names the address it dialed: the node takes it as its own (docs/protocol.md "Gateways")
+      send_raw(c, wire::encode(c.gateway ? wire::hello{wire::protocol_version, "gateway-client", opts_.name, c.address,
+                                                       incarnation_}
+                                         : wire::hello{wire::protocol_version, "client", opts_.name, "", incarnation_}));
       return;
     case probe::ping:
       send_raw(c, wire::encode_probe(wire::frame_tag::ping, {c.link.seq(), incarnation_}));

@@ -18,9 +18,12 @@ clients::clients(zmq::socket_t& router, transport_counters& counters, std::chron
                  std::size_t max_batch_bytes)
     : router_(router), counters_(counters), down_after_(down_after), max_batch_bytes_(max_batch_bytes) {}
 
-void clients::hello(const std::string& id, const std::string& name, time_point now) {
+void clients::hello(const std::string& id, const std::string& name, time_point now, bool via_gateway,
+                    const std::string& alias) {
   auto& c = clients_[id];  // a client saying HELLO again keeps the replies it is owed
   c.name = name;
+  c.via_gateway = via_gateway;
+  c.alias = alias;
   c.last_heard = now;
   c.unreachable_since = {};
   counters_.clients.store(clients_.size(), std::memory_order_relaxed);

@@ -3,7 +3,8 @@
 // owner: the transport's I/O thread (nothing here is thread-safe).
 //
 // Contract:
-// - A client is known from its HELLO (role "client") on the ROUTER: hello().
+// - A client is known from its HELLO (role "client", or "gateway-client": one that sends
+//   through this node to others, docs/protocol.md "Gateways") on the ROUTER: hello().
 //   heard() marks any well-formed frame from it.
 // - Replies to a known client are batched with add() (false: not known, the caller
 //   rejects) and leave at flush(), once per I/O turn. When the ROUTER cannot take a
@@ -45,7 +46,14 @@ class clients {
 
   [[nodiscard]] bool known(const std::string& id) const { return clients_.find(id) != clients_.end(); }
   /// A HELLO from a client: known from now on (a client saying HELLO again keeps the replies it is owed).
-  void hello(const std::string& id, const std::string& name, time_point now);
+  /// `via_gateway`: it said role "gateway-client", naming this node `alias` (the address it dialed).
+  void hello(const std::string& id, const std::string& name, time_point now, bool via_gateway = false,
+             const std::string& alias = {});
+  /// The address a gateway client dialed this node by, when `id` is a known gateway client; else null.
+  [[nodiscard]] const std::string* gateway_alias(const std::string& id) const {
+    auto it = clients_.find(id);
+    return it != clients_.end() && it->second.via_gateway ? &it->second.alias : nullptr;
+  }
   /// A well-formed frame came from routing id `id` (a client or not).
   void heard(const std::string& id, time_point now);
 
@@ -65,6 +73,8 @@ class clients {
  private:
   struct client {
     std::string name;
+    bool via_gateway = false;
+    std::string alias;  // a gateway client's name for this node
     time_point last_heard{};
     time_point unreachable_since{};  // the ROUTER last said its connection is gone; {}: reachable
     // reply batches the ROUTER could not take yet, sent in order as its queue drains

@@ -63,7 +63,11 @@ std::string encode_ref(const wire_ref& w) {
 class remote_endpoint final : public endpoint {
  public:
   remote_endpoint(std::shared_ptr<router> r, wire_ref w, peer_slot* slot, std::string key)
-      : endpoint(w.id),
+      : remote_endpoint(std::move(r), std::move(w), slot, std::move(key), 0, false) {}
+  // A proxy whose endpoint id is not its ref's (a gateway client's, net/router_gateway.cpp).
+  remote_endpoint(std::shared_ptr<router> r, wire_ref w, peer_slot* slot, std::string key, std::uint64_t endpoint_id,
+                  bool own_id)
+      : endpoint(own_id ? endpoint_id : w.id),
         router_(std::move(r)),
         wire_(std::move(w)),
         encoded_(encode_ref(wire_)),
@@ -177,18 +181,7 @@ wire_ref router::to_wire(const actor_ref& r) {
 }
 
 actor_ref router::from_wire(const wire_ref& w) {
-  if (w.address.empty()) {  // a Bridge client: replies go back through the listening socket
-    auto key = "client|" + w.node + "|" + std::to_string(w.id);
-    std::lock_guard lk(mu_);
-    if (auto it = proxies_.find(key); it != proxies_.end() && it->second->try_add_ref()) {
-      actor_ref r{it->second};
-      it->second->release();
-      return r;
-    }
-    auto* p = new remote_endpoint(shared_from_this(), w, nullptr, key);
-    proxies_[key] = p;
-    return actor_ref{p};
-  }
+  if (w.address.empty()) return client_proxy(w.node, w.id, w.id);  // a Bridge client
   if (w.address == address()) {
     target_miss miss;
     auto r = local_target(w, miss);
@@ -197,6 +190,19 @@ actor_ref router::from_wire(const wire_ref& w) {
   }
   auto r = remote(w.address, w.incarnation, w.id, w.node);
   return r;
+}
+
+actor_ref router::client_proxy(const std::string& client_id, std::uint64_t id, std::uint64_t endpoint_id) {
+  auto key = "client|" + client_id + "|" + std::to_string(id) + "|" + std::to_string(endpoint_id);
+  std::lock_guard lk(mu_);
+  if (auto it = proxies_.find(key); it != proxies_.end() && it->second->try_add_ref()) {
+    actor_ref r{it->second};
+    it->second->release();
+    return r;
+  }
+  auto* p = new remote_endpoint(shared_from_this(), wire_ref{client_id, "", 0, id}, nullptr, key, endpoint_id, true);
+  proxies_[key] = p;
+  return actor_ref{p};
 }
 
 actor_ref router::local_target(const wire_ref& w, target_miss& miss) { return local_target(w.incarnation, w.id, miss); }
@@ -229,6 +235,7 @@ actor_ref router::local_target(std::uint64_t incarnation, std::uint64_t id, targ
 }
 
 void router::sweep_exports() {
+  sweep_gateway_slots();
   std::vector<actor_ref> dropped;  // released after the lock
   std::lock_guard lk(mu_);
   for (auto it = exported_.begin(); it != exported_.end();) {
@@ -435,6 +442,11 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
   ref_codec_scope scope(this);
   const std::string& source = from.peer_address.empty() ? from.client_id : from.peer_address;
   // a repeat has the sender and type of the envelope delivered just before it, resolved for that one
+  if (gateway_route(v, from)) {  // not for this node: forwarded (net/router_gateway.cpp)
+    previous_type_ = nullptr;
+    previous_sender_ = false;
+    return;
+  }
   const message_type* known_type = v.repeat ? previous_type_ : nullptr;
   const bool known_sender = v.repeat && previous_sender_;
   previous_type_ = nullptr;

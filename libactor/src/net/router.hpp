@@ -81,6 +81,13 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   [[nodiscard]] std::int64_t inbound_pending() const noexcept { return inbound_->pending(); }
   [[nodiscard]] std::uint64_t inbound_overloaded() const noexcept { return inbound_overloaded_.load(); }
   void set_inbound_limit(std::size_t n) noexcept { inbound_limit_ = static_cast<std::int64_t>(n); }
+  /// Envelopes this node forwarded as a gateway (docs/protocol.md "Gateways"): from its
+  /// gateway clients to other nodes, and back from other nodes to them.
+  [[nodiscard]] std::uint64_t forwarded() const noexcept { return forwarded_.load(std::memory_order_relaxed); }
+
+  /// A gateway client's sender id, as other nodes see it, has this bit set: the rest is
+  /// (client slot << 32) | the client's own id (below 2^32). Local actors' ids never have it.
+  static constexpr std::uint64_t gateway_id_bit = 1ULL << 63;
 
   void forget_proxy(const std::string& key, const endpoint* which) noexcept;
 
@@ -97,6 +104,19 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   const actor_ref& sender_from(const wire::ref_view& v, const origin& from);
   // Adds the references of last_sender_ that inbound envelopes took over (sender_refs_owed_).
   void settle_sender_refs() noexcept;
+  // The proxy for id `id` of the Bridge client `client_id` (replies go back through the
+  // listening socket); its endpoint id is `endpoint_id` (a gateway client's, as others see it).
+  actor_ref client_proxy(const std::string& client_id, std::uint64_t id, std::uint64_t endpoint_id);
+  // Gateways (I/O thread): an envelope from a gateway client for another node goes there
+  // (forward_from_client), one for a gateway client's id back to it (to_gateway_client).
+  // True: it was handled so (forwarded, answered or dropped).
+  bool gateway_route(const wire::envelope_view& v, const origin& from);
+  void forward_from_client(const wire::envelope_view& v, const origin& from);
+  void to_gateway_client(const wire::envelope_view& v);
+  // The slot of gateway client `client_id`, given on first use.
+  std::uint32_t gateway_slot(const std::string& client_id);
+  // Forgets the slots of clients the transport forgot (I/O thread, from sweep_exports).
+  void sweep_gateway_slots();
   /// This thread's outbox entry for this router, when `sender` is the actor whose
   /// handler runs on this thread (this_thread_actor); else null.
   outbox_entry* gathering_for(const endpoint* sender);
@@ -112,6 +132,11 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   // (they may outlive it: a node destroyed while actors still hold its messages)
   inbound_account* inbound_ = new inbound_account;
   std::atomic<std::uint64_t> inbound_overloaded_{0};
+  std::atomic<std::uint64_t> forwarded_{0};
+  // I/O thread: gateway clients by slot, and their slots by routing id (gateway_id_bit)
+  std::unordered_map<std::uint32_t, std::string> gateway_clients_;
+  std::unordered_map<std::string, std::uint32_t> gateway_slots_;
+  std::uint32_t next_gateway_slot_ = 0;
 
   std::int64_t inbound_limit_ = 200000;
   // I/O thread: inbound_->pending() as of the last flush_inbound. Actors' threads only lower

@@ -51,6 +51,7 @@ struct transport_options {
   std::size_t peer_queue_limit = 100000;  // envelopes waiting for one peer before `overloaded`
   int linger_ms = 200;
   std::chrono::microseconds busy_poll{0};  // polling without blocking after traffic (node_options::busy_poll)
+  bool gateway = false;  // accept HELLO role "gateway-client" (node_options::gateway)
 };
 
 
@@ -63,6 +64,8 @@ struct peer_slot {
 struct origin {
   std::string peer_address;  // a node's advertised address; empty for a client
   std::string client_id;     // a Bridge client's routing id; empty for a node
+  bool via_gateway = false;  // the client said role "gateway-client": forward what is not for this node
+  std::string alias;         // ... and names this node by this address too
 };
 
 /// An encoded envelope on its way out: where its bytes are in the batch it was
@@ -163,6 +166,8 @@ class transport {
 
   [[nodiscard]] const transport_counters& counters() const noexcept { return counters_; }
   [[nodiscard]] std::vector<peer_snapshot> peers() const;
+  /// A client with routing id `id` is known now (I/O thread only).
+  [[nodiscard]] bool client_known(const std::string& id) const { return clients_.known(id); }
 
  private:
   struct peer;  // net/transport_peer.hpp

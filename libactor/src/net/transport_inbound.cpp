@@ -70,9 +70,10 @@ void transport::on_router_batch(const std::string& id) {
       std::lock_guard lk(mu_);
       if (auto pit = peers_.find(it->second); pit != peers_.end() && pit->second->dealer) p = pit->second.get();
     }
-    on_batch(origin{it->second, {}}, p);
+    on_batch(origin{it->second, {}, false, {}}, p);
   } else if (clients_.known(id)) {
-    on_batch(origin{{}, id}, nullptr);
+    const std::string* alias = clients_.gateway_alias(id);
+    on_batch(alias == nullptr ? origin{{}, id, false, {}} : origin{{}, id, true, *alias}, nullptr);
   } else {
     const auto n = batches_.envelopes().size() + batches_.bad_elements();
     counters_.dropped[static_cast<std::size_t>(drop_reason::no_handshake)].fetch_add(n);
@@ -97,7 +98,9 @@ void transport::on_router_frame(const std::string& id, const void* data, std::si
       if (h->version != wire::protocol_version) {
         refusal = "protocol version " + std::to_string(h->version) + " is not supported (this node speaks " +
                   std::to_string(wire::protocol_version) + ")";
-      } else if (h->role != "node" && h->role != "client") {
+      } else if (h->role == "gateway-client" && !opts_.gateway) {
+        refusal = "node " + opts_.node_name + " is not a gateway (start it with --gateway-forwarding)";
+      } else if (h->role != "node" && h->role != "client" && h->role != "gateway-client") {
         refusal = "unknown role '" + h->role + "'";
       }
       if (!refusal.empty()) {
@@ -108,7 +111,8 @@ void transport::on_router_frame(const std::string& id, const void* data, std::si
       if (h->role == "node") {
         node_routes_[id] = h->address;
       } else {
-        clients_.hello(id, h->node, mono_now());  // a client saying HELLO again keeps the replies it is owed
+        // a client saying HELLO again keeps the replies it is owed
+        clients_.hello(id, h->node, mono_now(), h->role == "gateway-client", h->address);
       }
       clients_.send(id, wire::encode(wire::welcome{wire::protocol_version, opts_.node_name, address_,
                                                     opts_.incarnation, opts_.max_message_size,
@@ -130,7 +134,7 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
   if (wire::batch_decoder::is_batch(data, size)) {
     if (auto ok = batches_.decode(data, size); !ok) return malformed(p.address, ok.error().text);
     counters_.frames_in.fetch_add(1, std::memory_order_relaxed);
-    return on_batch(origin{p.address, {}}, &p);
+    return on_batch(origin{p.address, {}, false, {}}, &p);
   }
   auto f = wire::decode_frame(data, size, limits_);
   if (!f) return malformed(p.address, f.error().text);

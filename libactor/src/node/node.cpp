@@ -60,6 +60,7 @@ node::node(actor_system& sys, node_options opts) : sys_(sys) {
   t.peer_queue_limit = opts.peer_queue_limit;
   t.linger_ms = opts.linger_ms;
   t.busy_poll = opts.busy_poll;
+  t.gateway = opts.gateway;
   router_ = std::make_shared<detail::router>(sys, std::move(t));
   router_->set_inbound_limit(opts.inbound_limit);
   router_->start();
@@ -171,6 +172,7 @@ node_stats node::stats() const {
   }
   s.decode_errors = c.dropped[static_cast<std::size_t>(detail::drop_reason::malformed)].load() + router_->decode_errors();
   s.undeliverable = router_->undeliverable();
+  s.forwarded = router_->forwarded();
   s.inbound_pending = static_cast<std::uint64_t>(std::max<std::int64_t>(0, router_->inbound_pending()));
   s.dropped["inbound_overloaded"] = router_->inbound_overloaded();
   for (const auto& p : router_->net().peers()) {

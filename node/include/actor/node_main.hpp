@@ -39,6 +39,7 @@ struct node_program_options {
   std::size_t workers = 0;  ///< 0: one per core
   /// How long idle workers and the I/O thread poll for work before they sleep (0 ... 1,000,000).
   int busy_poll_us = static_cast<int>(default_busy_poll.count());
+  bool gateway_forwarding = false;  ///< --gateway-forwarding: act as a client gateway (node_options::gateway)
   int heartbeat_ms = 500;
   int suspect_after_ms = 1000;
   int down_after_ms = 2000;
