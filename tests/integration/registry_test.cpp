@@ -505,3 +505,24 @@ TEST_CASE("a cached ref that fails is evicted and looked up again once", "[integ
   REQUIRE(still);
   CHECK(*still == *second);
 }
+
+TEST_CASE("cached names expire after the cache TTL, and their watches with them", "[integration][registry][cache]") {
+  node_process reg(registry_argv("reg"));
+  node_process a(registered_node_argv("a", {reg.address()}, {"--spawn", "counter:t1", "--spawn", "counter:t2"}));
+  auto opts = with_registries("me", {reg.address()});
+  opts.name_cache_ttl = 300ms;
+  local_node me(opts);
+  auto registry = me.node.service_at(reg.address(), actor::registry_id);
+  auto watches = [&]() -> std::uint64_t {
+    auto s = me.ask<actor::registry_stats_reply>(registry, actor::registry_stats{});
+    return s ? s->watches : ~std::uint64_t{0};
+  };
+  REQUIRE(me.node.lookup("t1"));
+  REQUIRE(me.node.lookup("t2"));
+  REQUIRE(poll_until([&] { return watches() == 2; }, 2s * slowdown));
+  // nothing changed, yet the entries are not trusted past their TTL: dropped, unwatched
+  REQUIRE(poll_until([&] { return watches() == 0; }, 3s * slowdown));
+  // and the next lookup asks the registry again (and watches again)
+  REQUIRE(me.node.lookup("t1"));
+  REQUIRE(poll_until([&] { return watches() == 1; }, 2s * slowdown));
+}

@@ -55,7 +55,7 @@ struct node_options {
   /// How long one request to a registry may take before the next replica is asked.
   std::chrono::milliseconds registry_timeout{1000};
   /// How long lookup() trusts a cached answer without asking a registry again: the
-  /// bound on a stale entry when a change notice was lost (0: do not cache).
+  /// bound (plus one heartbeat_interval) on a stale entry when a change notice was lost.
   std::chrono::milliseconds name_cache_ttl{10000};
   /// Names cached at most (the oldest goes first); each is watched at one registry.
   std::size_t name_cache_size = 100000;

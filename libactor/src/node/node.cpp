@@ -96,7 +96,7 @@ node::node(actor_system& sys, node_options opts) : sys_(sys) {
   router_ = std::make_shared<detail::router>(sys, std::move(t));
   router_->set_inbound_limit(opts.inbound_limit);
   router_->start();
-  cache_ = std::make_shared<detail::name_cache>(sys_.clock(), opts.name_cache_ttl, opts.name_cache_size);
+  cache_ = std::make_shared<detail::name_cache>(opts.name_cache_ttl, opts.name_cache_size);
   names_ = std::make_shared<detail::local_names>();
   // the agent answers a claim once every registry answered or timed out
   claim_timeout_ = opts.registry_timeout * static_cast<int>(opts.registries.size() + 1);

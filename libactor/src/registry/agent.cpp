@@ -14,15 +14,25 @@
 namespace actor::detail {
 
 actor_ref name_cache::find(const std::string& name) const {
-  const auto now = clock_.now();
   std::shared_lock lk(mu_);
   auto it = map_.find(name);
-  if (it == map_.end() || ttl_.count() == 0 || now - it->second.put_at > ttl_) return {};
-  return it->second.ref;
+  return it == map_.end() ? actor_ref{} : it->second.ref;
 }
 
-std::vector<std::string> name_cache::put(const std::string& name, const actor_ref& ref) {
-  const auto now = clock_.now();
+std::vector<std::string> name_cache::expire(time_point now) {
+  std::vector<std::string> expired;
+  std::unique_lock lk(mu_);
+  while (!order_.empty()) {  // oldest put first
+    auto it = map_.find(order_.front());
+    if (now - it->second.put_at <= ttl_) break;
+    expired.push_back(std::move(order_.front()));
+    order_.pop_front();
+    map_.erase(it);
+  }
+  return expired;
+}
+
+std::vector<std::string> name_cache::put(const std::string& name, const actor_ref& ref, time_point now) {
   std::vector<std::string> evicted;
   std::unique_lock lk(mu_);
   if (auto it = map_.find(name); it != map_.end()) {
@@ -56,11 +66,6 @@ std::vector<std::string> name_cache::clear() {
   order_.clear();
   map_.clear();
   return names;
-}
-
-bool name_cache::contains(const std::string& name) const {
-  std::shared_lock lk(mu_);
-  return map_.count(name) != 0;
 }
 
 std::size_t name_cache::size() const {
@@ -114,7 +119,10 @@ class registry_agent final : public actor_base {
           if (l.key != opts_.key) return reply(error{errc::unauthorized, "only the node itself can leave"});
           leave(make_response_promise());
         },
-        [this](const agent_tick&) { heartbeat(); },
+        [this](const agent_tick&) {
+          for (const auto& expired : cache_->expire(now())) unwatch_everywhere(expired);
+          heartbeat();
+        },
         [this](const registry_lookup& l) {
           if (auto ref = node_.whereis(l.name)) return reply(registry_found{l.name, ref});
           if (auto ref = cache_->find(l.name)) return reply(registry_found{l.name, ref});
@@ -224,7 +232,6 @@ class registry_agent final : public actor_base {
   void lookup_at(std::size_t tried, std::size_t start, std::string name, response_promise p, bool any_answered) {
     if (tried == registries_.size()) {
       if (any_answered) {
-        if (cache_->contains(name)) forget(name);  // an expired entry of a name that is gone
         return p.deliver(error{errc::no_such_actor, "no actor is registered as '" + name + "'"});
       }
       return p.deliver(error{errc::node_down, "no registry answered (" + std::to_string(tried) + " tried)"});
@@ -234,7 +241,7 @@ class registry_agent final : public actor_base {
         .then(
             [=, this](const registry_found& f) mutable {
               preferred_ = i;
-              for (const auto& evicted : cache_->put(f.name, f.ref)) unwatch_everywhere(evicted);
+              for (const auto& evicted : cache_->put(f.name, f.ref, now())) unwatch_everywhere(evicted);
               watch(i, f.name, f.ref);
               p.deliver(registry_found{f});
             },

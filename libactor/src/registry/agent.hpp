@@ -32,23 +32,25 @@ namespace actor::detail {
 
 /// Name -> ref of lookups the registries answered. Read by any thread (node::lookup),
 /// written by the agent. Bounded twice: at most `capacity` entries (the oldest put
-/// goes first), and an entry is trusted for `ttl` after it was put (found() ignores
-/// it afterwards), so a change notice that was lost cannot keep a stale ref for longer.
+/// goes first), and entries put longer than `ttl` ago go at the agent's next
+/// expire() (every heartbeat), so a change notice that was lost cannot keep a stale
+/// ref for longer. find() reads no clock: a cached lookup stays a hash lookup.
 class name_cache {
  public:
-  /// `clock` (the actor system's) must outlive the cache.
-  name_cache(const actor::clock& clock, std::chrono::milliseconds ttl, std::size_t capacity)
-      : clock_(clock), ttl_(ttl), capacity_(capacity == 0 ? 1 : capacity) {}
+  name_cache(std::chrono::milliseconds ttl, std::size_t capacity)
+      : ttl_(ttl), capacity_(capacity == 0 ? 1 : capacity) {}
 
-  /// The ref cached for name, unless none is or it was put longer than ttl ago.
+  /// The ref cached for name, or the empty ref.
   [[nodiscard]] actor_ref find(const std::string& name) const;
-  /// Caches name -> ref (anew: its ttl starts now); returns the names evicted to make room.
-  std::vector<std::string> put(const std::string& name, const actor_ref& ref);
+  /// Caches name -> ref, put at `now` (anew: its ttl starts then); returns the names
+  /// evicted to make room.
+  std::vector<std::string> put(const std::string& name, const actor_ref& ref, time_point now);
+  /// Removes the entries put before now - ttl; returns their names.
+  std::vector<std::string> expire(time_point now);
   /// Removes name (only if it holds `ref`, when ref is not empty); whether it did.
   bool erase(const std::string& name, const actor_ref& ref = {});
   /// Removes every entry; returns their names.
   std::vector<std::string> clear();
-  [[nodiscard]] bool contains(const std::string& name) const;  // expired or not
   [[nodiscard]] std::size_t size() const;
 
  private:
@@ -57,7 +59,6 @@ class name_cache {
     time_point put_at;
     std::list<std::string>::iterator order;
   };
-  const actor::clock& clock_;
   const std::chrono::milliseconds ttl_;
   const std::size_t capacity_;
   mutable std::shared_mutex mu_;
