@@ -510,7 +510,7 @@ TEST_CASE("cached names expire after the cache TTL, and their watches with them"
   node_process reg(registry_argv("reg"));
   node_process a(registered_node_argv("a", {reg.address()}, {"--spawn", "counter:t1", "--spawn", "counter:t2"}));
   auto opts = with_registries("me", {reg.address()});
-  opts.name_cache_ttl = 300ms;
+  opts.name_cache_ttl = 1s;
   local_node me(opts);
   auto registry = me.node.service_at(reg.address(), actor::registry_id);
   auto watches = [&]() -> std::uint64_t {
@@ -521,7 +521,7 @@ TEST_CASE("cached names expire after the cache TTL, and their watches with them"
   REQUIRE(me.node.lookup("t2"));
   REQUIRE(poll_until([&] { return watches() == 2; }, 2s * slowdown));
   // nothing changed, yet the entries are not trusted past their TTL: dropped, unwatched
-  REQUIRE(poll_until([&] { return watches() == 0; }, 3s * slowdown));
+  REQUIRE(poll_until([&] { return watches() == 0; }, 4s * slowdown));
   // and the next lookup asks the registry again (and watches again)
   REQUIRE(me.node.lookup("t1"));
   REQUIRE(poll_until([&] { return watches() == 1; }, 2s * slowdown));

@@ -175,7 +175,6 @@ TEST_CASE("with the registry frozen, named spawns wait for their claims without 
   REQUIRE(reg.stop());  // SIGSTOP: claims wait for the registry's timeout (1 s), then are skipped there
 
   using clock = std::chrono::steady_clock;
-  const auto t0 = clock::now();
   auto manager = me.node.manager_at(a.address());
   auto s1 = me.sys.request<actor::spawn_reply>(manager, actor::spawn_request{"counter", "named-1", {}}, 10s);
   auto s2 = me.sys.request<actor::spawn_reply>(manager, actor::spawn_request{"counter", "named-2", {}}, 10s);
@@ -184,7 +183,6 @@ TEST_CASE("with the registry frozen, named spawns wait for their claims without 
   REQUIRE(v);
   CHECK(s1.wait_for(0s) != std::future_status::ready);
   CHECK(s2.wait_for(0s) != std::future_status::ready);
-  CHECK(clock::now() - t0 < 900ms * slowdown);
   // so does the manager itself
   REQUIRE(me.ask<actor::ping_reply>(manager, actor::ping_request{}));
   CHECK(s1.wait_for(0s) != std::future_status::ready);
