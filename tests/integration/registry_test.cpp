@@ -402,3 +402,127 @@ TEST_CASE("a registry started with --peer copies the table of its peer", "[integ
   CHECK(ref->endpoint()->wire_address()->address == a.address());
   CHECK_THAT(r2.log(), Contains("event=copied_from_peer"));
 }
+
+TEST_CASE("a node killed and restarted at once on its address is whole at once, and lookups name the new incarnation",
+          "[integration][registry][supersede]") {
+  node_process reg(registry_argv("reg"));
+  const auto listen = "tcp://127.0.0.1:" + std::to_string(unused_port());
+  local_node me(with_registries("me", {reg.address()}));
+  auto argv = registered_node_argv("n1", {reg.address()}, {"--listen", listen, "--spawn", "counter:c1"});
+  auto first = std::make_unique<node_process>(argv);
+  REQUIRE(poll_until([&] { return ask_registry(me, reg.address(), "c1").has_value(); }, 2s * slowdown));
+  auto cached = me.node.lookup("c1");  // cached here, and watched at the registry
+  REQUIRE(cached);
+  CHECK(cached->endpoint()->wire_address()->incarnation == first->incarnation());
+
+  for (int round = 0; round < 3; ++round) {  // as `restart: unless-stopped` would, more than once
+    const auto old_incarnation = first->incarnation();
+    first->kill_and_reap();
+    const auto started = std::chrono::steady_clock::now();
+    first = std::make_unique<node_process>(argv);  // ready once its --spawn counter:c1 has its name
+    const auto took = std::chrono::steady_clock::now() - started;
+    INFO("round " << round << ": ready after "
+                  << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+    REQUIRE(first->incarnation() != old_incarnation);
+    // the claim was answered: the registry let the new incarnation have the name at once,
+    // and answered it on a connection that said HELLO to the new process
+    CHECK(first->log().find("claim_skipped") == std::string::npos);
+    CHECK(first->log().find("name_lost") == std::string::npos);
+    // a lookup right after names the new incarnation, never the dead one
+    auto now = ask_registry(me, reg.address(), "c1");
+    REQUIRE(now);
+    CHECK(now->endpoint()->wire_address()->incarnation == first->incarnation());
+    // (this node's own connection to n1 learns of the restart from n1's next PONG; a request
+    // on it before that may fail with node_down: restarted, and the next one goes through)
+    CHECK(poll_until([&] { return me.ask<actor::counter_value>(*now, actor::counter_incr{1}, 1s).has_value(); },
+                     3s * slowdown));
+    // the node that cached the dead ref was told, and resolves the new one
+    REQUIRE(poll_until(
+        [&] {
+          auto r = me.node.lookup("c1");
+          return r && r->endpoint()->wire_address()->incarnation == first->incarnation();
+        },
+        2s * slowdown));
+  }
+  auto stats = me.ask<actor::registry_stats_reply>(me.node.service_at(reg.address(), actor::registry_id),
+                                                   actor::registry_stats{});
+  REQUIRE(stats);
+  CHECK(stats->superseded == 3);
+  CHECK(stats->names == 1);
+}
+
+TEST_CASE("lookups of many distinct names leave at most one watch per cached name at the registry",
+          "[integration][registry][watch]") {
+  node_process reg(registry_argv("reg"));
+  node_process a(registered_node_argv("a", {reg.address()}));
+  auto opts = with_registries("me", {reg.address()});
+  opts.name_cache_size = 50;
+  local_node me(opts);
+  constexpr int names = 400;
+  std::vector<actor::actor_ref> refs;
+  for (int i = 0; i < names; ++i) {
+    auto r = me.spawn_at(a.address(), "counter", "w" + std::to_string(i));
+    REQUIRE(r);
+    refs.push_back(*r);
+  }
+  auto registry = me.node.service_at(reg.address(), actor::registry_id);
+  auto watches = [&]() -> std::uint64_t {
+    auto s = me.ask<actor::registry_stats_reply>(registry, actor::registry_stats{});
+    return s ? s->watches : ~std::uint64_t{0};
+  };
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < names; ++i) REQUIRE(me.node.lookup("w" + std::to_string(i)));
+  }
+  // the agent's watches and unwatches are in flight; once they land, no more than the cache holds
+  REQUIRE(poll_until([&] { return watches() <= 50; }, 5s * slowdown));
+  CHECK(watches() > 0);
+  // names going away take their watches with them
+  for (auto& r : refs) REQUIRE(me.sys.stop(r, 5s).get());
+  REQUIRE(poll_until([&] { return watches() == 0; }, 5s * slowdown));
+}
+
+TEST_CASE("a cached ref that fails is evicted and looked up again once", "[integration][registry][cache]") {
+  node_process reg(registry_argv("reg"));
+  node_process a(registered_node_argv("a", {reg.address()}));
+  local_node me(with_registries("me", {reg.address()}));
+  auto first = me.spawn_at(a.address(), "counter", "svc");
+  REQUIRE(first);
+  auto cached = me.node.lookup("svc");
+  REQUIRE(cached);
+  // the name moves to another actor; whether or not its change notice has come yet,
+  // the caller whose ref failed gets the new one from lookup_again
+  REQUIRE(me.sys.stop(*first, 5s).get());
+  auto second = me.spawn_at(a.address(), "counter", "svc");
+  REQUIRE(second);
+  auto failed = me.ask<actor::counter_value>(*cached, actor::counter_get{});
+  REQUIRE_FALSE(failed);
+  auto again = me.node.lookup_again("svc", *cached);
+  REQUIRE(again);
+  CHECK(*again == *second);
+  CHECK(me.ask<actor::counter_value>(*again, actor::counter_get{}));
+  // a ref that is not the cached one does not evict a newer answer
+  auto still = me.node.lookup_again("svc", *cached);
+  REQUIRE(still);
+  CHECK(*still == *second);
+}
+
+TEST_CASE("cached names expire after the cache TTL, and their watches with them", "[integration][registry][cache]") {
+  node_process reg(registry_argv("reg"));
+  node_process a(registered_node_argv("a", {reg.address()}, {"--spawn", "counter:t1", "--spawn", "counter:t2"}));
+  auto opts = with_registries("me", {reg.address()});
+  opts.name_cache_ttl = 1s;
+  local_node me(opts);
+  auto registry = me.node.service_at(reg.address(), actor::registry_id);
+  auto watches = [&]() -> std::uint64_t {
+    auto s = me.ask<actor::registry_stats_reply>(registry, actor::registry_stats{});
+    return s ? s->watches : ~std::uint64_t{0};
+  };
+  REQUIRE(me.node.lookup("t1"));
+  REQUIRE(me.node.lookup("t2"));
+  REQUIRE(poll_until([&] { return watches() == 2; }, 2s * slowdown));
+  // nothing changed, yet the entries are not trusted past their TTL: dropped, unwatched
+  REQUIRE(poll_until([&] { return watches() == 0; }, 4s * slowdown));
+  // and the next lookup asks the registry again (and watches again)
+  REQUIRE(me.node.lookup("t1"));
+  REQUIRE(poll_until([&] { return watches() == 1; }, 2s * slowdown));
+}

@@ -149,3 +149,53 @@ TEST_CASE("a node's manager cannot be stopped by a request from another node", "
   CHECK(ping);
   CHECK(me.spawn_at(proc.address(), "counter"));
 }
+
+namespace {
+
+// fast_node_argv with one worker thread: a manager that blocked its worker would stall every actor.
+std::vector<std::string> one_worker_argv(const std::string& name, const std::string& registry) {
+  auto argv = registered_node_argv(name, {registry});
+  for (std::size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] == "--workers") argv[i + 1] = "1";
+  }
+  return argv;
+}
+
+}  // namespace
+
+TEST_CASE("with the registry frozen, named spawns wait for their claims without holding up the node",
+          "[integration][spawn][registry]") {
+  node_process reg(registry_argv("reg"));
+  node_process a(one_worker_argv("a", reg.address()));
+  local_node me;
+  auto counter = me.spawn_at(a.address(), "counter");  // unnamed: no claim
+  REQUIRE(counter);
+  REQUIRE(me.ask<actor::counter_value>(*counter, actor::counter_get{}));
+  REQUIRE(reg.stop());  // SIGSTOP: claims wait for the registry's timeout (1 s), then are skipped there
+
+  using clock = std::chrono::steady_clock;
+  auto manager = me.node.manager_at(a.address());
+  auto s1 = me.sys.request<actor::spawn_reply>(manager, actor::spawn_request{"counter", "named-1", {}}, 10s);
+  auto s2 = me.sys.request<actor::spawn_reply>(manager, actor::spawn_request{"counter", "named-2", {}}, 10s);
+  // an unrelated actor on the same (single) worker answers while the claims are pending
+  auto v = me.ask<actor::counter_value>(*counter, actor::counter_incr{1});
+  REQUIRE(v);
+  CHECK(s1.wait_for(0s) != std::future_status::ready);
+  CHECK(s2.wait_for(0s) != std::future_status::ready);
+  // so does the manager itself
+  REQUIRE(me.ask<actor::ping_reply>(manager, actor::ping_request{}));
+  CHECK(s1.wait_for(0s) != std::future_status::ready);
+
+  // the two claims run side by side: they resolve together, not one registry timeout apart
+  REQUIRE(s1.wait_for(10s) == std::future_status::ready);
+  const auto t1 = clock::now();
+  REQUIRE(s2.wait_for(10s) == std::future_status::ready);
+  const auto t2 = clock::now();
+  auto r1 = s1.get(), r2 = s2.get();
+  REQUIRE(r1);
+  REQUIRE(r2);
+  CHECK(t2 - t1 < 500ms * slowdown);
+  CHECK(me.lookup_at(a.address(), "named-1"));
+  CHECK(me.lookup_at(a.address(), "named-2"));
+  REQUIRE(reg.resume());
+}

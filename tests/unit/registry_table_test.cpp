@@ -2,6 +2,8 @@
 // time passed in (no clock, no network).
 #include <catch2/catch.hpp>
 
+#include <deque>
+
 #include "registry/table.hpp"
 #include "test_support.hpp"
 
@@ -136,4 +138,84 @@ TEST_CASE_METHOD(fixture, "watchers hear of changes under their prefix until the
   CHECK_FALSE(table.unwatch(w, "svc."));
   REQUIRE(table.add("svc.b", a1, "A", t0 + 2200ms, changes));
   CHECK(changes.back().watchers.empty());
+}
+
+TEST_CASE_METHOD(fixture, "a new incarnation of a node at an address supersedes the old one at once", "[registry][supersede]") {
+  const std::string old_owner = "tcp://127.0.0.1:7100#11", new_owner = "tcp://127.0.0.1:7100#22";
+  REQUIRE(table.add("c1", a1, old_owner, t0, changes));
+  REQUIRE(table.add("other", b1, "tcp://127.0.0.1:71000#5", t0, changes));  // another address sharing a prefix
+  table.watch_name(old_owner, a2, "c1", t0);
+  table.watch_name("W", w, "c1", t0);
+  changes.clear();
+  // the first word of the new incarnation drops the old one's names (watchers told), long before its lease lapses
+  CHECK(table.arrive(new_owner, changes) == 1);
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].name == "c1");
+  CHECK(changes[0].event == "disappeared");
+  CHECK(changes[0].watchers == std::vector<actor::actor_ref>{w});  // not the superseded node's own watch
+  changes.clear();
+  CHECK_FALSE(table.find("c1"));
+  CHECK(table.find("other") == b1);
+  CHECK(table.retired(old_owner));
+  CHECK_FALSE(table.retired(new_owner));
+  CHECK(table.watches() == 1);
+  // the new incarnation takes the name at once
+  REQUIRE(table.add("c1", a2, new_owner, t0, changes));
+  CHECK(table.find("c1") == a2);
+  // an owner already known, a client, or one at another address supersedes nobody
+  CHECK(table.arrive(new_owner, changes) == 0);
+  CHECK(table.arrive("client:abc", changes) == 0);
+  CHECK(table.arrive("tcp://127.0.0.1:7101#1", changes) == 0);
+  CHECK(table.find("c1") == a2);
+}
+
+TEST_CASE_METHOD(fixture, "an exact watch hears only of its name, and goes when unwatched or its owner lapses",
+                 "[registry][watch]") {
+  table.watch_name("W", w, "svc", t0);
+  table.watch_name("W", w, "svc", t0);  // once
+  CHECK(table.watches() == 1);
+  REQUIRE(table.add("svc.x", a1, "A", t0, changes));
+  REQUIRE(table.add("svc", a2, "A", t0, changes));
+  REQUIRE(changes.size() == 2);
+  CHECK(changes[0].watchers.empty());
+  CHECK(changes[1].watchers == std::vector<actor::actor_ref>{w});
+  changes.clear();
+  CHECK(table.unwatch_name(w, "svc"));
+  CHECK_FALSE(table.unwatch_name(w, "svc"));
+  CHECK(table.watches() == 0);
+  table.watch_name("W", w, "svc", t0);
+  table.watch_name("W", w, "svc.x", t0);
+  CHECK(table.unwatch_names("W", w) == 2);
+  CHECK(table.watches() == 0);
+  table.watch_name("W", w, "svc", t0);
+  table.watch("W", w, "s", t0);
+  CHECK(table.watches() == 2);
+  CHECK(table.prefix_watches() == 1);
+  (void)table.renew("A", t0 + 2100ms);
+  table.expire(t0 + 2100ms, changes);  // W's lease lapsed: its watches go with it
+  CHECK(table.watches() == 0);
+}
+
+TEST_CASE_METHOD(fixture, "100,000 exact watches of distinct names, each unwatched when done, leave none behind",
+                 "[registry][watch]") {
+  // what a node's cache does: watch a name while it is cached, unwatch it when it is evicted
+  constexpr std::size_t cache_size = 1000;
+  std::deque<std::string> cached;
+  for (int i = 0; i < 100000; ++i) {
+    auto name = "n" + std::to_string(i);
+    REQUIRE(table.add(name, a1, "A", t0, changes));
+    table.watch_name("W", w, name, t0);
+    cached.push_back(name);
+    if (cached.size() > cache_size) {
+      REQUIRE(table.unwatch_name(w, cached.front()));
+      cached.pop_front();
+    }
+    CHECK(table.watches() <= cache_size);
+  }
+  changes.clear();
+  CHECK(table.watches() == cache_size);
+  // and a change notifies one watcher, not every watch there is
+  REQUIRE(table.remove("n99999", a1, "A", changes));
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].watchers.size() == 1);
 }

@@ -25,6 +25,7 @@ namespace detail {
 class router;
 class name_cache;
 class local_names;
+class manager_actor;
 }
 
 struct node_options {
@@ -58,6 +59,11 @@ struct node_options {
   /// back. Off by default: a gateway lets every client that reaches this node reach every
   /// node this node reaches.
   bool gateway = false;
+  /// How long lookup() trusts a cached answer without asking a registry again: the
+  /// bound (plus one heartbeat_interval) on a stale entry when a change notice was lost.
+  std::chrono::milliseconds name_cache_ttl{10000};
+  /// Names cached at most (the oldest goes first); each is watched at one registry.
+  std::size_t name_cache_size = 100000;
 };
 
 // ---- the manager's protocol ------------------------------------------------------
@@ -168,6 +174,11 @@ class node {
   /// name is not on this node); errc::node_down when no registry answered. A cached
   /// answer costs a hash lookup; thread-safe.
   expected<actor_ref> lookup(const std::string& name, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  /// Call when `failed`, a ref lookup(name) gave, failed with no_such_actor or
+  /// actor_stopped: evicts it from the cache (if it is still what the cache holds) and
+  /// asks the registries again, once; the answer as lookup's. Thread-safe.
+  expected<actor_ref> lookup_again(const std::string& name, const actor_ref& failed,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(5));
   /// The actor that answers registry_lookup and registry_list for actors of this
   /// node, with the cache and failover of lookup(): what an actor sends requests to.
   [[nodiscard]] actor_ref name_service() const;
@@ -182,6 +193,11 @@ class node {
   void shutdown();
 
  private:
+  friend class detail::manager_actor;  // spawns named actors without blocking its worker
+  // A claim of name (reserved here) failed: the reservation goes, and a claim still under
+  // way is withdrawn wherever it was made.
+  void claim_failed(const std::string& name, const error& e);
+
   actor_system& sys_;
   std::shared_ptr<detail::router> router_;
   std::shared_ptr<detail::name_cache> cache_;

@@ -64,16 +64,19 @@ struct registry_entries {
   std::vector<registry_entry> entries;
   ACTOR_FIELDS(entries)
 };
-/// Subscribe the sender to changes of names starting with prefix: the answer is the
-/// current registry_entries; each later change is sent (kind send) to the sender as a
-/// registry_changed. A watch is a lease of the sender's node, like its names.
+/// Subscribe the sender to changes of names starting with prefix (with `exact`: of
+/// the name `prefix` only): the answer is the current registry_entries; each later
+/// change is sent (kind send) to the sender as a registry_changed. A watch is a lease
+/// of the sender's node, like its names, and ends with unwatch (the same `exact`).
 struct registry_watch {
   std::string prefix;
-  ACTOR_FIELDS(prefix)
+  bool exact = false;
+  ACTOR_FIELDS(prefix, exact)
 };
 struct registry_unwatch {
   std::string prefix;
-  ACTOR_FIELDS(prefix)
+  bool exact = false;
+  ACTOR_FIELDS(prefix, exact)
 };
 /// A name appeared, changed (now another ref) or disappeared (ref empty).
 struct registry_changed {
@@ -107,6 +110,18 @@ struct registry_synced {
   std::vector<std::string> rejected;
   ACTOR_FIELDS(rejected)
 };
+/// The registry's own figures: registry_stats_reply.
+struct registry_stats {
+  ACTOR_NO_FIELDS
+};
+struct registry_stats_reply {
+  std::uint64_t names = 0;           ///< names held
+  std::uint64_t owners = 0;          ///< nodes and clients with a running lease
+  std::uint64_t watches = 0;         ///< watches held (exact and prefix)
+  std::uint64_t prefix_watches = 0;  ///< of which on a prefix
+  std::uint64_t superseded = 0;      ///< node incarnations superseded by a newer one at their address, since start
+  ACTOR_FIELDS(names, owners, watches, prefix_watches, superseded)
+};
 
 // ---- hosting a registry ----------------------------------------------------------
 
@@ -139,3 +154,5 @@ ACTOR_MESSAGE(actor::registry_heartbeat, "actor.registry.heartbeat");
 ACTOR_MESSAGE(actor::registry_lease, "actor.registry.lease");
 ACTOR_MESSAGE(actor::registry_sync, "actor.registry.sync");
 ACTOR_MESSAGE(actor::registry_synced, "actor.registry.synced");
+ACTOR_MESSAGE(actor::registry_stats, "actor.registry.stats");
+ACTOR_MESSAGE(actor::registry_stats_reply, "actor.registry.stats_reply");

@@ -194,6 +194,8 @@ class transport {
   void heard_on_router(const std::string& id);  // a well-formed frame came in on the ROUTER
   void on_router_batch(const std::string& id);  // delivers what batches_ just decoded, if the sender said HELLO
   void on_dealer_frame(peer& p, const void* data, std::size_t size);
+  // A node said HELLO on the ROUTER: if our connection to its address knows another incarnation, reconnect
+  void peer_said_hello(const std::string& address, std::uint64_t incarnation);
   // Delivers the envelopes batches_ just decoded (p: the peer they came from, if a node).
   void on_batch(const origin& from, peer* p);
   void tick(time_point now);

@@ -110,6 +110,7 @@ void transport::on_router_frame(const std::string& id, const void* data, std::si
       }
       if (h->role == "node") {
         node_routes_[id] = h->address;
+        peer_said_hello(h->address, h->incarnation);
       } else {
         // a client saying HELLO again keeps the replies it is owed
         clients_.hello(id, h->node, mono_now(), h->role == "gateway-client", h->address);
@@ -128,6 +129,29 @@ void transport::on_router_frame(const std::string& id, const void* data, std::si
     default:  // BATCH frames were handled above
       return malformed(id, "unexpected frame on the listening socket");
   }
+}
+
+// A node that says HELLO with another incarnation than the one our connection to its
+// address was welcomed by has restarted: our DEALER would go on writing to a process that
+// never heard our HELLO (it drops such frames as no_handshake), and ZeroMQ's reconnect
+// backoff may keep it from reaching the new one for up to a second. Open a fresh
+// connection at once (HELLO first); what was in flight to the old incarnation fails.
+void transport::peer_said_hello(const std::string& address, std::uint64_t incarnation) {
+  peer* p = nullptr;
+  {
+    std::lock_guard lk(mu_);
+    if (auto it = peers_.find(address); it != peers_.end() && it->second->dealer) p = it->second.get();
+  }
+  if (p == nullptr || p->conn.incarnation() == 0 || p->conn.incarnation() == incarnation) return;
+  ACTOR_LOG(info, "transport", "peer_restarted", {"peer", address}, {"incarnation", incarnation},
+            {"seen", "hello"});
+  fail_inflight(*p, errc::node_down, "peer " + address + " restarted");
+  {
+    std::lock_guard lk(mu_);
+    p->dealer.reset();
+    p->conn.socket_closed();
+  }
+  open_dealer(*p);
 }
 
 void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {

@@ -18,7 +18,13 @@ std::uint64_t new_incarnation() {
   return v;
 }
 
-// Answers a node's built-in requests at actor id 0.
+}  // namespace
+
+namespace detail {
+
+// Answers a node's built-in requests at actor id 0. It runs on a pool worker, so it
+// never waits: a named spawn claims its name with a request to the registry agent and
+// answers when the claim resolves, while the manager goes on with other requests.
 class manager_actor final : public actor_base {
  public:
   explicit manager_actor(node& n) : node_(n) {}
@@ -26,10 +32,13 @@ class manager_actor final : public actor_base {
  protected:
   behavior make_behavior() override {
     return {
-        [this](const spawn_request& r) -> expected<spawn_reply> {
-          auto ref = node_.spawn(r.type, r.name, r.config);
-          if (!ref) return ref.error();
-          return spawn_reply{*ref};
+        [this](const spawn_request& r) {
+          if (r.name.empty()) {
+            auto ref = node_.spawn(r.type, {}, r.config);
+            if (!ref) return reply(ref.error());
+            return reply(spawn_reply{*ref});
+          }
+          spawn_named(r);
         },
         [this](const lookup_request& r) -> expected<lookup_reply> {
           auto ref = node_.whereis(r.name);
@@ -42,10 +51,34 @@ class manager_actor final : public actor_base {
   }
 
  private:
+  void spawn_named(const spawn_request& r) {
+    if (node_.whereis(r.name)) {
+      return reply(error{errc::name_taken, "the name '" + r.name + "' is taken on node " + node_.name()});
+    }
+    auto ref = node_.sys_.spawn(r.type, r.config);
+    if (!ref) return reply(ref.error());
+    if (auto here = node_.names_->add(r.name, *ref); !here) {
+      node_.sys_.send(*ref, stop_msg{});
+      return reply(here.error());
+    }
+    auto p = make_response_promise();
+    request(node_.agent_, agent_claim{r.name, *ref, node_.agent_key_}, node_.claim_timeout_)
+        .then(
+            [p, ref = *ref, name = r.name, type = r.type](const registry_ok&) mutable {
+              ACTOR_LOG(debug, "node", "spawned", {"type", type}, {"name", name}, {"id", ref.id()});
+              p.deliver(spawn_reply{ref});
+            },
+            [this, p, ref = *ref, name = r.name](const error& e) mutable {
+              node_.claim_failed(name, e);
+              node_.sys_.send(ref, stop_msg{});
+              p.deliver(e);
+            });
+  }
+
   node& node_;
 };
 
-}  // namespace
+}  // namespace detail
 
 node::node(actor_system& sys, node_options opts) : sys_(sys) {
   detail::transport_options t;
@@ -64,7 +97,7 @@ node::node(actor_system& sys, node_options opts) : sys_(sys) {
   router_ = std::make_shared<detail::router>(sys, std::move(t));
   router_->set_inbound_limit(opts.inbound_limit);
   router_->start();
-  cache_ = std::make_shared<detail::name_cache>();
+  cache_ = std::make_shared<detail::name_cache>(opts.name_cache_ttl, opts.name_cache_size);
   names_ = std::make_shared<detail::local_names>();
   // the agent answers a claim once every registry answered or timed out
   claim_timeout_ = opts.registry_timeout * static_cast<int>(opts.registries.size() + 1);
@@ -82,7 +115,7 @@ node::node(actor_system& sys, node_options opts) : sys_(sys) {
     }
   });
   // last: once the manager is reachable, peers' spawn requests use every member set above
-  router_->set_service(manager_id, sys_.spawn<manager_actor>(*this));
+  router_->set_service(manager_id, sys_.spawn<detail::manager_actor>(*this));
   ACTOR_LOG(info, "node", "listening", {"name", name()}, {"address", address()},
             {"bound", router_->net().bound_endpoint()}, {"incarnation", incarnation()});
 }
@@ -124,12 +157,16 @@ expected<void> node::register_name(const std::string& name, const actor_ref& ref
   if (auto here = names_->add(name, ref); !here) return here;
   auto claim = sys_.request<registry_ok>(agent_, detail::agent_claim{name, ref, agent_key_}, claim_timeout_).get();
   if (!claim) {
-    names_->remove(name);
-    // a claim still under way (this wait timed out) is withdrawn wherever it was made
-    if (claim.error().code != errc::name_taken) sys_.send(agent_, detail::agent_release{name, agent_key_});
+    claim_failed(name, claim.error());
     return claim.error();
   }
   return {};
+}
+
+void node::claim_failed(const std::string& name, const error& e) {
+  names_->remove(name);
+  // a claim still under way (the wait for it timed out) is withdrawn wherever it was made
+  if (e.code != errc::name_taken) sys_.send(agent_, detail::agent_release{name, agent_key_});
 }
 
 bool node::unregister_name(const std::string& name) {
@@ -142,6 +179,14 @@ expected<actor_ref> node::lookup(const std::string& name, std::chrono::milliseco
   if (auto ref = names_->find(name)) return ref;
   if (auto ref = cache_->find(name)) return ref;
   auto found = sys_.request<registry_found>(agent_, registry_lookup{name}, timeout).get();
+  if (!found) return found.error();
+  return found->ref;
+}
+
+expected<actor_ref> node::lookup_again(const std::string& name, const actor_ref& failed,
+                                       std::chrono::milliseconds timeout) {
+  if (auto ref = names_->find(name)) return ref;
+  auto found = sys_.request<registry_found>(agent_, detail::agent_relookup{name, failed}, timeout).get();
   if (!found) return found.error();
   return found->ref;
 }

@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <unordered_set>
 
 #include "actor/actor_base.hpp"
 #include "actor/log.hpp"
@@ -12,20 +13,59 @@
 
 namespace actor::detail {
 
-void name_cache::put(const std::string& name, const actor_ref& ref) {
-  std::unique_lock lk(mu_);
-  if (map_.size() >= max_entries) map_.clear();  // crude but bounded: the next lookups refill it
-  map_[name] = ref;
+actor_ref name_cache::find(const std::string& name) const {
+  std::shared_lock lk(mu_);
+  auto it = map_.find(name);
+  return it == map_.end() ? actor_ref{} : it->second.ref;
 }
 
-void name_cache::erase(const std::string& name) {
+std::vector<std::string> name_cache::expire(time_point now) {
+  std::vector<std::string> expired;
   std::unique_lock lk(mu_);
-  map_.erase(name);
+  while (!order_.empty()) {  // oldest put first
+    auto it = map_.find(order_.front());
+    if (now - it->second.put_at <= ttl_) break;
+    expired.push_back(std::move(order_.front()));
+    order_.pop_front();
+    map_.erase(it);
+  }
+  return expired;
 }
 
-void name_cache::clear() {
+std::vector<std::string> name_cache::put(const std::string& name, const actor_ref& ref, time_point now) {
+  std::vector<std::string> evicted;
   std::unique_lock lk(mu_);
+  if (auto it = map_.find(name); it != map_.end()) {
+    it->second.ref = ref;
+    it->second.put_at = now;
+    order_.splice(order_.end(), order_, it->second.order);
+    return evicted;
+  }
+  while (map_.size() >= capacity_) {
+    evicted.push_back(std::move(order_.front()));
+    order_.pop_front();
+    map_.erase(evicted.back());
+  }
+  order_.push_back(name);
+  map_.emplace(name, entry{ref, now, std::prev(order_.end())});
+  return evicted;
+}
+
+bool name_cache::erase(const std::string& name, const actor_ref& ref) {
+  std::unique_lock lk(mu_);
+  auto it = map_.find(name);
+  if (it == map_.end() || (ref && !(it->second.ref == ref))) return false;
+  order_.erase(it->second.order);
+  map_.erase(it);
+  return true;
+}
+
+std::vector<std::string> name_cache::clear() {
+  std::unique_lock lk(mu_);
+  std::vector<std::string> names(std::make_move_iterator(order_.begin()), std::make_move_iterator(order_.end()));
+  order_.clear();
   map_.clear();
+  return names;
 }
 
 std::size_t name_cache::size() const {
@@ -79,8 +119,22 @@ class registry_agent final : public actor_base {
           if (l.key != opts_.key) return reply(error{errc::unauthorized, "only the node itself can leave"});
           leave(make_response_promise());
         },
-        [this](const agent_tick&) { heartbeat(); },
+        [this](const agent_tick&) {
+          for (const auto& expired : cache_->expire(now())) unwatch_everywhere(expired);
+          heartbeat();
+        },
         [this](const registry_lookup& l) {
+          if (auto ref = node_.whereis(l.name)) return reply(registry_found{l.name, ref});
+          if (auto ref = cache_->find(l.name)) return reply(registry_found{l.name, ref});
+          if (registries_.empty()) {
+            return reply(error{errc::no_such_actor, "no actor named '" + l.name + "' on node " + node_.name() +
+                                                        ", and no registry is configured (--registry)"});
+          }
+          lookup_at(0, preferred_, l.name, make_response_promise(), false);
+        },
+        [this](const agent_relookup& l) {
+          // only a ref the cache still holds is forgotten: a newer answer stays
+          if (l.failed && cache_->erase(l.name, l.failed)) unwatch_everywhere(l.name);
           if (auto ref = node_.whereis(l.name)) return reply(registry_found{l.name, ref});
           if (auto ref = cache_->find(l.name)) return reply(registry_found{l.name, ref});
           if (registries_.empty()) {
@@ -93,7 +147,8 @@ class registry_agent final : public actor_base {
           if (registries_.empty()) return reply(error{errc::no_such_actor, "no registry is configured (--registry)"});
           list_at(0, preferred_, l.prefix, make_response_promise());
         },
-        [this](const registry_changed& c) { cache_->erase(c.name); },
+        [this](const registry_changed& c) { forget(c.name); },
+        [](const registry_ok&) {},  // the answer to an unwatch (sent, not requested)
     };
   }
 
@@ -103,7 +158,7 @@ class registry_agent final : public actor_base {
     actor_ref ref;
     std::uint64_t incarnation = 0;   // of the registry, from its last lease
     bool heartbeat_pending = false;  // at most one in flight
-    std::set<std::string> watched;   // names (as prefixes) watched there for the cache
+    std::unordered_set<std::string> watched;  // names watched there (exactly) for the cache
   };
 
   // A claim under way: the registries that took it, and the one being asked.
@@ -176,7 +231,9 @@ class registry_agent final : public actor_base {
   // Asks registry (start + tried) % n; a miss or a failure asks the next one.
   void lookup_at(std::size_t tried, std::size_t start, std::string name, response_promise p, bool any_answered) {
     if (tried == registries_.size()) {
-      if (any_answered) return p.deliver(error{errc::no_such_actor, "no actor is registered as '" + name + "'"});
+      if (any_answered) {
+        return p.deliver(error{errc::no_such_actor, "no actor is registered as '" + name + "'"});
+      }
       return p.deliver(error{errc::node_down, "no registry answered (" + std::to_string(tried) + " tried)"});
     }
     auto i = (start + tried) % registries_.size();
@@ -184,7 +241,7 @@ class registry_agent final : public actor_base {
         .then(
             [=, this](const registry_found& f) mutable {
               preferred_ = i;
-              cache_->put(f.name, f.ref);
+              for (const auto& evicted : cache_->put(f.name, f.ref, now())) unwatch_everywhere(evicted);
               watch(i, f.name, f.ref);
               p.deliver(registry_found{f});
             },
@@ -203,20 +260,42 @@ class registry_agent final : public actor_base {
               [=, this](const error&) mutable { list_at(tried + 1, start, std::move(prefix), std::move(p)); });
   }
 
-  // Watches a cached name at the registry that answered, so that a change evicts it.
+  // Watches a cached name (exactly) at the registry that answered, so that a change evicts it.
   // The watch's snapshot closes the gap between the lookup's answer and the watch.
   void watch(std::size_t i, const std::string& name, const actor_ref& ref) {
     if (!registries_[i].watched.insert(name).second) return;
-    request(registries_[i].ref, registry_watch{name}, opts_.request_timeout)
+    request(registries_[i].ref, registry_watch{name, true}, opts_.request_timeout)
         .then(
             [this, name, ref](const registry_entries& now) {
               auto it = std::find_if(now.entries.begin(), now.entries.end(), [&](const auto& e) { return e.name == name; });
-              if (it == now.entries.end() || !(it->ref == ref)) cache_->erase(name);
+              if (it == now.entries.end() || !(it->ref == ref)) forget(name);
             },
-            [this, i, name](const error&) {
-              registries_[i].watched.erase(name);
-              cache_->erase(name);  // not watched: do not trust it
+            [this, name](const error&) {
+              forget(name);  // not watched: do not trust it (and withdraw the watch, should it have been made)
             });
+  }
+
+  // The cache entry of name goes, and with it its watches.
+  void forget(const std::string& name) {
+    cache_->erase(name);
+    unwatch_everywhere(name);
+  }
+
+  void unwatch_everywhere(const std::string& name) {
+    for (auto& reg : registries_) {
+      if (reg.watched.erase(name) != 0) send(reg.ref, registry_unwatch{name, true});
+    }
+  }
+
+  // The whole cache goes (changes may have been lost): so do its watches, at every
+  // registry, with one unwatch of all the agent's exact watches each.
+  void forget_all() {
+    (void)cache_->clear();
+    for (auto& reg : registries_) {
+      if (reg.watched.empty()) continue;
+      reg.watched.clear();
+      send(reg.ref, registry_unwatch{"", true});
+    }
   }
 
   void heartbeat() {
@@ -236,8 +315,8 @@ class registry_agent final : public actor_base {
                               {"known", l.known ? "true" : "false"});
                   }
                   r.incarnation = l.incarnation;
-                  r.watched.clear();
-                  cache_->clear();
+                  r.watched.clear();  // gone with the registry or the lease
+                  forget_all();
                   sync(i);
                 } else if (l.held != entries_for(i).size()) {
                   sync(i);
@@ -246,11 +325,7 @@ class registry_agent final : public actor_base {
               [this, i](const error& e) {
                 auto& r = registries_[i];
                 r.heartbeat_pending = false;
-                if (!r.watched.empty()) {
-                  // unreachable: changes it would tell us of are lost
-                  r.watched.clear();
-                  cache_->clear();
-                }
+                if (!r.watched.empty()) forget_all();  // unreachable: changes it would tell us of are lost
                 ACTOR_LOG(debug, "registry_agent", "heartbeat_failed", {"registry", r.address}, {"error", e.describe()});
               });
     }

@@ -7,10 +7,13 @@
 //  - renews the node's lease with a heartbeat to each registry, and re-sends all
 //    its names (sync) when a registry lost them (restart, lapse);
 //  - resolves names: this node's own, then the cache, then the registries in
-//    turn (a miss at one is asked of the next), caching hits and watching them so
-//    that a change or disappearance evicts the cached ref.
+//    turn (a miss at one is asked of the next), caching hits and watching each
+//    one's exact name so that a change or disappearance evicts the cached ref.
+//    A cache entry's watch is removed when the entry goes (evicted, changed,
+//    expired and replaced), so the registry holds at most one watch per entry.
 
 #include <chrono>
+#include <list>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "actor/actor_ref.hpp"
+#include "actor/clock.hpp"
 #include "actor/message.hpp"
 
 namespace actor {
@@ -27,23 +31,39 @@ class node;
 namespace actor::detail {
 
 /// Name -> ref of lookups the registries answered. Read by any thread (node::lookup),
-/// written by the agent.
+/// written by the agent. Bounded twice: at most `capacity` entries (the oldest put
+/// goes first), and entries put longer than `ttl` ago go at the agent's next
+/// expire() (every heartbeat), so a change notice that was lost cannot keep a stale
+/// ref for longer. find() reads no clock: a cached lookup stays a hash lookup.
 class name_cache {
  public:
-  [[nodiscard]] actor_ref find(const std::string& name) const {
-    std::shared_lock lk(mu_);
-    auto it = map_.find(name);
-    return it == map_.end() ? actor_ref{} : it->second;
-  }
-  void put(const std::string& name, const actor_ref& ref);
-  void erase(const std::string& name);
-  void clear();
+  name_cache(std::chrono::milliseconds ttl, std::size_t capacity)
+      : ttl_(ttl), capacity_(capacity == 0 ? 1 : capacity) {}
+
+  /// The ref cached for name, or the empty ref.
+  [[nodiscard]] actor_ref find(const std::string& name) const;
+  /// Caches name -> ref, put at `now` (anew: its ttl starts then); returns the names
+  /// evicted to make room.
+  std::vector<std::string> put(const std::string& name, const actor_ref& ref, time_point now);
+  /// Removes the entries put before now - ttl; returns their names.
+  std::vector<std::string> expire(time_point now);
+  /// Removes name (only if it holds `ref`, when ref is not empty); whether it did.
+  bool erase(const std::string& name, const actor_ref& ref = {});
+  /// Removes every entry; returns their names.
+  std::vector<std::string> clear();
   [[nodiscard]] std::size_t size() const;
 
  private:
-  static constexpr std::size_t max_entries = 100000;
+  struct entry {
+    actor_ref ref;
+    time_point put_at;
+    std::list<std::string>::iterator order;
+  };
+  const std::chrono::milliseconds ttl_;
+  const std::size_t capacity_;
   mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, actor_ref> map_;
+  std::unordered_map<std::string, entry> map_;
+  std::list<std::string> order_;  // oldest put first
 };
 
 struct registry_agent_options {
@@ -74,6 +94,13 @@ struct agent_leave {  // -> registry_ok once every registry answered or timed ou
 struct agent_tick {
   ACTOR_NO_FIELDS
 };
+// A ref the cache gave for `name` failed (no_such_actor, actor_stopped): forget it if it
+// is still what the cache holds, and ask the registries again. -> registry_found.
+struct agent_relookup {
+  std::string name;
+  actor_ref failed;
+  ACTOR_FIELDS(name, failed)
+};
 
 /// Spawns the agent of node n (on its own thread).
 actor_ref spawn_registry_agent(node& n, registry_agent_options opts, std::shared_ptr<name_cache> cache);
@@ -84,3 +111,4 @@ ACTOR_MESSAGE(actor::detail::agent_claim, "actor.registry.internal.claim");
 ACTOR_MESSAGE(actor::detail::agent_release, "actor.registry.internal.release");
 ACTOR_MESSAGE(actor::detail::agent_leave, "actor.registry.internal.leave");
 ACTOR_MESSAGE(actor::detail::agent_tick, "actor.registry.internal.tick");
+ACTOR_MESSAGE(actor::detail::agent_relookup, "actor.registry.internal.relookup");

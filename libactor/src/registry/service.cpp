@@ -43,6 +43,7 @@ class registry_service final : public actor_base {
           auto owner = owned_by_sender(r.ref);
           if (!owner) return owner.error();
           std::vector<registry_table::change> changes;
+          if (auto ok = arrive(*owner, changes); !ok) return ok.error();
           auto added = table_.add(r.name, r.ref, *owner, now(), changes);
           publish(changes);
           if (!added) return added.error();
@@ -64,13 +65,38 @@ class registry_service final : public actor_base {
         [this](const registry_watch& r) -> expected<registry_entries> {
           auto owner = owner_of(sender());
           if (!owner) return error{errc::bad_message, "a watch needs a sender to tell of changes"};
+          std::vector<registry_table::change> changes;
+          auto ok = arrive(*owner, changes);
+          publish(changes);
+          if (!ok) return ok.error();
+          if (r.exact) {
+            if (r.prefix.empty()) return error{errc::bad_message, "an exact watch needs a name"};
+            table_.watch_name(*owner, sender(), r.prefix, now());
+            registry_entries e;
+            if (auto ref = table_.find(r.prefix)) e.entries.push_back({r.prefix, ref});
+            return e;
+          }
           table_.watch(*owner, sender(), r.prefix, now());
           return registry_entries{table_.list(r.prefix)};
         },
-        [this](const registry_unwatch& r) { return registry_ok{table_.unwatch(sender(), r.prefix)}; },
+        [this](const registry_unwatch& r) {
+          if (r.exact && r.prefix.empty()) {  // every exact watch of the sender
+            auto owner = owner_of(sender());
+            return registry_ok{owner && table_.unwatch_names(*owner, sender()) > 0};
+          }
+          return registry_ok{r.exact ? table_.unwatch_name(sender(), r.prefix) : table_.unwatch(sender(), r.prefix)};
+        },
+        [this](const registry_stats&) {
+          return registry_stats_reply{table_.size(), table_.owners(), table_.watches(), table_.prefix_watches(),
+                                      superseded_};
+        },
         [this](const registry_heartbeat&) -> expected<registry_lease> {
           auto owner = owner_of(sender());
           if (!owner) return error{errc::bad_message, "a heartbeat needs a sender"};
+          std::vector<registry_table::change> changes;
+          auto ok = arrive(*owner, changes);
+          publish(changes);
+          if (!ok) return ok.error();
           auto [held, known] = table_.renew(*owner, now());
           return registry_lease{held, known, static_cast<std::uint64_t>(opts_.lease.count()), node_.incarnation()};
         },
@@ -84,6 +110,10 @@ class registry_service final : public actor_base {
             }
           }
           std::vector<registry_table::change> changes;
+          if (auto ok = arrive(*owner, changes); !ok) {
+            publish(changes);
+            return ok.error();
+          }
           auto rejected = table_.sync(*owner, r.entries, now(), changes);
           publish(changes);
           if (!rejected.empty()) {
@@ -124,6 +154,19 @@ class registry_service final : public actor_base {
     return owner;
   }
 
+  // The first word from a new incarnation of a node supersedes the older ones at its
+  // address (their names go now, not when their leases lapse); a superseded one is refused.
+  expected<void> arrive(const std::string& owner, std::vector<registry_table::change>& changes) {
+    if (table_.retired(owner)) {
+      return error{errc::no_such_actor, "node " + owner + " was superseded by a newer incarnation at its address"};
+    }
+    if (auto n = table_.arrive(owner, changes); n > 0) {
+      superseded_ += n;
+      ACTOR_LOG(info, "registry", "node_superseded", {"owner", owner}, {"superseded", n}, {"names", changes.size()});
+    }
+    return {};
+  }
+
   void publish(const std::vector<registry_table::change>& changes) {
     for (const auto& c : changes) {
       ACTOR_LOG(debug, "registry", "name_changed", {"name", c.name}, {"event", c.event});
@@ -161,6 +204,7 @@ class registry_service final : public actor_base {
   node& node_;
   registry_options opts_;
   registry_table table_;
+  std::uint64_t superseded_ = 0;
 };
 
 }  // namespace
