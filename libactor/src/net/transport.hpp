@@ -265,11 +265,13 @@ class transport {
   struct node_route {
     std::string address;  // canonical
     std::uint64_t incarnation = 0;
+    std::uint64_t searched_at = ~std::uint64_t{0};  // welcomes_ when no peer was found by incarnation
   };
   std::unordered_map<std::string, node_route> node_routes_;  // routing id -> the node its HELLO named
+  std::uint64_t welcomes_ = 0;  // WELCOMEs taken: a route's peer is searched again only after one
   // The peer a node's route names: the one at its address, or else the one whose WELCOME said
   // its incarnation (the same node under another address); null when none has a socket.
-  peer* peer_of(const node_route& r);
+  peer* peer_of(node_route& r);
   std::pair<std::string, std::string> last_sender_spelling_;  // a sender's address, and its canonical spelling
   time_point last_malformed_log_{};
   time_point last_beacon_{};

@@ -64,15 +64,17 @@ void transport::heard_on_router(const std::string& id) {
   clients_.heard(id, mono_now());
 }
 
-transport::peer* transport::peer_of(const node_route& r) {
+transport::peer* transport::peer_of(node_route& r) {
   std::lock_guard lk(mu_);
   if (auto it = peers_.find(r.address); it != peers_.end() && it->second->dealer &&
                                         (it->second->conn.incarnation() == r.incarnation || !it->second->conn.welcomed())) {
     return it->second.get();
   }
+  if (r.searched_at == welcomes_) return nullptr;  // not found, and no peer was welcomed since
   for (auto& [address, p] : peers_) {  // the node under another address of it (a name and an IP, say)
     if (p->dealer && p->conn.welcomed() && p->conn.incarnation() == r.incarnation) return p.get();
   }
+  r.searched_at = welcomes_;
   return nullptr;
 }
 
@@ -175,6 +177,7 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
       auto w = wire::read_welcome(*f);
       if (!w) return malformed(p.address, w.error().text);
       const auto ev = p.conn.welcome(w->incarnation, now);
+      ++welcomes_;
       const bool restarted = ev.old_incarnation != 0 && ev.old_incarnation != ev.new_incarnation;
       {
         std::lock_guard lk(mu_);
