@@ -127,6 +127,8 @@ peer_slot* transport::peer_for(const std::string& address) {
 
 bool transport::is_self(std::string_view address) const {
   if (address == address_ || address == bound_) return true;
+  const auto port = port_of(address);
+  if (port != port_of(address_) && port != port_of(bound_)) return false;  // most addresses: no allocation
   const auto c = canonical_address(address);
   if (std::find(self_addresses_.begin(), self_addresses_.end(), c) != self_addresses_.end()) return true;
   // bound to a wildcard (advertising another address): any loopback address on its port is this node
