@@ -356,14 +356,18 @@ TEST_CASE("an envelope from a node whose sender names another node is dropped an
   CHECK(dropped(me.node, "wrong_sender") == 2);
 }
 
-TEST_CASE("a HELLO as a node that claims the node's own address is refused", "[integration][identity][forgery]") {
+TEST_CASE("a HELLO as a node that claims the node's own address, or none, is refused", "[integration][identity][forgery]") {
   local_node me(plain_options("me"));
-  for (const std::string& claimed : {me.node.address(), "tcp://localhost:" + port_of(me.node.address())}) {
+  const std::vector<std::pair<std::string, std::string>> claims = {
+      {me.node.address(), "this node's own"},
+      {"tcp://localhost:" + port_of(me.node.address()), "this node's own"},
+      {"", "must name the address"}};
+  for (const auto& [claimed, why] : claims) {
     fake_node impostor("impostor", 71);
     auto answer = impostor.hello_to(me.node.address(), claimed);
     const auto& f = answer.get().via.array;
     REQUIRE(f.ptr[0].as<int>() == 3);  // REFUSE
-    CHECK_THAT(f.ptr[2].as<std::string>(), Catch::Matchers::Contains("this node's own"));
+    CHECK_THAT(f.ptr[2].as<std::string>(), Catch::Matchers::Contains(why));
   }
 }
 

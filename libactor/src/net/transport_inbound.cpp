@@ -91,8 +91,8 @@ void transport::on_router_batch(const std::string& id) {
 }
 
 std::string transport::check_node_hello(const wire::hello& h, zmq::message_t& frame) const {
-  const auto host = host_of(h.address);
-  if (host.empty()) return "a node's HELLO must name its address as tcp://HOST:PORT (got '" + h.address + "')";
+  if (h.address.empty()) return "a node's HELLO must name the address it listens at";
+  const auto host = host_of(h.address);  // empty when not tcp://HOST:PORT (ipc://, say): not checked
   if (is_self(h.address) && h.incarnation != opts_.incarnation) {
     return "address " + h.address + " is this node's own";
   }
