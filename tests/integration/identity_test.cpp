@@ -393,3 +393,29 @@ TEST_CASE("tcp://localhost:P and tcp://127.0.0.1:P reach one peer slot, and one'
   CHECK(a.node.stats().peers.size() == 1);
   CHECK(a.node.stats().frames_sent == frames);
 }
+
+TEST_CASE("a reply from the node asked completes the request even when it names itself by another address",
+          "[integration][identity][forgery]") {
+  // asked by IP, the node introduces itself under a host name (as with --advertise): the same node,
+  // known by the incarnation its WELCOME said
+  local_node me(plain_options("asker"));
+  fake_node asked("asked", 81);
+  auto f = me.sys.request<actor::ping_reply>(me.node.manager_at(asked.address), actor::ping_request{}, 10s);
+  REQUIRE(asked.pump_until([&] { return asked.find("actor.node.ping") != nullptr; }, 10s));
+  const auto req = *asked.find("actor.node.ping");
+  REQUIRE(asked.hello_to(me.node.address(), "tcp://asked.example:" + port_of(asked.address)).get().via.array.ptr[0].as<int>() == 2);
+  asked.send_envelope(2, nullptr, req.sender, req.correlation, "actor.node.pong", [](packer& pk) {
+    pk.pack_map(3);
+    pk.pack(std::string("node"));
+    pk.pack(std::string("asked"));
+    pk.pack(std::string("address"));
+    pk.pack(std::string("tcp://asked.example:1"));
+    pk.pack(std::string("incarnation"));
+    pk.pack(81);
+  });
+  REQUIRE(f.wait_for(5s) == std::future_status::ready);
+  auto r = f.get();
+  REQUIRE(r);
+  CHECK(r->node == "asked");
+  CHECK(dropped(me.node, "stray_reply") == 0);
+}

@@ -266,6 +266,7 @@ class transport {
     std::string address;  // canonical
     std::uint64_t incarnation = 0;
     std::uint64_t searched_at = ~std::uint64_t{0};  // welcomes_ when no peer was found by incarnation
+    peer* found = nullptr;  // the peer last found by incarnation (peers are never destroyed before the transport)
   };
   std::unordered_map<std::string, node_route> node_routes_;  // routing id -> the node its HELLO named
   std::uint64_t welcomes_ = 0;  // WELCOMEs taken: a route's peer is searched again only after one

@@ -70,9 +70,13 @@ transport::peer* transport::peer_of(node_route& r) {
                                         (it->second->conn.incarnation() == r.incarnation || !it->second->conn.welcomed())) {
     return it->second.get();
   }
+  // the node under another address of it (a name and an IP, say)
+  auto is_it = [&](const peer& p) { return p.dealer && p.conn.welcomed() && p.conn.incarnation() == r.incarnation; };
+  if (r.found != nullptr && is_it(*r.found)) return r.found;
   if (r.searched_at == welcomes_) return nullptr;  // not found, and no peer was welcomed since
-  for (auto& [address, p] : peers_) {  // the node under another address of it (a name and an IP, say)
-    if (p->dealer && p->conn.welcomed() && p->conn.incarnation() == r.incarnation) return p.get();
+  r.found = nullptr;
+  for (auto& [address, p] : peers_) {
+    if (is_it(*p)) return r.found = p.get();
   }
   r.searched_at = welcomes_;
   return nullptr;
