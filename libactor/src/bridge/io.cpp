@@ -79,7 +79,9 @@ std::uint64_t bridge_io::request(const wire_ref& to, std::uint64_t from, std::st
     return 0;
   }
   pending_.emplace(corr, pending_call{o.address, std::move(done)});
-  deadlines_.emplace(deadline, corr);
+  deadlines_.emplace_back(deadline, corr);
+  std::push_heap(deadlines_.begin(), deadlines_.end(), std::greater<>{});
+  compact_deadlines();
   queue_.push_back(std::move(o));
   const bool wake = queue_.size() == 1;
   lk.unlock();
@@ -158,12 +160,29 @@ std::size_t bridge_io::connections() const {
 
 // ---- outcomes ------------------------------------------------------------------------------
 
-void bridge_io::complete(std::uint64_t correlation, expected<raw_message> result) {
+std::size_t bridge_io::deadline_entries() const {
+  std::lock_guard lk(mu_);
+  return deadlines_.size();
+}
+
+void bridge_io::compact_deadlines() {
+  // amortised O(1) per request: a rebuild after at least as many completions as entries kept
+  if (deadlines_.size() < 1024 || deadlines_.size() < 2 * pending_.size()) return;
+  std::erase_if(deadlines_, [&](const deadline_entry& d) { return !pending_.contains(d.second); });
+  std::make_heap(deadlines_.begin(), deadlines_.end(), std::greater<>{});
+}
+
+void bridge_io::complete(std::uint64_t correlation, expected<raw_message> result, const std::string* on) {
   reply_fn done;
   {
     std::lock_guard lk(mu_);
     auto it = pending_.find(correlation);
     if (it == pending_.end()) return;  // late: timed out, cancelled or failed already
+    if (on != nullptr && it->second.address != *on) {  // an answer from another node than the one asked
+      stray_replies_.fetch_add(1, std::memory_order_relaxed);
+      ACTOR_LOG(debug, "bridge", "stray_reply", {"from", *on}, {"correlation", correlation});
+      return;
+    }
     done = std::move(it->second.done);
     pending_.erase(it);
   }
@@ -199,9 +218,10 @@ void bridge_io::expire(steady_time now) {
   std::vector<std::pair<std::string, reply_fn>> expired;
   {
     std::lock_guard lk(mu_);
-    while (!deadlines_.empty() && deadlines_.top().first <= now) {
-      auto it = pending_.find(deadlines_.top().second);
-      deadlines_.pop();
+    while (!deadlines_.empty() && deadlines_.front().first <= now) {
+      auto it = pending_.find(deadlines_.front().second);
+      std::pop_heap(deadlines_.begin(), deadlines_.end(), std::greater<>{});
+      deadlines_.pop_back();
       if (it == pending_.end()) continue;
       expired.emplace_back(std::move(it->second.address), std::move(it->second.done));
       pending_.erase(it);
@@ -214,7 +234,7 @@ void bridge_io::expire(steady_time now) {
 
 steady_time bridge_io::next_deadline() const {
   std::lock_guard lk(mu_);
-  return deadlines_.empty() ? steady_time::max() : deadlines_.top().first;
+  return deadlines_.empty() ? steady_time::max() : deadlines_.front().first;
 }
 
 bool bridge_io::has_pending(const std::string& address) const {

@@ -93,6 +93,11 @@ class bridge_io {
   [[nodiscard]] std::size_t pending() const;
   /// Connections open now.
   [[nodiscard]] std::size_t connections() const;
+  /// Entries in the deadline heap: at most about twice the pending requests (entries of
+  /// calls that completed are compacted away), so memory follows what is pending. For tests.
+  [[nodiscard]] std::size_t deadline_entries() const;
+  /// Replies and errors dropped because they came on another connection than their request went on.
+  [[nodiscard]] std::uint64_t stray_replies() const noexcept { return stray_replies_.load(std::memory_order_relaxed); }
 
  private:
   struct connection;
@@ -134,7 +139,10 @@ class bridge_io {
   [[nodiscard]] steady_time next_deadline() const;
 
   // outcomes: each removes the entries under the lock, then calls them outside it
-  void complete(std::uint64_t correlation, expected<raw_message> result);
+  // (on: the connection an answer came on; it must be the one the request went on)
+  void complete(std::uint64_t correlation, expected<raw_message> result, const std::string* on = nullptr);
+  // Drops the heap's entries of calls no longer pending when they outnumber the pending ones (under mu_).
+  void compact_deadlines();
   void fail_address(const std::string& address, const error& e);
   void fail_all(const error& e);
 
@@ -154,7 +162,8 @@ class bridge_io {
   bool stopping_ = false;
   std::unordered_map<std::uint64_t, pending_call> pending_;
   using deadline_entry = std::pair<steady_time, std::uint64_t>;
-  std::priority_queue<deadline_entry, std::vector<deadline_entry>, std::greater<>> deadlines_;
+  std::vector<deadline_entry> deadlines_;  // a min-heap (std::greater) of deadlines, some of done calls
+  std::atomic<std::uint64_t> stray_replies_{0};
   std::unordered_map<std::uint64_t, inbox_fn> inboxes_;
   std::function<void()> on_heartbeat_;
   std::unordered_map<std::string, std::string> down_;  // address -> why, for send() to fail at once

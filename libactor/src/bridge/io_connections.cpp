@@ -266,10 +266,10 @@ void bridge_io::on_batch(connection& c) {
     const auto* v = &envelope;
     switch (v->k) {
       case wire::kind::reply:
-        complete(v->correlation, raw_message{std::string(v->type), repack(*v->body)});
+        complete(v->correlation, raw_message{std::string(v->type), repack(*v->body)}, &c.address);
         break;
       case wire::kind::error:
-        complete(v->correlation, read_error(*v->body));
+        complete(v->correlation, read_error(*v->body), &c.address);
         break;
       case wire::kind::send: {
         inbox_fn fn;

@@ -17,6 +17,9 @@ enum class drop_reason : std::uint8_t {
   no_handshake,  // envelopes from a connection that never said HELLO
   client_gone,   // a reply to a Bridge client that disconnected
   shutting_down, // left over at shutdown
+  expired,       // a request whose deadline passed before it could be written to its peer
+  stray_reply,   // a reply or error for no request in flight on the connection it came on
+  wrong_sender,  // an envelope from a node whose sender names another node
   count_
 };
 [[nodiscard]] std::string_view to_string(drop_reason r) noexcept;

@@ -90,7 +90,9 @@ class remote_endpoint final : public endpoint {
   std::string key_;
 };
 
-router::router(actor_system& sys, transport_options opts) : sys_(sys), opts_(std::move(opts)) {}
+router::router(actor_system& sys, transport_options opts) : sys_(sys), opts_(std::move(opts)) {
+  opts_.deadline_clock = &sys_.clock();  // requests' deadlines are the system's: ttl_ms is computed on its clock
+}
 
 router::~router() {
   stop();
@@ -150,9 +152,12 @@ void router::forget_proxy(const std::string& key, const endpoint* which) noexcep
 
 actor_ref router::remote(const std::string& address, std::uint64_t incarnation, std::uint64_t id,
                          const std::string& node_name) {
-  if (address == this->address() && (incarnation == opts_.incarnation || (id < service_ids && incarnation == 0))) {
+  if (transport_->is_self(address)) {  // this node, under any spelling of its address: never a proxy to itself
     target_miss miss;
-    return local_target(wire_ref{opts_.node_name, address, incarnation, id}, miss);
+    auto r = local_target(wire_ref{opts_.node_name, this->address(), incarnation, id}, miss);
+    if (r || incarnation == opts_.incarnation || (id < service_ids && incarnation == 0)) return r;
+    return actor_ref{new dead_endpoint(wire_ref{opts_.node_name, this->address(), incarnation, id}, miss.code,
+                                       std::move(miss.why))};  // a stale incarnation of this node
   }
   auto key = proxy_key(address, incarnation, id);
   std::lock_guard lk(mu_);
@@ -182,7 +187,7 @@ wire_ref router::to_wire(const actor_ref& r) {
 
 actor_ref router::from_wire(const wire_ref& w) {
   if (w.address.empty()) return client_proxy(w.node, w.id, w.id);  // a Bridge client
-  if (w.address == address()) {
+  if (transport_->is_self(w.address)) {
     target_miss miss;
     auto r = local_target(w, miss);
     if (r) return r;
@@ -250,7 +255,7 @@ void router::sweep_exports() {
   }
 }
 
-const std::string& router::encoded_local(const actor_ref& r) {
+const std::string& router::encoded_local(const actor_ref& r, std::uint64_t* wire_id) {
   // the last local sender this thread encoded, keyed by address and unique id
   // (an address can be reused by a new actor; an id never is)
   // (a router is named by its incarnation, not its address: a router destroyed and a
@@ -260,16 +265,20 @@ const std::string& router::encoded_local(const actor_ref& r) {
     std::uint64_t owner = 0;
     const endpoint* ep = nullptr;
     std::uint64_t id = 0;
+    std::uint64_t wire_id = 0;
     std::string bytes;
   };
   thread_local cache c;
   auto* ep = r.endpoint();
   if (c.owner != opts_.incarnation || c.ep != ep || c.id != ep->id()) {
-    c.bytes = encode_ref(to_wire(r));
+    const auto w = to_wire(r);
+    c.bytes = encode_ref(w);
+    c.wire_id = w.id;
     c.owner = opts_.incarnation;
     c.ep = ep;
     c.id = ep->id();
   }
+  *wire_id = c.wire_id;
   return c.bytes;
 }
 
@@ -285,6 +294,7 @@ struct outbox_entry {
   const message_type* last_type = nullptr;
   std::size_t last_full = 0;  // its offset in bytes
   wire::envelope_layout last_layout;
+  std::uint64_t last_sender_id = 0;  // the id its sender ref names, which a repeat's has too
 };
 
 namespace {
@@ -375,8 +385,9 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
         pk.pack_nil();
       } else if (const auto* w = e->sender.endpoint()->wire_address()) {
         pk.pack(*w);
+        x.requester_id = w->id;
       } else {
-        out.bytes += encoded_local(e->sender);
+        out.bytes += encoded_local(e->sender, &x.requester_id);
       }
       out.bytes += to.encoded();
       o.layout.refs_end = at();
@@ -389,6 +400,7 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
     }
     pk.pack(ttl_ms);
     if (repeat) {
+      x.requester_id = entry->last_sender_id;
       o.layout = entry->last_layout;
       o.repeat_of = entry->last_full;
       o.repeat_body = at();
@@ -415,6 +427,7 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
     entry->last_type = e->type;
     entry->last_full = start;
     entry->last_layout = o.layout;
+    entry->last_sender_id = x.requester_id;
   }
   entry->batch.add(o, start, extra ? &x : nullptr);
   if (out.bytes.size() >= outbox_flush_bytes) hand_over(*entry);

@@ -120,8 +120,8 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   /// This thread's outbox entry for this router, when `sender` is the actor whose
   /// handler runs on this thread (this_thread_actor); else null.
   outbox_entry* gathering_for(const endpoint* sender);
-  /// The encoded wire ref of a local endpoint, exporting it.
-  const std::string& encoded_local(const actor_ref& r);
+  /// The encoded wire ref of a local endpoint, exporting it; its id on the wire in *wire_id.
+  const std::string& encoded_local(const actor_ref& r, std::uint64_t* wire_id);
 
   actor_system& sys_;
   transport_options opts_;

@@ -64,6 +64,7 @@ void router::forward_from_client(const wire::envelope_view& v, const origin& fro
   const bool request = request_with_sender(v);
   if (request) {  // the gateway's own errors (node_down, overloaded) go back to the client
     x.requester = client_proxy(client, v.sender.id, tagged);
+    x.requester_id = tagged;  // the sender id on the wire, which the answer names
     x.correlation = v.correlation;
     if (v.ttl_ms > 0) x.deadline = sys_.clock().now() + std::chrono::milliseconds(v.ttl_ms);
   }

@@ -10,6 +10,7 @@
 
 #include "actor/log.hpp"
 #include "core/poll_window.hpp"
+#include "net/addresses.hpp"
 #include "net/transport_peer.hpp"
 
 namespace actor::detail {
@@ -19,6 +20,32 @@ using namespace transport_detail;
 namespace {
 constexpr std::size_t max_kept_batch_bytes = 1u << 20;  // a posted batch's capacity kept for the next
 constexpr std::size_t max_spare_batches = 16;
+
+// The width in bytes of the MessagePack unsigned integer that starts with byte b; 0: not one.
+std::size_t uint_width(unsigned char b) noexcept {
+  if (b < 0x80) return 1;
+  switch (b) {
+    case 0xcc: return 2;
+    case 0xcd: return 3;
+    case 0xce: return 5;
+    case 0xcf: return 9;
+    default: return 0;
+  }
+}
+
+// Writes v over the unsigned integer of `width` bytes at p, in that same width (so nothing
+// moves; MessagePack readers take any width). False, nothing written: v does not fit.
+bool overwrite_uint(char* p, std::size_t width, std::uint64_t v) noexcept {
+  if (width == 1) {
+    if (v >= 0x80) return false;
+    p[0] = static_cast<char>(v);
+    return true;
+  }
+  const std::size_t n = width - 1;
+  if (n < 8 && v >> (8 * n) != 0) return false;
+  for (std::size_t i = 0; i < n; ++i) p[width - 1 - i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  return true;
+}
 }  // namespace
 
 std::string_view to_string(drop_reason r) noexcept {
@@ -29,6 +56,9 @@ std::string_view to_string(drop_reason r) noexcept {
     case drop_reason::no_handshake: return "no_handshake";
     case drop_reason::client_gone: return "client_gone";
     case drop_reason::shutting_down: return "shutting_down";
+    case drop_reason::expired: return "expired";
+    case drop_reason::stray_reply: return "stray_reply";
+    case drop_reason::wrong_sender: return "wrong_sender";
     case drop_reason::count_: break;
   }
   return "unknown";
@@ -70,6 +100,7 @@ transport::transport(transport_options opts, deliver_fn deliver, std::function<v
     throw std::runtime_error("listening on a wildcard address (" + bound_ +
                              "): give the address peers should use with --advertise");
   }
+  self_addresses_ = {canonical_address(address_), canonical_address(bound_)};
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
 }
@@ -84,13 +115,24 @@ transport::~transport() {
 }
 
 peer_slot* transport::peer_for(const std::string& address) {
+  auto canonical = canonical_address(address);
   std::lock_guard lk(mu_);
-  auto& p = peers_[address];
+  auto& p = peers_[canonical];
   if (!p) {
     p = std::make_unique<peer>(conn_opts_);
-    p->address = address;
+    p->address = std::move(canonical);
   }
   return p.get();
+}
+
+bool transport::is_self(std::string_view address) const {
+  if (address == address_ || address == bound_) return true;
+  const auto port = port_of(address);
+  if (port != port_of(address_) && port != port_of(bound_)) return false;  // most addresses: no allocation
+  const auto c = canonical_address(address);
+  if (std::find(self_addresses_.begin(), self_addresses_.end(), c) != self_addresses_.end()) return true;
+  // bound to a wildcard (advertising another address): any loopback address on its port is this node
+  return is_wildcard_host(host_of(bound_)) && is_loopback_host(host_of(c)) && port_of(c) == port_of(bound_);
 }
 
 void posted_batch::add(posted_envelope e, std::size_t offset, posted_extra* x) {
@@ -297,12 +339,42 @@ void transport::drain_outbound() {
         continue;
       }
       posted_extra* x = b.extra_of(e);
-      route(e, x, buffer.substr(e.offset, e.size), buffer, serial);
+      if (refresh_ttl(e, x, b.bytes.bytes.data() + e.offset)) {
+        route(e, x, buffer.substr(e.offset, e.size), buffer, serial);
+      } else {
+        reject(e, nullptr, errc::timeout, {}, drop_reason::expired);  // its requester timed out already
+      }
       ++i;
     }
     b.clear();
     if (b.bytes.bytes.capacity() > max_kept_batch_bytes) b.bytes.bytes = std::string();  // after a burst
   }
+}
+
+time_point transport::deadline_now() const {
+  return opts_.deadline_clock != nullptr ? opts_.deadline_clock->now() : mono_now();
+}
+
+bool transport::refresh_ttl(const posted_envelope& e, const posted_extra* x, char* bytes) {
+  if (e.k != wire::kind::request || x == nullptr || x->deadline == time_point{}) return true;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(x->deadline - deadline_now()).count();
+  if (left <= 0) return false;
+  // correlation and ttl_ms: at refs_end of a full envelope, after the fixarray and the kind of a repeat
+  std::size_t at = 0;
+  if (e.repeat_of != posted_envelope::no_repeat) {
+    at = 2;
+  } else if (e.layout.known()) {
+    at = e.layout.refs_end;
+  } else {
+    return true;  // not laid out: sent as it was written
+  }
+  const auto* u = reinterpret_cast<const unsigned char*>(bytes);
+  const std::size_t corr = uint_width(u[at]);
+  if (corr == 0 || at + corr >= e.size) return true;
+  const std::size_t ttl = uint_width(u[at + corr]);
+  if (ttl == 0 || at + corr + ttl > e.size) return true;
+  overwrite_uint(bytes + at + corr, ttl, static_cast<std::uint64_t>(left));  // less than written: it fits
+  return true;
 }
 
 void transport::reject(const posted_envelope& e, posted_extra* x, errc code, const std::string& text,
@@ -340,7 +412,7 @@ void transport::route(const posted_envelope& e, posted_extra* x, std::string_vie
     return;
   }
   const bool request = e.k == wire::kind::request && x != nullptr && x->requester;
-  if (request) p.inflight[{x->requester.id(), x->correlation}] = {x->requester, x->deadline};
+  if (request) p.inflight[{x->requester_id, x->correlation}] = {x->requester, x->deadline};
   ++p.queued;
   const bool repeat = e.repeat_of != posted_envelope::no_repeat;
   wire::repeat_view r;
@@ -357,7 +429,7 @@ void transport::route(const posted_envelope& e, posted_extra* x, std::string_vie
   constexpr std::size_t header = 6;  // array32 header and the BATCH tag
   if (size + header > p.max_frame) {
     --p.queued;
-    if (request) p.inflight.erase({x->requester.id(), x->correlation});
+    if (request) p.inflight.erase({x->requester_id, x->correlation});
     reject(e, x, errc::bad_message,
            "a " + std::to_string(size) + "-byte message exceeds the " + std::to_string(p.max_frame) +
                "-byte limit of " + p.address,

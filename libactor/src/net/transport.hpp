@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -52,6 +53,11 @@ struct transport_options {
   int linger_ms = 200;
   std::chrono::microseconds busy_poll{0};  // polling without blocking after traffic (node_options::busy_poll)
   bool gateway = false;  // accept HELLO role "gateway-client" (node_options::gateway)
+  // The actor system's clock: request deadlines (ttl_ms, when the frame is written; forgetting
+  // requests in flight) follow it, so a node runs on a manual_clock in tests. Null: the steady
+  // clock. Heartbeats, silence bounds and the poll loop follow the steady clock (real time, as
+  // ZeroMQ's own heartbeats and the peers do). Not owned; outlives the transport.
+  const clock* deadline_clock = nullptr;
 };
 
 
@@ -92,6 +98,7 @@ struct posted_envelope {
 struct posted_extra {
   std::string client_id;
   actor_ref requester;  // requests: who gets node_down / overloaded / shutting_down
+  std::uint64_t requester_id = 0;  // the id its sender ref names on the wire (a service's well-known id), which replies name
   std::uint64_t correlation = 0;
   time_point deadline{};
 };
@@ -150,8 +157,12 @@ class transport {
   [[nodiscard]] const std::string& address() const noexcept { return address_; }
   [[nodiscard]] const std::string& bound_endpoint() const noexcept { return bound_; }
 
-  /// The slot for the peer at address, created on first use; stable until destruction. Thread-safe.
+  /// The slot for the peer at address (one per canonical address: net/addresses.hpp), created
+  /// on first use; stable until destruction. Thread-safe.
   peer_slot* peer_for(const std::string& address);
+  /// The address names this node: its advertised or bound address in any spelling
+  /// (`localhost` for 127.0.0.1; a loopback host on the port of a wildcard bind). Thread-safe.
+  [[nodiscard]] bool is_self(std::string_view address) const;
   /// Hands an envelope (`bytes`, copied) to the I/O thread, with its extra when
   /// e.extra is not no_extra (e.offset and e.size are set here). Thread-safe,
   /// never blocks on the network.
@@ -182,6 +193,11 @@ class transport {
   // backlog, bytes alone and serial 0). x: e's extra, if it has one.
   void route(const posted_envelope& e, posted_extra* x, std::string_view bytes, std::string_view buffer,
              std::uint64_t serial);
+  // A request's ttl_ms in `bytes` (e's, writable) made the time left now, just before it is routed
+  // (and again when it leaves the backlog). False: its deadline has passed (not to be sent).
+  bool refresh_ttl(const posted_envelope& e, const posted_extra* x, char* bytes);
+  // Now on the deadline clock (opts_.deadline_clock, else steady).
+  [[nodiscard]] time_point deadline_now() const;
   // count repeats of one envelope to one peer, one after another in `buffer` (none with an
   // extra): as many as can be appended to the peer's batch in one piece, else the first
   // through route(). How many were routed (at least one).
@@ -190,14 +206,20 @@ class transport {
   void send_batch(peer& p);
   void read_router();
   void read_dealer(peer& p);
-  void on_router_frame(const std::string& id, const void* data, std::size_t size);
+  void on_router_frame(const std::string& id, zmq::message_t& frame);
+  // Why a HELLO with role "node" cannot be taken on this connection (empty: it can).
+  std::string check_node_hello(const wire::hello& h, zmq::message_t& frame) const;
   void heard_on_router(const std::string& id);  // a well-formed frame came in on the ROUTER
   void on_router_batch(const std::string& id);  // delivers what batches_ just decoded, if the sender said HELLO
   void on_dealer_frame(peer& p, const void* data, std::size_t size);
   // A node said HELLO on the ROUTER: if our connection to its address knows another incarnation, reconnect
   void peer_said_hello(const std::string& address, std::uint64_t incarnation);
-  // Delivers the envelopes batches_ just decoded (p: the peer they came from, if a node).
-  void on_batch(const origin& from, peer* p);
+  // Delivers the envelopes batches_ just decoded (p: the peer they came from, if a node; its
+  // incarnation, when known, is what their senders must name, and the requests in flight to it
+  // are the only ones their replies may complete).
+  void on_batch(const origin& from, peer* p, std::uint64_t incarnation);
+  // v's sender is nil or an actor of the node `from` names (at incarnation, when not 0).
+  bool sender_is(const wire::envelope_view& v, const origin& from, std::uint64_t incarnation);
   void tick(time_point now);
   void open_dealer(peer& p);
   std::size_t reclaim_sockets();  // closes the sockets of down peers; how many
@@ -226,6 +248,7 @@ class transport {
   wire::batch_decoder batches_{limits_, wire::batch_decoder::bodies::checked};
   std::string address_;
   std::string bound_;
+  std::vector<std::string> self_addresses_;  // canonical spellings of address_ and bound_
   std::string routing_id_;
   transport_counters counters_;
 
@@ -246,7 +269,18 @@ class transport {
 
   // I/O thread only
   clients clients_;  // the Bridge clients, and the replies they are owed (net/clients.hpp)
-  std::unordered_map<std::string, std::string> node_routes_;  // routing id -> peer address, from HELLO
+  struct node_route {
+    std::string address;  // canonical
+    std::uint64_t incarnation = 0;
+    std::uint64_t searched_at = ~std::uint64_t{0};  // welcomes_ when no peer was found by incarnation
+    peer* found = nullptr;  // the peer last found by incarnation (peers are never destroyed before the transport)
+  };
+  std::unordered_map<std::string, node_route> node_routes_;  // routing id -> the node its HELLO named
+  std::uint64_t welcomes_ = 0;  // WELCOMEs taken: a route's peer is searched again only after one
+  // The peer a node's route names: the one at its address, or else the one whose WELCOME said
+  // its incarnation (the same node under another address); null when none has a socket.
+  peer* peer_of(node_route& r);
+  std::pair<std::string, std::string> last_sender_spelling_;  // a sender's address, and its canonical spelling
   time_point last_malformed_log_{};
   time_point last_beacon_{};
   time_point last_tick_{};

@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "actor/log.hpp"
+#include "net/addresses.hpp"
 #include "net/transport.hpp"
 #include "net/transport_peer.hpp"
 
@@ -28,7 +29,7 @@ void transport::read_router() {
       malformed(rid, "more than one frame in a message");
       continue;
     }
-    on_router_frame(rid, frame.data(), frame.size());
+    on_router_frame(rid, frame);
   }
 }
 
@@ -63,17 +64,30 @@ void transport::heard_on_router(const std::string& id) {
   clients_.heard(id, mono_now());
 }
 
+transport::peer* transport::peer_of(node_route& r) {
+  std::lock_guard lk(mu_);
+  if (auto it = peers_.find(r.address); it != peers_.end() && it->second->dealer &&
+                                        (it->second->conn.incarnation() == r.incarnation || !it->second->conn.welcomed())) {
+    return it->second.get();
+  }
+  // the node under another address of it (a name and an IP, say)
+  auto is_it = [&](const peer& p) { return p.dealer && p.conn.welcomed() && p.conn.incarnation() == r.incarnation; };
+  if (r.found != nullptr && is_it(*r.found)) return r.found;
+  if (r.searched_at == welcomes_) return nullptr;  // not found, and no peer was welcomed since
+  r.found = nullptr;
+  for (auto& [address, p] : peers_) {
+    if (is_it(*p)) return r.found = p.get();
+  }
+  r.searched_at = welcomes_;
+  return nullptr;
+}
+
 void transport::on_router_batch(const std::string& id) {
   if (auto it = node_routes_.find(id); it != node_routes_.end()) {
-    peer* p = nullptr;
-    {
-      std::lock_guard lk(mu_);
-      if (auto pit = peers_.find(it->second); pit != peers_.end() && pit->second->dealer) p = pit->second.get();
-    }
-    on_batch(origin{it->second, {}, false, {}}, p);
+    on_batch(origin{it->second.address, {}, false, {}}, peer_of(it->second), it->second.incarnation);
   } else if (clients_.known(id)) {
     const std::string* alias = clients_.gateway_alias(id);
-    on_batch(alias == nullptr ? origin{{}, id, false, {}} : origin{{}, id, true, *alias}, nullptr);
+    on_batch(alias == nullptr ? origin{{}, id, false, {}} : origin{{}, id, true, *alias}, nullptr, 0);
   } else {
     const auto n = batches_.envelopes().size() + batches_.bad_elements();
     counters_.dropped[static_cast<std::size_t>(drop_reason::no_handshake)].fetch_add(n);
@@ -81,7 +95,31 @@ void transport::on_router_batch(const std::string& id) {
   }
 }
 
-void transport::on_router_frame(const std::string& id, const void* data, std::size_t size) {
+std::string transport::check_node_hello(const wire::hello& h, zmq::message_t& frame) const {
+  if (h.address.empty()) return "a node's HELLO must name the address it listens at";
+  const auto host = host_of(h.address);  // empty when not tcp://HOST:PORT (ipc://, say): not checked
+  if (is_self(h.address) && h.incarnation != opts_.incarnation) {
+    return "address " + h.address + " is this node's own";
+  }
+  // Where the address allows it, it must be the connection's: a loopback address is only this
+  // host's (other addresses may differ from the connection's by NAT or --advertise, and names
+  // are not resolved here).
+  if (is_loopback_host(host)) {
+    std::string from;
+    try {
+      if (const char* a = frame.gets("Peer-Address")) from = a;
+    } catch (const zmq::error_t&) {
+    }
+    if (!from.empty() && is_ip_literal(from) && !is_loopback_host(from)) {
+      return "address " + h.address + " is a loopback address, but the connection comes from " + from;
+    }
+  }
+  return {};
+}
+
+void transport::on_router_frame(const std::string& id, zmq::message_t& frame) {
+  const void* data = frame.data();
+  const std::size_t size = frame.size();
   if (wire::batch_decoder::is_batch(data, size)) {  // the hot path: envelopes from nodes and clients
     if (auto ok = batches_.decode(data, size); !ok) return malformed(id, ok.error().text);
     heard_on_router(id);
@@ -102,6 +140,8 @@ void transport::on_router_frame(const std::string& id, const void* data, std::si
         refusal = "node " + opts_.node_name + " is not a gateway (start it with --gateway-forwarding)";
       } else if (h->role != "node" && h->role != "client" && h->role != "gateway-client") {
         refusal = "unknown role '" + h->role + "'";
+      } else if (h->role == "node") {
+        refusal = check_node_hello(*h, frame);
       }
       if (!refusal.empty()) {
         ACTOR_LOG(warn, "transport", "handshake_refused", {"from", id}, {"reason", refusal});
@@ -109,8 +149,8 @@ void transport::on_router_frame(const std::string& id, const void* data, std::si
         return;
       }
       if (h->role == "node") {
-        node_routes_[id] = h->address;
-        peer_said_hello(h->address, h->incarnation);
+        node_routes_[id] = node_route{canonical_address(h->address), h->incarnation};
+        peer_said_hello(node_routes_[id].address, h->incarnation);
       } else {
         // a client saying HELLO again keeps the replies it is owed
         clients_.hello(id, h->node, mono_now(), h->role == "gateway-client", h->address);
@@ -158,7 +198,7 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
   if (wire::batch_decoder::is_batch(data, size)) {
     if (auto ok = batches_.decode(data, size); !ok) return malformed(p.address, ok.error().text);
     counters_.frames_in.fetch_add(1, std::memory_order_relaxed);
-    return on_batch(origin{p.address, {}, false, {}}, &p);
+    return on_batch(origin{p.address, {}, false, {}}, &p, p.conn.welcomed() ? p.conn.incarnation() : 0);
   }
   auto f = wire::decode_frame(data, size, limits_);
   if (!f) return malformed(p.address, f.error().text);
@@ -169,6 +209,7 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
       auto w = wire::read_welcome(*f);
       if (!w) return malformed(p.address, w.error().text);
       const auto ev = p.conn.welcome(w->incarnation, now);
+      ++welcomes_;
       const bool restarted = ev.old_incarnation != 0 && ev.old_incarnation != ev.new_incarnation;
       {
         std::lock_guard lk(mu_);
@@ -188,7 +229,13 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
       for (auto& o : backlog) {
         o.e.offset = 0;
         o.e.size = o.bytes.size();
-        route(o.e, o.e.extra == posted_envelope::no_extra ? nullptr : &o.x, o.bytes, o.bytes, 0);
+        posted_extra* x = o.e.extra == posted_envelope::no_extra ? nullptr : &o.x;
+        if (!refresh_ttl(o.e, x, o.bytes.data())) {  // waited past its deadline: its requester timed out
+          if (x != nullptr && x->requester) p.inflight.erase({x->requester_id, x->correlation});
+          reject(o.e, nullptr, errc::timeout, {}, drop_reason::expired);
+          continue;
+        }
+        route(o.e, x, o.bytes, o.bytes, 0);
       }
       return;
     }
@@ -221,21 +268,55 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
   }
 }
 
-void transport::on_batch(const origin& from, peer* p) {
+bool transport::sender_is(const wire::envelope_view& v, const origin& from, std::uint64_t incarnation) {
+  if (!v.has_sender) return true;  // anonymous
+  if (incarnation != 0 && v.sender.incarnation != incarnation) return false;
+  if (v.sender.address == from.peer_address) return true;
+  // another spelling of the same address (one comparison per run of one sender)
+  if (v.sender.address != last_sender_spelling_.first) {
+    last_sender_spelling_ = {std::string(v.sender.address), canonical_address(v.sender.address)};
+  }
+  return last_sender_spelling_.second == from.peer_address;
+}
+
+void transport::on_batch(const origin& from, peer* p, std::uint64_t incarnation) {
   if (p != nullptr) heard_from(*p, mono_now());
   const std::string& source = from.peer_address.empty() ? from.client_id : from.peer_address;
   for (std::size_t i = 0; i < batches_.bad_elements(); ++i) malformed(source, batches_.first_bad());
   const auto& envelopes = batches_.envelopes();
   counters_.envelopes_in.fetch_add(envelopes.size(), std::memory_order_relaxed);
+  const bool from_node = !from.peer_address.empty();
+  bool dropped_one = false;  // the envelope before was not delivered: a repeat of it is delivered whole
+  auto drop = [&](drop_reason why, const char* event, const wire::envelope_view& v) {
+    counters_.dropped[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
+    ACTOR_LOG(debug, "transport", event, {"from", source}, {"sender_address", std::string(v.sender.address)},
+              {"correlation", v.correlation});
+    dropped_one = true;
+  };
   for (const auto& v : envelopes) {
-    if (p != nullptr && !p->inflight.empty() && (v.k == wire::kind::reply || v.k == wire::kind::error)) {
-      p->inflight.erase({v.receiver.id, v.correlation});
+    if (from_node && !sender_is(v, from, incarnation)) {  // a node speaks for its own actors only
+      drop(drop_reason::wrong_sender, "wrong_sender", v);
+      continue;
+    }
+    if (from_node && (v.k == wire::kind::reply || v.k == wire::kind::error)) {
+      // an answer completes only a request that went to the node it comes from
+      if (p == nullptr || p->inflight.erase({v.receiver.id, v.correlation}) == 0) {
+        drop(drop_reason::stray_reply, "stray_reply", v);
+        continue;
+      }
     }
     try {
-      deliver_(v, from);
+      if (dropped_one && v.repeat) {
+        wire::envelope_view whole = v;  // its sender and type are resolved afresh
+        whole.repeat = false;
+        deliver_(whole, from);
+      } else {
+        deliver_(v, from);
+      }
     } catch (const std::exception& ex) {
       malformed(source, ex.what());
     }
+    dropped_one = false;
   }
   if (frame_done_) frame_done_();
 }

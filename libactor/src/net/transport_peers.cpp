@@ -188,9 +188,10 @@ void transport::tick(time_point now) {
                         ? "silent for " + std::to_string(opts_.down_after.count()) + " ms"
                         : "no handshake within " + std::to_string(opts_.down_after.count()) + " ms");
     }
-    // forget requests whose requester has had its timeout already
+    // forget requests whose requester has had its timeout already (deadlines are on the system's clock)
+    const auto deadline_now = this->deadline_now();
     for (auto it = p->inflight.begin(); it != p->inflight.end();) {
-      if (it->second.deadline != time_point{} && it->second.deadline + std::chrono::seconds(1) < now) {
+      if (it->second.deadline != time_point{} && it->second.deadline + std::chrono::seconds(1) < deadline_now) {
         it = p->inflight.erase(it);
       } else {
         ++it;
