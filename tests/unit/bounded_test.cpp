@@ -87,7 +87,7 @@ TEST_CASE("nested array32 and map32 headers as a frame's element are refused wit
           "[bounded][wire][hostile]") {
   check_bounded([](const std::string& bytes) {
     // a HELLO whose name is the nested headers: the frame is a fixarray, its element is not
-    const std::string frame = std::string("\x96\x01\x01\xa4node", 7) + bytes;
+    const std::string frame = std::string("\x96\x01\x01\xa4" "node", 8) + bytes;
     auto f = wire::decode_frame(frame.data(), frame.size(), node_limits);
     REQUIRE_FALSE(f.has_value());
   });
