@@ -18,9 +18,10 @@ targets=(frame batch target json)
 
 "$root/scripts/install-deps.sh"
 
+mkdir -p "$out"
 cmake -S "$root" -B "$out" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
-  -DACTOR_FUZZ=ON -DACTOR_BUILD_TESTS=OFF -DACTOR_BUILD_BENCH=OFF -DACTOR_BUILD_EXAMPLES=OFF >"$out.cmake.log" 2>&1 ||
-  { cat "$out.cmake.log" >&2; exit 2; }
+  -DACTOR_FUZZ=ON -DACTOR_BUILD_TESTS=OFF -DACTOR_BUILD_BENCH=OFF -DACTOR_BUILD_EXAMPLES=OFF >"$out/cmake.log" 2>&1 ||
+  { cat "$out/cmake.log" >&2; exit 2; }
 cmake --build "$out" -j"${BUILD_JOBS:-2}" --target "${targets[@]/#/fuzz_}" >"$out/build.log" 2>&1 ||
   { tail -40 "$out/build.log" >&2; exit 2; }
 
