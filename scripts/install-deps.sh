@@ -9,6 +9,7 @@ PACKAGES=(
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libboost-program-options-dev
   catch2 nlohmann-json3-dev
   python3 python3-zmq python3-msgpack
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actor/unpack.hpp"
+
 namespace actorctl {
 
 namespace {
@@ -478,21 +480,11 @@ std::string to_json(const msgpack::object& o) {
 }
 
 actor::expected<std::string> msgpack_to_json(std::string_view bytes) {
-  constexpr std::size_t no_limit = 0xffffffff;
-  const msgpack::unpack_limit limit(no_limit, no_limit, no_limit, no_limit, no_limit, max_json_depth);
-  try {
-    std::size_t offset = 0;
-    auto h = msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, limit);
-    if (offset != bytes.size()) {
-      return actor::error{actor::errc::bad_message, "trailing bytes after the MessagePack value"};
-    }
-    return to_json(h.get());
-  } catch (const msgpack::depth_size_overflow&) {
-    return actor::error{actor::errc::bad_message,
-                        "MessagePack nested deeper than " + std::to_string(max_json_depth) + " levels"};
-  } catch (const std::exception& ex) {
-    return actor::error{actor::errc::bad_message, std::string("not valid MessagePack: ") + ex.what()};
-  }
+  // bounded by the bytes' length: a reply's body is network input
+  msgpack::zone zone;
+  auto o = actor::unpack_bounded(bytes, zone, max_json_depth);
+  if (!o) return o.error();
+  return to_json(*o);
 }
 
 std::string json_quote(std::string_view s) {

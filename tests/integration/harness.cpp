@@ -195,14 +195,20 @@ std::optional<std::string> child_process::wait_for_line(std::string_view needle,
   return line;
 }
 
-std::optional<long> child_process::rss_kib() const {
-  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+namespace {
+std::optional<long> status_kib(pid_t pid, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    if (line.rfind(key, 0) == 0) return std::stol(line.substr(key.size()));
   }
   return std::nullopt;
 }
+}  // namespace
+
+std::optional<long> child_process::rss_kib() const { return status_kib(pid_, "VmRSS:"); }
+
+std::optional<long> child_process::vm_peak_kib() const { return status_kib(pid_, "VmPeak:"); }
 
 // ---- node_process -----------------------------------------------------------------------
 

@@ -98,6 +98,8 @@ class child_process {
   std::optional<std::string> wait_for_line(std::string_view needle, ms limit);
   /// Resident set size from /proc/PID/status, in KiB; nullopt when unreadable.
   [[nodiscard]] std::optional<long> rss_kib() const;
+  /// Peak virtual memory size (VmPeak) from /proc/PID/status, in KiB; nullopt when unreadable.
+  [[nodiscard]] std::optional<long> vm_peak_kib() const;
 
  private:
   void read_loop(int fd);

@@ -197,12 +197,36 @@ def _depth(value):
     return deepest
 
 
+def check_complete(data):
+    """Raises BadMessage unless ``data`` holds one whole MessagePack value and nothing after it.
+
+    msgpack.unpackb reserves a container's elements when it reads its header, before it finds
+    the bytes missing: a short run of nested array32/map32 headers reserves memory for elements
+    that are not there. Skipping the value first (msgpack's C parser, building nothing) refuses
+    any header that claims more elements than the bytes left hold, as libactor's bounded reader
+    does; after it, unpackb reserves only for elements that are there.
+    """
+    u = msgpack.Unpacker(max_buffer_size=max(len(data), 1))
+    u.feed(data)
+    try:
+        u.skip()
+    except msgpack.OutOfData:
+        raise BadMessage("not valid MessagePack: insufficient bytes (a header claims more "
+                         "than the bytes left hold, or the value is cut short)") from None
+    except Exception as ex:  # FormatError, StackError...
+        raise BadMessage(f"not valid MessagePack: {ex}") from None
+    if u.tell() != len(data):
+        raise BadMessage("not valid MessagePack: trailing bytes after the value")
+
+
 def unpack(data, max_depth=MAX_DEPTH):
     """One MessagePack value filling all of ``data``; BadMessage otherwise.
 
-    msgpack's own limits apply: no container may claim more elements than ``data`` has bytes.
+    Bounded as a node's reader is: no container may claim more elements than the bytes left
+    hold (check_complete, before anything is built).
     A value nesting more than ``max_depth`` containers is refused, as nodes refuse it.
     """
+    check_complete(data)
     try:
         value = msgpack.unpackb(data, raw=False, strict_map_key=False)
     except Exception as ex:  # ExtraData, FormatError, StackError, UnicodeDecodeError, unhashable keys...

@@ -1,5 +1,7 @@
 """The Python codec on its own: frames, refs, malformed input and the error codes."""
 
+import struct
+import tracemalloc
 import unittest
 
 import msgpack
@@ -82,6 +84,64 @@ class MalformedTest(unittest.TestCase):
     def test_a_body_that_msgpack_cannot_encode_is_a_bad_message(self):
         with self.assertRaises(BadMessage):
             wire.encode(Batch((Envelope(wire.SEND, None, COUNTER, 0, 0, "t", {"x": object()}),)))
+
+
+def nested_headers(marker, depth, claim=1 << 20):
+    """``depth`` array32 (0xdd) or map32 (0xdf) headers, each claiming ``claim`` elements."""
+    return (bytes([marker]) + struct.pack(">I", claim)) * depth
+
+
+def envelope_with_body(body_bytes):
+    """A BATCH of one envelope whose body is ``body_bytes`` (raw MessagePack)."""
+    head = msgpack.packb([0, None, list(COUNTER), 0, 0, "t"])
+    return b"\x92\x06" + bytes([head[0] + 1]) + head[1:] + body_bytes
+
+
+class BoundedTest(unittest.TestCase):
+    """The inputs libactor's bounded reader refuses, the Python client refuses too."""
+
+    def assertBad(self, data, why):
+        with self.assertRaises(BadMessage, msg=repr(data[:20])) as cm:
+            wire.decode(data)
+        self.assertIn(why, str(cm.exception))
+
+    def test_nested_array32_and_map32_headers_are_refused_at_every_depth(self):
+        for marker in (0xdd, 0xdf):
+            for depth in range(1, wire.MAX_DEPTH + 1):
+                with self.subTest(marker=marker, depth=depth):
+                    headers = nested_headers(marker, depth)
+                    self.assertBad(headers, "insufficient bytes")  # as a frame, before any handshake
+                    self.assertBad(b"\x92\x06" + headers, "insufficient bytes")  # a BATCH element
+                    self.assertBad(envelope_with_body(headers), "insufficient bytes")  # an envelope's body
+
+    def test_headers_claiming_more_than_the_bytes_left_reserve_no_memory(self):
+        # each header claims 65536 elements; 64 KiB of nil fill the innermost one only: msgpack.unpackb
+        # alone reserved 512 KiB for each of the 32 levels before finding the bytes missing
+        data = nested_headers(0xdd, 32, claim=65536) + b"\xc0" * 65536
+        tracemalloc.start()
+        try:
+            self.assertBad(data, "insufficient bytes")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        self.assertLess(peak, 1 << 20)
+
+    def test_containers_nest_at_most_max_depth_levels(self):
+        deep_frame = [4, 1, 2] + [0]
+        inner = deep_frame
+        for _ in range(wire.MAX_DEPTH - 1):
+            inner[-1] = [0]
+            inner = inner[-1]
+        self.assertEqual(wire.decode(msgpack.packb(deep_frame)), Ping(1, 2))  # 32 levels: the limit
+        inner[-1] = [0]
+        self.assertBad(msgpack.packb(deep_frame), "nests deeper than 32 levels")
+        for depth, ok in ((30, True), (31, False)):  # a body sits two levels into its frame
+            body = b"\x91" * depth + b"\x01"
+            with self.subTest(body_depth=depth):
+                if ok:
+                    self.assertEqual(len(wire.decode(envelope_with_body(body)).envelopes), 1)
+                else:
+                    self.assertBad(envelope_with_body(body), "nests deeper than 32 levels")
 
 
 class ErrorCodeTest(unittest.TestCase):

@@ -10,3 +10,4 @@
 #include "actor/expected.hpp"
 #include "actor/message.hpp"
 #include "actor/system.hpp"
+#include "actor/unpack.hpp"

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "actor/unpack.hpp"
 #include "bridge/io.hpp"
 #include "bridge/refs.hpp"
 
@@ -511,11 +512,11 @@ expected<void> bridge::unpack(const raw_message& m, std::string_view type_name,
     return error{errc::bad_message, "expected a reply of type '" + std::string(type_name) + "', got '" + m.type + "'"};
   }
   try {
-    std::size_t offset = 0;
-    const auto limits = detail::wire::limits(std::max<std::size_t>(m.body.size(), 1024));
-    auto handle = msgpack::unpack(m.body.data(), m.body.size(), offset, nullptr, nullptr, limits);
+    msgpack::zone zone;
+    auto body = unpack_bounded(m.body, zone);
+    if (!body) return error{errc::bad_message, "the body of a '" + m.type + "' reply: " + body.error().text};
     detail::ref_codec_scope scope(&detail::bridge_codec());
-    convert(handle.get());
+    convert(*body);
     return {};
   } catch (const std::exception& ex) {
     return error{errc::bad_message, "the body does not fit type '" + std::string(type_name) + "': " + ex.what()};

@@ -1,5 +1,7 @@
 #include "actor/config.hpp"
 
+#include "actor/unpack.hpp"
+
 namespace actor {
 
 config::config() : zone_(std::make_shared<msgpack::zone>()) {}
@@ -18,14 +20,10 @@ expected<config> config::from_object(const msgpack::object& obj) {
 
 expected<config> config::from_msgpack(std::string_view bytes) {
   if (bytes.empty()) return config{};
-  try {
-    std::size_t offset = 0;
-    auto handle = msgpack::unpack(bytes.data(), bytes.size(), offset);
-    if (offset != bytes.size()) return error{errc::bad_message, "trailing bytes after the configuration map"};
-    return from_object(handle.get());
-  } catch (const std::exception& ex) {
-    return error{errc::bad_message, std::string("configuration is not valid MessagePack: ") + ex.what()};
-  }
+  msgpack::zone zone;  // from_object copies what it keeps
+  auto o = unpack_bounded(bytes, zone);
+  if (!o) return error{errc::bad_message, "configuration: " + o.error().text};
+  return from_object(*o);
 }
 
 std::string config::to_msgpack() const {

@@ -26,18 +26,10 @@ expected<envelope_view> read_repeat(const msgpack::object& o, const envelope_vie
   return v;
 }
 
-bool always_reference(msgpack::type::object_type, std::size_t, void*) { return true; }
-
 }  // namespace
 
 msgpack::object unpack_body(std::string_view bytes, msgpack::zone& z) {
-  const auto* begin = reinterpret_cast<const unsigned char*>(bytes.data());
-  cursor c{begin, begin + bytes.size()};
-  const auto lim = limits(std::max<std::size_t>(bytes.size(), 1024));
-  msgpack::object o;
-  object_builder(c, z, lim).build(o);
-  if (c.p != c.end) throw msgpack::unpack_error("trailing bytes after the body");
-  return o;
+  return build_bounded(bytes, z, limits(std::max<std::size_t>(bytes.size(), 1024)));
 }
 
 batch_decoder::batch_decoder(const msgpack::unpack_limit& frame_limits, bodies b)
@@ -132,8 +124,10 @@ void batch_decoder::element(const char* data, std::size_t size, std::size_t& off
     return;
   }
   // not in the encoder's shape: decode it the general way, for its envelope or the reason it is none
-  bool referenced = false;
-  auto o = msgpack::unpack(zone_, data, size, off, referenced, always_reference, nullptr, element_limits_);
+  msgpack::object o;
+  c.p = begin + off;
+  object_builder(c, zone_, element_limits_).build(o);  // bounded, as the frame's body is
+  off = static_cast<std::size_t>(c.p - begin);
   expected<envelope_view> e = bad("an envelope is an array of 7");
   if (o.type == msgpack::type::ARRAY && o.via.array.size == 4) {
     if (!previous_good_) return bad_element("a repeat envelope must follow an envelope");

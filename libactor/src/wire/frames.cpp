@@ -2,7 +2,10 @@
 // decoding a frame the general way (decode_frame) within limits.
 #include "wire/frames.hpp"
 
+#include <memory>
+
 #include "wire/codec_util.hpp"
+#include "wire/reader.hpp"
 
 namespace actor::detail::wire {
 
@@ -99,12 +102,16 @@ msgpack::unpack_limit limits(std::size_t max_message_size) {
 expected<frame> decode_frame(const void* data, std::size_t size, const msgpack::unpack_limit& lim) {
   frame f;
   try {
-    std::size_t off = 0;
-    bool referenced = false;
-    // strings and binaries point into `data` instead of being copied
-    auto always_reference = [](msgpack::type::object_type, std::size_t, void*) { return true; };
-    f.handle = msgpack::unpack(static_cast<const char*>(data), size, off, referenced, always_reference, nullptr, lim);
-    if (off != size) return bad("trailing bytes after the frame");
+    // the bounded reader: strings and binaries point into `data`, and no header
+    // claims more elements than the bytes left hold (msgpack::unpack would
+    // reserve them first: 161 bytes of nested array32 headers took ~1 GB)
+    const auto* begin = static_cast<const unsigned char*>(data);
+    cursor c{begin, begin + size};
+    auto zone = std::make_unique<msgpack::zone>();
+    msgpack::object o;
+    object_builder(c, *zone, lim).build(o);
+    if (c.p != c.end) return bad("trailing bytes after the frame");
+    f.handle = msgpack::object_handle(o, std::move(zone));
   } catch (const std::exception& ex) {
     return bad(std::string("not valid MessagePack within limits: ") + ex.what());
   }
