@@ -52,6 +52,7 @@ std::string reencode(const wire::frame& f) {
     case wire::frame_tag::refuse: return wire::encode(*wire::read_refuse(f));
     case wire::frame_tag::ping:
     case wire::frame_tag::pong: return wire::encode_probe(f.tag, *wire::read_probe(f));
+    case wire::frame_tag::hello_again: return wire::encode(*wire::read_hello_again(f));
     case wire::frame_tag::batch: break;
   }
   actor::byte_sink out;

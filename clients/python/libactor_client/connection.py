@@ -3,8 +3,11 @@
 It says HELLO (role "client") as it connects, holds requests back until the node's WELCOME,
 PINGs the node while the caller waits on it, and tells when the node is down: silent past the
 down bound, refusing the handshake, or answering a PING from another incarnation (it restarted).
-It knows nothing of requests and replies: it hands over the envelopes that arrive and leaves
-matching them to the Bridge. It does no locking: its owner uses it from one thread at a time.
+When the node answers HELLO_AGAIN (it forgot this client, say after the client was stopped past
+the node's down bound), it says HELLO again and holds what is submitted until the new WELCOME;
+take_forgotten() gives the requests the node listed as not delivered, for the Bridge to submit
+again. It knows nothing of requests and replies: it hands over the envelopes that arrive and
+leaves matching them to the Bridge. It does no locking: its owner uses it from one thread at a time.
 
     conn = Connection(ctx, "tcp://127.0.0.1:7100", name="python", incarnation=7,
                       routing_id=b"python/0000000000000007", heartbeat=0.5, down_after=2.0)
@@ -61,8 +64,10 @@ class Connection:
             self.socket.close(linger=0)  # an unclosed socket would hang the context's term()
             raise NodeDown(f"cannot connect to {address!r}: {ex}") from None
         # queued until connected; the node reads it before anything sent after it
-        self.socket.send(wire.encode(wire.Hello("client", name, "", incarnation)))
+        self._hello = wire.encode(wire.Hello("client", name, "", incarnation))
+        self.socket.send(self._hello)
         self.welcome = None
+        self._forgotten = []  # (sender id, correlation) the node listed in HELLO_AGAIN
         self._last_heard = 0.0
         self._last_ping = 0.0
         self._seq = 0
@@ -125,8 +130,22 @@ class Connection:
             elif isinstance(frame, wire.Pong):
                 if self.welcome is not None and frame.incarnation != self.welcome.incarnation:
                     return envelopes, NodeDown(f"node at {self.address} restarted: what was in flight is lost")
+            elif isinstance(frame, wire.HelloAgain):
+                if self.welcome is not None and frame.incarnation != self.welcome.incarnation:
+                    return envelopes, NodeDown(f"node at {self.address} restarted: what was in flight is lost")
+                # it forgot us: introduce ourselves again; what it lists was not delivered
+                self.welcome = None
+                self._send(self._hello)
+                self._forgotten.extend(frame.dropped)
             elif isinstance(frame, wire.Batch):
                 envelopes.extend(frame.envelopes)
+
+    def take_forgotten(self):
+        """The (sender id, correlation) of the requests the node said it did not deliver, because
+        it did not know this client (HELLO_AGAIN), since the last call; the Bridge submits them
+        again, once."""
+        forgotten, self._forgotten = self._forgotten, []
+        return forgotten
 
     def close(self, linger_ms=0):
         """Closes the socket; what was sent but not yet written gets ``linger_ms``."""

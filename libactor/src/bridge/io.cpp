@@ -78,7 +78,7 @@ std::uint64_t bridge_io::request(const wire_ref& to, std::uint64_t from, std::st
     done(error{errc::overloaded, "too many messages queued in the bridge"});
     return 0;
   }
-  pending_.emplace(corr, pending_call{to.address, std::move(done)});
+  pending_.emplace(corr, pending_call{to.address, std::move(done), o.bytes});
   deadlines_.emplace(deadline, corr);
   queue_.push_back(std::move(o));
   const bool wake = queue_.size() == 1;

@@ -2,6 +2,8 @@
 // handshake, batches out, frames in, liveness.
 #include <algorithm>
 #include <string>
+#include <iterator>
+#include <vector>
 
 #include "actor/log.hpp"
 #include "bridge/io.hpp"
@@ -217,6 +219,10 @@ void bridge_io::on_frame(connection& c, const void* data, std::size_t size) {
       went_down(c, "node at " + c.address + " refused the handshake: " + reason);
       return;
     }
+    case wire::frame_tag::hello_again: {
+      if (auto h = wire::read_hello_again(*f)) forgotten(c, *h, now);
+      return;
+    }
     case wire::frame_tag::ping: {
       if (auto p = wire::read_probe(*f)) send_raw(c, wire::encode_probe(wire::frame_tag::pong, {p->seq, incarnation_}));
       return;
@@ -255,6 +261,43 @@ void bridge_io::welcomed(connection& c, const wire::welcome& w, steady_time now)
   auto backlog = std::move(c.backlog);
   c.backlog.clear();
   for (auto& o : backlog) enqueue(c, std::move(o));
+}
+
+void bridge_io::forgotten(connection& c, const wire::hello_again& h, steady_time now) {
+  const auto ev = c.link.forgotten(h.incarnation, now);
+  if (ev.send == probe::none) return;  // refused already
+  if (ev.restarted) {
+    ACTOR_LOG(info, "bridge", "node_restarted", {"node", c.address}, {"incarnation", h.incarnation});
+    fail_address(c.address, error{errc::node_down, "node at " + c.address + " restarted"});
+    drop_queued(c);  // failed above: they must not reach the new run
+    send_probe(c, ev.send);
+    return;
+  }
+  // It forgot us (we were silent past its down bound: stopped, or starved): what it lists
+  // was not delivered, so it may go again, once, after the new WELCOME.
+  ACTOR_LOG(info, "bridge", "node_forgot_us", {"node", c.address}, {"requests", h.dropped.size()});
+  std::vector<outgoing> again;
+  std::vector<reply_fn> failed;
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [id, correlation] : h.dropped) {
+      auto it = pending_.find(correlation);
+      if (it == pending_.end() || it->second.address != c.address) continue;  // answered, or not ours
+      if (it->second.resent) {
+        failed.push_back(std::move(it->second.done));
+        pending_.erase(it);
+        continue;
+      }
+      it->second.resent = true;
+      again.push_back({c.address, it->second.bytes, correlation});
+    }
+  }
+  for (auto& f : failed) {
+    f(error{errc::node_down, "node at " + c.address + " did not know this client, twice: the request was not delivered"});
+  }
+  c.queued += again.size();
+  c.backlog.insert(c.backlog.begin(), std::make_move_iterator(again.begin()), std::make_move_iterator(again.end()));
+  send_probe(c, ev.send);
 }
 
 void bridge_io::on_batch(connection& c) {

@@ -17,6 +17,7 @@ enum class drop_reason : std::uint8_t {
   no_handshake,  // envelopes from a connection that never said HELLO
   client_gone,   // a reply to a Bridge client that disconnected
   shutting_down, // left over at shutdown
+  restarted,     // queued for a peer's previous incarnation (it restarted)
   count_
 };
 [[nodiscard]] std::string_view to_string(drop_reason r) noexcept;

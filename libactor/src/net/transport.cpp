@@ -29,6 +29,7 @@ std::string_view to_string(drop_reason r) noexcept {
     case drop_reason::no_handshake: return "no_handshake";
     case drop_reason::client_gone: return "client_gone";
     case drop_reason::shutting_down: return "shutting_down";
+    case drop_reason::restarted: return "restarted";
     case drop_reason::count_: break;
   }
   return "unknown";
@@ -324,7 +325,8 @@ void transport::route(const posted_envelope& e, posted_extra* x, std::string_vie
     return;
   }
   auto& p = *static_cast<peer*>(e.to);
-  if (!p.dealer) open_dealer(p);  // never opened, or closed after being down for long: try afresh
+  // never opened, or closed after being down for long: try afresh (a refused one waits for its retry)
+  if (!p.dealer && p.conn.state() != peer_state::refused) open_dealer(p);
   switch (p.conn.state()) {
     case peer_state::refused:
       reject(e, x, errc::node_down, "peer " + p.address + " refused our handshake", drop_reason::node_down);

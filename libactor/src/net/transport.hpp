@@ -35,6 +35,7 @@
 #include "net/clients.hpp"
 #include "net/connection.hpp"
 #include "net/counters.hpp"
+#include "net/strangers.hpp"
 #include "wire/wire.hpp"
 
 namespace actor::detail {
@@ -189,6 +190,14 @@ class transport {
   void heard_on_router(const std::string& id);  // a well-formed frame came in on the ROUTER
   void on_router_batch(const std::string& id);  // delivers what batches_ just decoded, if the sender said HELLO
   void on_dealer_frame(peer& p, const void* data, std::size_t size);
+  // a frame from routing id `id`, which this node does not know, dropped these requests:
+  // HELLO_AGAIN now, or when the rate limit allows (strangers_)
+  void answer_stranger(const std::string& id, const std::vector<strangers::request_id>& dropped, time_point now);
+  void send_hello_again(const std::string& id, time_point now);
+  // the peer's connection showed another incarnation: what was in flight fails, what was queued is dropped
+  void peer_restarted(peer& p, std::uint64_t incarnation);
+  // drops (and counts under why) what is queued for p, not yet written
+  void drop_queued(peer& p, drop_reason why);
   // Delivers the envelopes batches_ just decoded (p: the peer they came from, if a node).
   void on_batch(const origin& from, peer* p);
   void tick(time_point now);
@@ -240,6 +249,7 @@ class transport {
   // I/O thread only
   clients clients_;  // the Bridge clients, and the replies they are owed (net/clients.hpp)
   std::unordered_map<std::string, std::string> node_routes_;  // routing id -> peer address, from HELLO
+  strangers strangers_{std::chrono::milliseconds(100)};  // HELLO_AGAIN owed to unknown routing ids
   time_point last_malformed_log_{};
   time_point last_beacon_{};
   time_point last_tick_{};

@@ -108,12 +108,29 @@ void transport::went_down(peer& p, const std::string& why) {
   publish(p);
   ACTOR_LOG(warn, "transport", "peer_down", {"peer", p.address}, {"reason", why});
   fail_inflight(p, errc::node_down, "peer " + p.address + " is down: " + why);
-  counters_.dropped[static_cast<std::size_t>(drop_reason::node_down)].fetch_add(p.queued, std::memory_order_relaxed);
+  drop_queued(p, drop_reason::node_down);
+}
+
+void transport::drop_queued(peer& p, drop_reason why) {
+  // requests among them were failed with what was in flight (inflight holds them from route())
+  counters_.dropped[static_cast<std::size_t>(why)].fetch_add(p.queued, std::memory_order_relaxed);
   p.backlog.clear();
   p.stalled.clear();
   p.batch.clear();
   p.batch_count = 0;
   p.queued = 0;
+}
+
+void transport::peer_restarted(peer& p, std::uint64_t incarnation) {
+  ACTOR_LOG(debug, "transport", "inflight_lost", {"peer", p.address}, {"incarnation", incarnation});
+  fail_inflight(p, errc::node_down, "peer " + p.address + " restarted");
+  // written for the old run's connection; the backlog waited for this handshake and stays
+  const std::size_t written = p.queued - std::min(p.queued, p.backlog.size());
+  counters_.dropped[static_cast<std::size_t>(drop_reason::restarted)].fetch_add(written, std::memory_order_relaxed);
+  p.stalled.clear();
+  p.batch.clear();
+  p.batch_count = 0;
+  p.queued -= written;
 }
 
 void transport::fail_inflight(peer& p, errc code, const std::string& text) {
@@ -148,7 +165,9 @@ void transport::tick(time_point now) {
       it = (prune && !reachable) ? node_routes_.erase(it) : std::next(it);
     }
     clients_.probe(now, beacon);
+    strangers_.sweep(now);
   }
+  for (const auto& id : strangers_.due(now)) send_hello_again(id, now);  // held back by the rate limit
   // If this thread itself did not run for a while (the process was stopped, or
   // starved), the silence we saw is ours, not our peers': give them a fresh grace period.
   const bool we_stalled = last_tick_ != time_point{} && now - last_tick_ > opts_.down_after / 2;
@@ -157,11 +176,23 @@ void transport::tick(time_point now) {
   {
     std::lock_guard lk(mu_);
     for (auto& [addr, p] : peers_) {
-      if (p->dealer || !p->backlog.empty()) active.push_back(p.get());
+      if (p->dealer || !p->backlog.empty() || p->conn.state() == peer_state::refused) active.push_back(p.get());
     }
   }
   for (auto* p : active) {
     if (we_stalled) p->conn.grace(now);
+    if (p->conn.state() == peer_state::refused) {
+      // refused (or could not connect): HELLO again with backoff; messages fail at once meanwhile
+      if (p->conn.tick(now).send == probe::hello) {
+        ACTOR_LOG(info, "transport", "peer_retry", {"peer", p->address});
+        if (p->dealer) {
+          send_probe(*p, probe::hello);
+        } else {
+          open_dealer(*p);
+        }
+      }
+      continue;
+    }
     if (!p->dealer) {  // messages are waiting for a socket
       if (now - p->conn.opened_at() > opts_.down_after) {
         mark_down(*p, now, "no socket available for " + std::to_string(opts_.down_after.count()) + " ms");
@@ -179,7 +210,6 @@ void transport::tick(time_point now) {
       p->conn.socket_closed();
       continue;
     }
-    if (p->conn.state() == peer_state::refused) continue;
     const auto ev = p->conn.tick(now);
     send_probe(*p, ev.send);
     if (ev.became_suspect) publish(*p);
