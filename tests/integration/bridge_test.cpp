@@ -523,3 +523,16 @@ TEST_CASE("a bridge frozen past its node's down bound is served at once when it 
   const auto elapsed = std::stoll(line->substr(std::string("call 2 ok ").size()));
   CHECK(elapsed < 2000 * slowdown);
 }
+
+TEST_CASE("a call to an address whose host cannot be resolved fails at once with node_down naming the host",
+          "[integration][bridge][resolve]") {
+  actor::bridge b(fast_bridge());
+  for (int i = 0; i < 2; ++i) {  // the first call, and one to the connection it left behind
+    const auto start = steady::now();
+    auto r = b.ping("tcp://nosuchhost.invalid:7100", ms(5000));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::node_down);
+    CHECK_THAT(r.error().text, Contains("cannot resolve nosuchhost.invalid"));
+    CHECK(steady::now() - start < ms(1000));
+  }
+}

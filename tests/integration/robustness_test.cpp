@@ -568,3 +568,17 @@ TEST_CASE("a peer whose PONG shows a new incarnation fails the requests in fligh
   CHECK(steady::now() - start < 1s);
   CHECK(me.node.stats().dropped.count("restarted") == 1);  // the reason is reported, 0 or more
 }
+
+TEST_CASE("a node's request to an address whose host cannot be resolved fails at once with node_down naming the host",
+          "[integration][robustness][resolve]") {
+  local_node me;
+  for (int i = 0; i < 2; ++i) {  // the first, which tried, and the next, while the peer is refused
+    const auto start = steady::now();
+    auto r = me.stats_at("tcp://nosuchhost.invalid:7100");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == actor::errc::node_down);
+    CHECK_THAT(r.error().text, Contains("cannot resolve nosuchhost.invalid"));
+    CHECK(steady::now() - start < 1s);
+  }
+  CHECK(me.peer_state("tcp://nosuchhost.invalid:7100") == "refused");
+}

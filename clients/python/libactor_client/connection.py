@@ -17,6 +17,8 @@ leaves matching them to the Bridge. It does no locking: its owner uses it from o
     conn.close()
 """
 
+import socket
+import threading
 import time
 
 import zmq
@@ -30,6 +32,41 @@ def normalize_address(address):
     return address if "://" in address else "tcp://" + address
 
 
+RESOLVE_BOUND = 0.25  # seconds to wait for the resolver before connecting; a slower one leaves the name to ZeroMQ
+
+
+def unresolvable(address, bound=RESOLVE_BOUND):
+    """For a tcp:// address whose host is a name: the reason when the resolver says it does not
+    exist ("cannot resolve nosuchhost (tcp://nosuchhost:7100): ..."), else None (resolved, an IP
+    literal, not tcp://, or no answer within ``bound`` seconds). ZeroMQ connects asynchronously
+    and retries a name it cannot resolve forever, so without this a call would wait for its
+    deadline. The resolver runs on a thread of its own: the caller waits at most ``bound``."""
+    if not address.startswith("tcp://"):
+        return None
+    rest = address[len("tcp://"):].rpartition(";")[2]
+    host = rest.rpartition(":")[0]
+    if not host or host == "*" or host.startswith("["):
+        return None
+    outcome = []
+
+    def ask():
+        try:
+            socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+            outcome.append(None)
+        except socket.gaierror as ex:
+            outcome.append(ex)
+
+    asker = threading.Thread(target=ask, daemon=True)
+    asker.start()
+    asker.join(bound)
+    if not outcome or outcome[0] is None:
+        return None
+    ex = outcome[0]
+    if ex.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME), socket.EAI_FAIL):
+        return f"cannot resolve {host} ({address}): {ex.strerror}"
+    return None  # a temporary failure: ZeroMQ retries
+
+
 class Connection:
     """The DEALER to the node at ``address`` and what is known of that node.
 
@@ -37,7 +74,7 @@ class Connection:
     routing id. heartbeat: seconds between PINGs while keep_alive() is called. down_after: seconds
     of silence after which keep_alive() reports the node down. max_message_size: the largest
     frame accepted from the node, in bytes. Raises NodeDown when ZeroMQ cannot even connect
-    (a malformed address).
+    (a malformed address) or the host of a tcp:// address cannot be resolved.
 
     Attributes: ``address``; ``socket``, to poll for input (zmq.POLLIN) and nothing else;
     ``welcome``, the node's WELCOME frame once it came (None before).
@@ -45,6 +82,9 @@ class Connection:
 
     def __init__(self, ctx, address, *, name, incarnation, routing_id, heartbeat=0.5, down_after=2.0,
                  max_message_size=16 << 20):
+        why = unresolvable(address)
+        if why is not None:
+            raise NodeDown(why)
         self.address = address
         self.incarnation = incarnation
         self.heartbeat = heartbeat

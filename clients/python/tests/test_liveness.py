@@ -109,5 +109,17 @@ class ForgottenClientTest(NodeTestCase):
             ctx.term()
 
 
+class UnresolvableTest(unittest.TestCase):
+    def test_a_call_to_a_host_that_cannot_be_resolved_fails_at_once_with_node_down_naming_it(self):
+        from libactor_client import NodeDown
+        with Bridge(name="resolver") as b:
+            for _ in range(2):
+                start = time.monotonic()
+                with self.assertRaises(NodeDown) as cm:
+                    b.ping("tcp://nosuchhost.invalid:7100", timeout=5.0)
+                self.assertIn("cannot resolve nosuchhost.invalid", cm.exception.text)
+                self.assertLess(time.monotonic() - start, 1.0)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -8,6 +8,7 @@
 #include "actor/log.hpp"
 #include "bridge/io.hpp"
 #include "bridge/io_connection.hpp"
+#include "net/resolve.hpp"
 
 namespace actor::detail {
 
@@ -18,6 +19,7 @@ constexpr std::size_t batch_header = 6;  // array32 header and the BATCH tag
 constexpr int socket_hwm = 1000;
 constexpr int read_budget = 4096;   // frames read from one socket before polling again
 constexpr int forget_after = 10;    // down_after periods an unused, down connection keeps its socket
+constexpr std::chrono::milliseconds resolve_bound{250};  // the wait for the resolver before a connect
 
 std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
 
@@ -67,6 +69,14 @@ bridge_io::connection& bridge_io::connection_for(const std::string& address) {
 
 void bridge_io::open_socket(connection& c) {
   const auto now = mono_now();
+  if (auto why = unresolvable(c.address, resolve_bound)) {
+    // ZeroMQ would retry the name forever, and calls wait for their deadline: node_down now
+    c.link.connect_failed(now);
+    c.reason = *why;
+    std::lock_guard lk(mu_);
+    down_[c.address] = c.reason;
+    return;
+  }
   try {
     auto s = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
     s->set(zmq::sockopt::routing_id, routing_id_);

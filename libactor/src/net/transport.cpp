@@ -329,7 +329,8 @@ void transport::route(const posted_envelope& e, posted_extra* x, std::string_vie
   if (!p.dealer && p.conn.state() != peer_state::refused) open_dealer(p);
   switch (p.conn.state()) {
     case peer_state::refused:
-      reject(e, x, errc::node_down, "peer " + p.address + " refused our handshake", drop_reason::node_down);
+      reject(e, x, errc::node_down, p.refusal.empty() ? "peer " + p.address + " refused our handshake" : p.refusal,
+             drop_reason::node_down);
       return;
     case peer_state::down:
       reject(e, x, errc::node_down, "peer " + p.address + " is down", drop_reason::node_down);

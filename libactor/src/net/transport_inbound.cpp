@@ -175,6 +175,7 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
         ACTOR_LOG(info, "transport", restarted ? "peer_restarted" : "peer_connected", {"peer", p.address},
                   {"name", w->node}, {"incarnation", w->incarnation});
       }
+      p.refusal.clear();
       if (w->max_message_size >= 1024) p.max_frame = static_cast<std::size_t>(w->max_message_size);
       p.repeats = (w->features & wire::feature_repeat) != 0;
       if (restarted) {
@@ -198,6 +199,7 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
       if (!r) return malformed(p.address, r.error().text);
       ACTOR_LOG(error, "transport", "handshake_refused_by_peer", {"peer", p.address}, {"reason", r->reason});
       p.conn.refused(now);
+      p.refusal = "peer " + p.address + " refused our handshake: " + r->reason;
       publish(p);
       fail_inflight(p, errc::node_down, "peer " + p.address + " refused the handshake: " + r->reason);
       drop_queued(p, drop_reason::node_down);

@@ -4,6 +4,7 @@
 #include <cerrno>
 
 #include "actor/log.hpp"
+#include "net/resolve.hpp"
 #include "net/transport.hpp"
 #include "net/transport_peer.hpp"
 
@@ -12,6 +13,15 @@ namespace actor::detail {
 using namespace transport_detail;
 
 void transport::open_dealer(peer& p) {
+  if (auto why = unresolvable(p.address, resolve_bound)) {
+    // ZeroMQ would retry the name forever, and messages wait for their deadline: refused now
+    // (node_down at once, naming the address), tried again with the refusal's backoff
+    ACTOR_LOG(warn, "transport", "connect_failed", {"peer", p.address}, {"error", *why});
+    p.refusal = *why;
+    p.conn.connect_failed(mono_now());
+    publish(p);
+    return;
+  }
   std::unique_ptr<zmq::socket_t> s;
   try {
     try {
@@ -42,6 +52,7 @@ void transport::open_dealer(peer& p) {
     s->connect(p.address);
   } catch (const zmq::error_t& e) {
     ACTOR_LOG(warn, "transport", "connect_failed", {"peer", p.address}, {"error", e.what()});
+    p.refusal = "cannot connect to " + p.address + ": " + e.what();
     p.conn.connect_failed(mono_now());
     publish(p);
     return;
