@@ -582,3 +582,35 @@ TEST_CASE("a node's request to an address whose host cannot be resolved fails at
   }
   CHECK(me.peer_state("tcp://nosuchhost.invalid:7100") == "refused");
 }
+
+TEST_CASE("envelopes queued for a peer's previous run are dropped and counted as restarted when it restarts",
+          "[integration][robustness][restarted]") {
+  fake_node fake;
+  fake.router.set(zmq::sockopt::rcvhwm, 1);
+  local_node me;
+  auto target = me.node.service_at(fake.address, 5);
+  me.sys.send(target, itest::seq_msg{0});
+  REQUIRE(fake.next(1, 10s));
+  fake.send(fake.welcome(77));
+  REQUIRE(poll_until([&] { return me.peer_state(fake.address) == "alive"; }, 5s));
+  // the fake reads no more: ZeroMQ's queues and the socket buffers fill, and the rest waits in the node
+  const std::string body(64 << 10, 'x');
+  for (int i = 0; i < 600; ++i) me.sys.send(target, itest::note{body});
+  std::uint64_t sent = 0;
+  REQUIRE(poll_until(
+      [&] {  // the node's I/O thread took them all: frames_sent stops growing well short of 600
+        const auto now = me.node.stats().frames_sent;
+        const bool still = now == sent;
+        sent = now;
+        return still && now > 0;
+      },
+      10s));
+  const auto before = me.node.stats().dropped["restarted"];
+  fake.send(packed([](packer& pk) {  // a PONG from another run (the ROUTER's outbound queue is free)
+    pk.pack_array(3);
+    pk.pack(5);
+    pk.pack(0);
+    pk.pack(std::uint64_t{78});
+  }));
+  CHECK(poll_until([&] { return me.node.stats().dropped["restarted"] > before; }, 5s));
+}
