@@ -229,6 +229,12 @@ TEST_CASE("actorctl exit codes say what happened", "[integration][actorctl]") {
     CHECK(r.exit_code == 5);
     CHECK_THAT(r.err, Contains("node_down"));
   }
+  SECTION("5: node_down at once, naming the host, for an address that cannot be resolved") {
+    auto r = actorctl({"--timeout", "5000", "ping", "tcp://nosuchhost.invalid:7100"});
+    CHECK(r.exit_code == 5);
+    CHECK_THAT(r.err, Contains("cannot resolve nosuchhost.invalid"));
+    CHECK(r.took < ms(2000));
+  }
   SECTION("6: remote_error") {
     const auto crasher = spawn(proc.address(), "crasher");
     auto r = actorctl({"call", crasher, "itest.boom"});

@@ -511,3 +511,41 @@ TEST_CASE("10,000 connect/call/close cycles leave file descriptors and the node'
   INFO("the node's exit: " << status->describe());
   CHECK((status->exited && status->code == 0));
 }
+
+TEST_CASE("a bridge frozen past its node's down bound is served at once when it resumes",
+          "[integration][bridge][forgotten]") {
+  // the node forgets a client whose connection has been gone for its down bound
+  node_process node(fast_node_argv(actor_node_path(), "frozen-host"));
+  actor::bridge observer(fast_bridge("observer"));
+  auto clients = [&] {
+    auto s = observer.stats(node.address(), ms(2000));
+    return s ? static_cast<long long>(s->clients) : -1LL;
+  };
+  child_process caller({ACTOR_BRIDGE_CALLER_BIN, node.address()});
+  REQUIRE(caller.wait_for_line("call 1 ok", ms(10000)));
+  REQUIRE(poll_until([&] { return clients() == 2; }, ms(5000)));
+  caller.stop();
+  const bool forgotten = poll_until([&] { return clients() == 1; }, ms(20000 * slowdown));
+  caller.resume();
+  REQUIRE(forgotten);
+  caller.signal(SIGUSR1);
+  const auto line = caller.wait_for_line("call 2 ", ms(10000));
+  REQUIRE(line);
+  INFO(*line);
+  CHECK_THAT(*line, Contains("call 2 ok"));
+  const auto elapsed = std::stoll(line->substr(std::string("call 2 ok ").size()));
+  CHECK(elapsed < 2000 * slowdown);
+}
+
+TEST_CASE("a call to an address whose host cannot be resolved fails at once with node_down naming the host",
+          "[integration][bridge][resolve]") {
+  actor::bridge b(fast_bridge());
+  for (int i = 0; i < 2; ++i) {  // the first call, and one to the connection it left behind
+    const auto start = steady::now();
+    auto r = b.ping("tcp://nosuchhost.invalid:7100", ms(5000));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::node_down);
+    CHECK_THAT(r.error().text, Contains("cannot resolve nosuchhost.invalid"));
+    CHECK(steady::now() - start < ms(1000));
+  }
+}

@@ -15,6 +15,7 @@ using Catch::Matchers::Contains;
 namespace {
 
 using packer = msgpack::packer<msgpack::sbuffer>;
+using steady = std::chrono::steady_clock;
 
 template <class F>
 std::string packed(F&& write) {
@@ -459,4 +460,157 @@ TEST_CASE("a node sends repeat envelopes only to a node whose WELCOME lists them
       }
     }
   }
+}
+
+namespace {
+
+// A fake node: a ROUTER on 127.0.0.1 that reads the real node's frames and answers them by hand.
+struct fake_node {
+  zmq::context_t ctx;
+  zmq::socket_t router{ctx, zmq::socket_type::router};
+  std::string address;
+  std::string peer_id;  // the real node's routing id, from its first frame
+
+  fake_node() {
+    router.set(zmq::sockopt::linger, 0);
+    router.set(zmq::sockopt::rcvtimeo, 100);
+    router.bind("tcp://127.0.0.1:0");
+    address = router.get(zmq::sockopt::last_endpoint);
+  }
+  // the next frame with this tag (others skipped), within limit
+  std::optional<msgpack::object_handle> next(int tag, ms limit) {
+    std::optional<msgpack::object_handle> out;
+    poll_until(
+        [&] {
+          zmq::message_t id, frame;
+          if (!router.recv(id) || !id.more() || !router.recv(frame)) return false;
+          peer_id = id.to_string();
+          auto oh = msgpack::unpack(static_cast<const char*>(frame.data()), frame.size());
+          if (oh.get().via.array.ptr[0].as<int>() != tag) return false;
+          out = std::move(oh);
+          return true;
+        },
+        limit);
+    return out;
+  }
+  void send(const std::string& frame) {
+    REQUIRE(router.send(zmq::buffer(peer_id), zmq::send_flags::sndmore));
+    REQUIRE(router.send(zmq::buffer(frame), zmq::send_flags::none));
+  }
+  std::string welcome(std::uint64_t incarnation) const {
+    return packed([&](packer& pk) {
+      pk.pack_array(6);
+      pk.pack(2);
+      pk.pack(1);
+      pk.pack(std::string("fake"));
+      pk.pack(address);
+      pk.pack(incarnation);
+      pk.pack(std::uint64_t{1} << 20);
+    });
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a node refused by a peer fails messages to it at once and says HELLO again with backoff until welcomed",
+          "[integration][robustness][refused]") {
+  fake_node fake;
+  local_node me;
+  auto target = me.node.service_at(fake.address, 5);
+  me.sys.send(target, itest::seq_msg{0});
+  REQUIRE(fake.next(1, 10s));
+  fake.send(packed([](packer& pk) {
+    pk.pack_array(3);
+    pk.pack(3);
+    pk.pack(1);
+    pk.pack(std::string("protocol version 1 is not supported (this node speaks 2)"));
+  }));
+  const auto refused_at = steady::now();
+  REQUIRE(poll_until([&] { return me.peer_state(fake.address) == "refused"; }, 5s));
+  // meanwhile: node_down at once, without a new socket or handshake per message
+  const auto start = steady::now();
+  auto r = me.stats_at(fake.address);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == actor::errc::node_down);
+  CHECK(steady::now() - start < 500ms);
+  // the retry: HELLO again about a heartbeat after the refusal (not never, not at once)
+  REQUIRE(fake.next(1, 5s * slowdown));
+  const auto gap = steady::now() - refused_at;
+  CHECK(gap >= fast_heartbeat / 2);
+  fake.send(fake.welcome(77));
+  REQUIRE(poll_until([&] { return me.peer_state(fake.address) == "alive"; }, 5s));
+  me.sys.send(target, itest::seq_msg{1});
+  CHECK(fake.next(6, 5s));  // a BATCH: the peer is talked to again
+}
+
+TEST_CASE("a peer whose PONG shows a new incarnation fails the requests in flight to it at once with node_down",
+          "[integration][robustness][restarted]") {
+  fake_node fake;
+  local_node me;
+  me.sys.send(me.node.service_at(fake.address, 5), itest::seq_msg{0});
+  REQUIRE(fake.next(1, 10s));
+  fake.send(fake.welcome(77));
+  REQUIRE(poll_until([&] { return me.peer_state(fake.address) == "alive"; }, 5s));
+  auto pending = me.sys.request<actor::node_stats>(me.node.manager_at(fake.address), actor::stats_request{}, 30s);
+  REQUIRE(fake.next(6, 5s));  // the request went out; the fake never answers it
+  const auto start = steady::now();
+  fake.send(packed([](packer& pk) {  // a PONG from another run
+    pk.pack_array(3);
+    pk.pack(5);
+    pk.pack(0);
+    pk.pack(std::uint64_t{78});
+  }));
+  REQUIRE(pending.wait_for(5s) == std::future_status::ready);
+  auto r = pending.get();
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == actor::errc::node_down);
+  CHECK_THAT(r.error().text, Contains("restarted"));
+  CHECK(steady::now() - start < 1s);
+  CHECK(me.node.stats().dropped.count("restarted") == 1);  // the reason is reported, 0 or more
+}
+
+TEST_CASE("a node's request to an address whose host cannot be resolved fails at once with node_down naming the host",
+          "[integration][robustness][resolve]") {
+  local_node me;
+  for (int i = 0; i < 2; ++i) {  // the first, which tried, and the next, while the peer is refused
+    const auto start = steady::now();
+    auto r = me.stats_at("tcp://nosuchhost.invalid:7100");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == actor::errc::node_down);
+    CHECK_THAT(r.error().text, Contains("cannot resolve nosuchhost.invalid"));
+    CHECK(steady::now() - start < 1s);
+  }
+  CHECK(me.peer_state("tcp://nosuchhost.invalid:7100") == "refused");
+}
+
+TEST_CASE("envelopes queued for a peer's previous run are dropped and counted as restarted when it restarts",
+          "[integration][robustness][restarted]") {
+  fake_node fake;
+  fake.router.set(zmq::sockopt::rcvhwm, 1);
+  local_node me;
+  auto target = me.node.service_at(fake.address, 5);
+  me.sys.send(target, itest::seq_msg{0});
+  REQUIRE(fake.next(1, 10s));
+  fake.send(fake.welcome(77));
+  REQUIRE(poll_until([&] { return me.peer_state(fake.address) == "alive"; }, 5s));
+  // the fake reads no more: ZeroMQ's queues and the socket buffers fill, and the rest waits in the node
+  const std::string body(64 << 10, 'x');
+  for (int i = 0; i < 600; ++i) me.sys.send(target, itest::note{body});
+  std::uint64_t sent = 0;
+  REQUIRE(poll_until(
+      [&] {  // the node's I/O thread took them all: frames_sent stops growing well short of 600
+        const auto now = me.node.stats().frames_sent;
+        const bool still = now == sent;
+        sent = now;
+        return still && now > 0;
+      },
+      10s));
+  const auto before = me.node.stats().dropped["restarted"];
+  fake.send(packed([](packer& pk) {  // a PONG from another run (the ROUTER's outbound queue is free)
+    pk.pack_array(3);
+    pk.pack(5);
+    pk.pack(0);
+    pk.pack(std::uint64_t{78});
+  }));
+  CHECK(poll_until([&] { return me.node.stats().dropped["restarted"] > before; }, 5s));
 }

@@ -173,9 +173,10 @@ TEST_CASE("a PONG with a new incarnation means the node restarted: HELLO again, 
   CHECK_FALSE(c.welcomed());
   CHECK(c.state() == peer_state::alive);  // the transport keeps its state until the handshake's outcome
   CHECK(c.tick(t0 + 599ms).send == probe::none);  // the HELLO just sent counts as this heartbeat's
+  CHECK(c.incarnation() == 43);  // recorded now, so the WELCOME that follows is not a second restart
   const auto again = c.welcome(43, t0 + 200ms);
   CHECK_FALSE(again.was_welcomed);
-  CHECK(again.old_incarnation == 42);
+  CHECK(again.old_incarnation == 43);
   CHECK(again.new_incarnation == 43);
   CHECK(c.incarnation() == 43);
   CHECK(c.welcomed());
@@ -197,16 +198,105 @@ TEST_CASE("for the Bridge, a restart goes back to connecting", "[connection]") {
   CHECK(c.state() == peer_state::connecting);
 }
 
-TEST_CASE("a refused connection is left alone: no probes, no silence", "[connection]") {
-  connection c(node_rules());
+TEST_CASE("a refused connection is not probed and never goes down by silence, and the Bridge's never asks again",
+          "[connection]") {
+  connection c(client_rules());
   c.opened(t0);
   c.refused(t0 + 10ms);
   CHECK(c.state() == peer_state::refused);
-  const auto ev = c.tick(t0 + 10s);
+  const auto ev = c.tick(t0 + 10min);
   CHECK(ev.send == probe::none);
   CHECK(ev.went_down == down_reason::none);
   CHECK(c.heartbeat().send == probe::none);
   CHECK(c.state() == peer_state::refused);
+  CHECK(c.retry_at() == time_point::max());
+}
+
+TEST_CASE("a node's refused connection says HELLO again after a heartbeat, then twice as long each time, up to 30 s",
+          "[connection]") {
+  connection c(node_rules());
+  c.opened(t0);
+  auto t = t0 + 10ms;
+  c.refused(t);
+  CHECK(c.heartbeat().send == probe::none);  // no PINGs while refused
+  std::chrono::milliseconds wait = 500ms;
+  for (int i = 0; i < 12; ++i) {
+    CHECK(c.tick(t + wait - 1ms).send == probe::none);
+    CHECK(c.tick(t + wait).send == probe::hello);
+    CHECK(c.state() == peer_state::refused);        // messages still fail at once
+    CHECK(c.tick(t + wait).went_down == down_reason::none);
+    t += wait + 5ms;  // refused again, 5 ms after the HELLO
+    c.refused(t);
+    wait = std::min<std::chrono::milliseconds>(wait * 2, 30s);
+  }
+  CHECK(wait == 30s);
+  CHECK(c.retry_at() == t + 30s);
+}
+
+TEST_CASE("a refused node connection that is welcomed at a retry is alive, and a later refusal starts from a heartbeat",
+          "[connection]") {
+  connection c(node_rules());
+  c.opened(t0);
+  c.refused(t0);
+  CHECK(c.tick(t0 + 500ms).send == probe::hello);
+  c.refused(t0 + 510ms);
+  CHECK(c.tick(t0 + 1510ms).send == probe::hello);
+  const auto ev = c.welcome(9, t0 + 1520ms);
+  CHECK(ev.became_alive);
+  CHECK(c.state() == peer_state::alive);
+  CHECK(c.retry_at() == time_point::max());
+  c.refused(t0 + 2s);
+  CHECK(c.retry_at() == t0 + 2s + 500ms);
+}
+
+TEST_CASE("a connection that cannot connect retries like a refused one, the wait growing across attempts",
+          "[connection]") {
+  connection c(node_rules());
+  c.connect_failed(t0);
+  CHECK(c.retry_at() == t0 + 500ms);
+  CHECK(c.tick(t0 + 500ms).send == probe::hello);  // the owner opens a socket again
+  c.opened(t0 + 500ms);
+  c.connect_failed(t0 + 500ms);
+  CHECK(c.retry_at() == t0 + 1500ms);
+}
+
+TEST_CASE("HELLO_AGAIN: not welcomed any more, HELLO now, and the next WELCOME makes it alive", "[connection]") {
+  connection c(node_rules());
+  c.opened(t0);
+  c.welcome(42, t0);
+  const auto ev = c.forgotten(42, t0 + 100ms);
+  CHECK(ev.send == probe::hello);
+  CHECK_FALSE(ev.restarted);
+  CHECK_FALSE(c.welcomed());
+  CHECK(c.last_heard() == t0 + 100ms);
+  CHECK(c.tick(t0 + 599ms).send == probe::none);  // the HELLO just sent counts as this heartbeat's
+  CHECK(c.tick(t0 + 600ms).send == probe::hello);  // repeated while not welcomed
+  const auto back = c.welcome(42, t0 + 650ms);
+  CHECK_FALSE(back.was_welcomed);
+  CHECK(back.old_incarnation == back.new_incarnation);
+  CHECK(c.welcomed());
+}
+
+TEST_CASE("HELLO_AGAIN naming another incarnation is a restart, and for the Bridge it goes back to connecting",
+          "[connection]") {
+  connection node(node_rules());
+  node.opened(t0);
+  node.welcome(42, t0);
+  auto ev = node.forgotten(43, t0 + 10ms);
+  CHECK(ev.restarted);
+  CHECK(ev.old_incarnation == 42);
+  CHECK(ev.new_incarnation == 43);
+  CHECK(node.incarnation() == 43);
+
+  connection client(client_rules());
+  client.opened(t0);
+  client.welcome(42, t0);
+  ev = client.forgotten(43, t0 + 10ms);
+  CHECK(ev.restarted);
+  CHECK(client.state() == peer_state::connecting);
+  // refused: HELLO_AGAIN changes nothing (the retry, if any, says HELLO)
+  client.refused(t0 + 20ms);
+  CHECK(client.forgotten(44, t0 + 30ms).send == probe::none);
 }
 
 TEST_CASE("a WELCOME after REFUSE is taken by a node's connection, ignored by the Bridge's", "[connection]") {

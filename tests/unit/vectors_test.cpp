@@ -52,6 +52,7 @@ std::string reencode(const wire::frame& f) {
     case wire::frame_tag::refuse: return wire::encode(*wire::read_refuse(f));
     case wire::frame_tag::ping:
     case wire::frame_tag::pong: return wire::encode_probe(f.tag, *wire::read_probe(f));
+    case wire::frame_tag::hello_again: return wire::encode(*wire::read_hello_again(f));
     case wire::frame_tag::batch: break;
   }
   actor::byte_sink out;
@@ -150,6 +151,7 @@ bool rejected_by_frame_reader(const std::string& bytes) {
     case wire::frame_tag::refuse: return !wire::read_refuse(*f).has_value();
     case wire::frame_tag::ping:
     case wire::frame_tag::pong: return !wire::read_probe(*f).has_value();
+    case wire::frame_tag::hello_again: return !wire::read_hello_again(*f).has_value();
     case wire::frame_tag::batch: {
       for (std::uint32_t i = 1; i < f->size; ++i) {
         if (wire::read_envelope(f->items[i]).has_value()) return false;

@@ -120,7 +120,10 @@ TEST_CASE("trailing bytes after a frame are rejected", "[wire][hostile]") {
 TEST_CASE("frames that are not arrays or have unknown tags are rejected", "[wire][hostile]") {
   CHECK_FALSE(decode(pack_array({})).has_value());
   CHECK_FALSE(decode(pack_array({0})).has_value());
-  CHECK_FALSE(decode(pack_array({7, 1})).has_value());
+  CHECK_FALSE(decode(pack_array({8, 1})).has_value());
+  auto f = decode(pack_array({7, 1}));  // HELLO_AGAIN, but without its reason and list
+  REQUIRE(f.has_value());
+  CHECK_FALSE(wire::read_hello_again(*f).has_value());
   CHECK_FALSE(decode(std::string("\xa3" "abc", 4)).has_value());  // a string
 }
 

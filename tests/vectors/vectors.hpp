@@ -355,6 +355,18 @@ inline json describe(const wire::frame& f) {
       return json::object(F{{"frame", json::string(f.tag == wire::frame_tag::ping ? "ping" : "pong")},
                             {"seq", json::uint(p.seq)}, {"incarnation", json::uint(p.incarnation)}});
     }
+    case wire::frame_tag::hello_again: {
+      auto h = must(wire::read_hello_again(f));
+      json dropped = json::array();
+      for (const auto& [id, correlation] : h.dropped) {
+        json pair = json::array();
+        pair.items.push_back(json::uint(id));
+        pair.items.push_back(json::uint(correlation));
+        dropped.items.push_back(std::move(pair));
+      }
+      return json::object(F{{"frame", json::string("hello_again")}, {"incarnation", json::uint(h.incarnation)},
+                            {"reason", json::string(h.reason)}, {"dropped", std::move(dropped)}});
+    }
     case wire::frame_tag::batch: {
       json envelopes = json::array();
       for (std::uint32_t i = 1; i < f.size; ++i) {

@@ -338,6 +338,8 @@ class Bridge:
         one outcome per request, in order, each a Reply or an ActorError."""
         outcomes = [None] * len(requests)
         pending = {}  # correlation -> (index, connection)
+        sent = {}  # correlation -> encoded envelope, submitted again (once) when the node forgot us
+        resent = set()
         now = time.monotonic()
         ttl_ms = max(1, int((deadline - now) * 1000))
         batches = {}
@@ -350,6 +352,7 @@ class Bridge:
                 outcomes[i] = ex
                 continue
             pending[corr] = (i, conn)
+            sent[corr] = env
             batches.setdefault(conn, []).append(env)
         for conn, envs in batches.items():
             conn.submit(envs)
@@ -391,6 +394,18 @@ class Bridge:
                         self._answer(env, pending, outcomes)
                     if failure is not None:
                         fail(conn, failure)
+                        continue
+                    for _, corr in conn.take_forgotten():
+                        # not delivered: the node did not know us; again (once) after its new WELCOME
+                        if corr not in pending or pending[corr][1] is not conn:
+                            continue
+                        if corr in resent:
+                            i, _ = pending.pop(corr)
+                            outcomes[i] = NodeDown(f"node at {conn.address} did not know this client, twice: "
+                                                   "the request was not delivered")
+                            continue
+                        resent.add(corr)
+                        conn.submit([sent[corr]])
         finally:
             self._pending = 0
         return outcomes

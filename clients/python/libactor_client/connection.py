@@ -3,8 +3,11 @@
 It says HELLO (role "client") as it connects, holds requests back until the node's WELCOME,
 PINGs the node while the caller waits on it, and tells when the node is down: silent past the
 down bound, refusing the handshake, or answering a PING from another incarnation (it restarted).
-It knows nothing of requests and replies: it hands over the envelopes that arrive and leaves
-matching them to the Bridge. It does no locking: its owner uses it from one thread at a time.
+When the node answers HELLO_AGAIN (it forgot this client, say after the client was stopped past
+the node's down bound), it says HELLO again and holds what is submitted until the new WELCOME;
+take_forgotten() gives the requests the node listed as not delivered, for the Bridge to submit
+again. It knows nothing of requests and replies: it hands over the envelopes that arrive and
+leaves matching them to the Bridge. It does no locking: its owner uses it from one thread at a time.
 
     conn = Connection(ctx, "tcp://127.0.0.1:7100", name="python", incarnation=7,
                       routing_id=b"python/0000000000000007", heartbeat=0.5, down_after=2.0)
@@ -14,6 +17,8 @@ matching them to the Bridge. It does no locking: its owner uses it from one thre
     conn.close()
 """
 
+import socket
+import threading
 import time
 
 import zmq
@@ -27,6 +32,41 @@ def normalize_address(address):
     return address if "://" in address else "tcp://" + address
 
 
+RESOLVE_BOUND = 0.25  # seconds to wait for the resolver before connecting; a slower one leaves the name to ZeroMQ
+
+
+def unresolvable(address, bound=RESOLVE_BOUND):
+    """For a tcp:// address whose host is a name: the reason when the resolver says it does not
+    exist ("cannot resolve nosuchhost (tcp://nosuchhost:7100): ..."), else None (resolved, an IP
+    literal, not tcp://, or no answer within ``bound`` seconds). ZeroMQ connects asynchronously
+    and retries a name it cannot resolve forever, so without this a call would wait for its
+    deadline. The resolver runs on a thread of its own: the caller waits at most ``bound``."""
+    if not address.startswith("tcp://"):
+        return None
+    rest = address[len("tcp://"):].rpartition(";")[2]
+    host = rest.rpartition(":")[0]
+    if not host or host == "*" or host.startswith("["):
+        return None
+    outcome = []
+
+    def ask():
+        try:
+            socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+            outcome.append(None)
+        except socket.gaierror as ex:
+            outcome.append(ex)
+
+    asker = threading.Thread(target=ask, daemon=True)
+    asker.start()
+    asker.join(bound)
+    if not outcome or outcome[0] is None:
+        return None
+    ex = outcome[0]
+    if ex.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME), socket.EAI_FAIL):
+        return f"cannot resolve {host} ({address}): {ex.strerror}"
+    return None  # a temporary failure: ZeroMQ retries
+
+
 class Connection:
     """The DEALER to the node at ``address`` and what is known of that node.
 
@@ -35,7 +75,7 @@ class Connection:
     of silence after which keep_alive() reports the node down. max_message_size: the largest
     frame accepted from the node, in bytes. gateway: say HELLO as a "gateway-client", one that
     sends everything through this node (docs/protocol.md "Gateways"). Raises NodeDown when ZeroMQ
-    cannot even connect (a malformed address).
+    cannot even connect (a malformed address) or the host of a tcp:// address cannot be resolved.
 
     Attributes: ``address``; ``socket``, to poll for input (zmq.POLLIN) and nothing else;
     ``welcome``, the node's WELCOME frame once it came (None before).
@@ -43,6 +83,9 @@ class Connection:
 
     def __init__(self, ctx, address, *, name, incarnation, routing_id, heartbeat=0.5, down_after=2.0,
                  max_message_size=16 << 20, gateway=False):
+        why = unresolvable(address)
+        if why is not None:
+            raise NodeDown(why)
         self.address = address
         self.incarnation = incarnation
         self.heartbeat = heartbeat
@@ -65,8 +108,10 @@ class Connection:
         # a gateway client (docs/protocol.md "Gateways") names the address it dialed
         hello = wire.Hello("gateway-client", name, address, incarnation) if gateway else \
             wire.Hello("client", name, "", incarnation)
-        self.socket.send(wire.encode(hello))
+        self._hello = wire.encode(hello)
+        self.socket.send(self._hello)
         self.welcome = None
+        self._forgotten = []  # (sender id, correlation) the node listed in HELLO_AGAIN
         self._last_heard = 0.0
         self._last_ping = 0.0
         self._seq = 0
@@ -129,8 +174,22 @@ class Connection:
             elif isinstance(frame, wire.Pong):
                 if self.welcome is not None and frame.incarnation != self.welcome.incarnation:
                     return envelopes, NodeDown(f"node at {self.address} restarted: what was in flight is lost")
+            elif isinstance(frame, wire.HelloAgain):
+                if self.welcome is not None and frame.incarnation != self.welcome.incarnation:
+                    return envelopes, NodeDown(f"node at {self.address} restarted: what was in flight is lost")
+                # it forgot us: introduce ourselves again; what it lists was not delivered
+                self.welcome = None
+                self._send(self._hello)
+                self._forgotten.extend(frame.dropped)
             elif isinstance(frame, wire.Batch):
                 envelopes.extend(frame.envelopes)
+
+    def take_forgotten(self):
+        """The (sender id, correlation) of the requests the node said it did not deliver, because
+        it did not know this client (HELLO_AGAIN), since the last call; the Bridge submits them
+        again, once."""
+        forgotten, self._forgotten = self._forgotten, []
+        return forgotten
 
     def close(self, linger_ms=0):
         """Closes the socket; what was sent but not yet written gets ``linger_ms``."""

@@ -8,6 +8,8 @@ Every ZeroMQ message is one frame, a MessagePack array whose first element is a 
     PING    [4, seq, incarnation]
     PONG    [5, seq, incarnation]
     BATCH   [6, envelope, ...]        envelope = [kind, sender, receiver, correlation, ttl_ms, type, body]
+    HELLO_AGAIN [7, incarnation, reason, [[sender_id, correlation], ...]]
+                                      the node does not know this connection: say HELLO again
 
 The encoder writes the same bytes as libactor's C++ encoder (libactor/src/wire.cpp): the
 smallest MessagePack form for every value, except a BATCH's array header, which is always
@@ -25,7 +27,7 @@ from .errors import BadMessage
 
 PROTOCOL_VERSION = 1
 
-HELLO, WELCOME, REFUSE, PING, PONG, BATCH = range(1, 7)
+HELLO, WELCOME, REFUSE, PING, PONG, BATCH, HELLO_AGAIN = range(1, 8)
 SEND, REQUEST, REPLY, ERROR = range(4)
 KIND_NAMES = ("send", "request", "reply", "error")
 
@@ -115,6 +117,15 @@ class Pong:
 
 
 @dataclass(frozen=True)
+class HelloAgain:
+    """The node does not know this connection (it forgot the client, or restarted): say HELLO
+    again. ``dropped``: the (sender id, correlation) of the requests it did not deliver."""
+    incarnation: int
+    reason: str
+    dropped: Tuple[Tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
 class Envelope:
     kind: int  # SEND, REQUEST, REPLY or ERROR
     sender: Optional[Ref]  # None: anonymous
@@ -151,7 +162,7 @@ def encode_batch(encoded_envelopes):
 
 
 def encode(frame):
-    """The bytes of a frame (Hello, Welcome, Refuse, Ping, Pong or Batch)."""
+    """The bytes of a frame (Hello, Welcome, Refuse, Ping, Pong, Batch or HelloAgain)."""
     if isinstance(frame, Batch):
         return encode_batch([encode_envelope(e) for e in frame.envelopes])
     if isinstance(frame, Hello):
@@ -164,6 +175,8 @@ def encode(frame):
         return _pack([PING, frame.seq, frame.incarnation])
     if isinstance(frame, Pong):
         return _pack([PONG, frame.seq, frame.incarnation])
+    if isinstance(frame, HelloAgain):
+        return _pack([HELLO_AGAIN, frame.incarnation, frame.reason, [list(d) for d in frame.dropped]])
     raise TypeError(f"not a frame: {frame!r}")
 
 
@@ -265,7 +278,7 @@ def decode(data):
     if type(items) is not list or not items:
         raise BadMessage("a frame must be a non-empty array")
     tag = items[0]
-    if not _is_uint(tag) or not HELLO <= tag <= BATCH:
+    if not _is_uint(tag) or not HELLO <= tag <= HELLO_AGAIN:
         raise BadMessage(f"unknown frame tag {tag!r}")
     if tag == BATCH:
         return Batch(tuple(read_envelope(e) for e in items[1:]))
@@ -290,5 +303,12 @@ def decode(data):
     if tag == REFUSE:
         check("REFUSE", "u", "s")
         return Refuse(fields[1], fields[0])
+    if tag == HELLO_AGAIN:
+        check("HELLO_AGAIN", "u", "s")
+        dropped = fields[2] if len(fields) > 2 else None
+        if type(dropped) is not list or not all(
+                type(d) is list and len(d) == 2 and _is_uint(d[0]) and _is_uint(d[1]) for d in dropped):
+            raise BadMessage("malformed HELLO_AGAIN: dropped holds [sender id, correlation] pairs")
+        return HelloAgain(fields[0], fields[1], tuple((d[0], d[1]) for d in dropped))
     check("PING/PONG", "u", "u")
     return (Ping if tag == PING else Pong)(fields[0], fields[1])

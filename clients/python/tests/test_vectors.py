@@ -10,7 +10,7 @@ import unittest
 import msgpack
 
 from libactor_client import wire
-from libactor_client.wire import Batch, Envelope, Hello, Ping, Pong, Ref, Refuse, Welcome
+from libactor_client.wire import Batch, Envelope, Hello, HelloAgain, Ping, Pong, Ref, Refuse, Welcome
 
 VECTORS = os.environ.get("ACTOR_VECTORS") or os.path.join(
     os.path.dirname(__file__), "..", "..", "..", "tests", "vectors", "protocol_vectors.json")
@@ -36,6 +36,9 @@ def to_value(frame):
     if isinstance(frame, (Ping, Pong)):
         return {"frame": "ping" if isinstance(frame, Ping) else "pong", "seq": frame.seq,
                 "incarnation": frame.incarnation}
+    if isinstance(frame, HelloAgain):
+        return {"frame": "hello_again", "incarnation": frame.incarnation, "reason": frame.reason,
+                "dropped": [list(d) for d in frame.dropped]}
     return {"frame": "batch", "envelopes": [
         {"kind": wire.KIND_NAMES[e.kind], "sender": ref_value(e.sender), "receiver": ref_value(e.receiver),
          "correlation": e.correlation, "ttl_ms": e.ttl_ms, "type": e.type, "body": e.body}
@@ -53,6 +56,8 @@ def from_value(v):
         return Refuse(v["reason"], v["version"])
     if kind in ("ping", "pong"):
         return (Ping if kind == "ping" else Pong)(v["seq"], v["incarnation"])
+    if kind == "hello_again":
+        return HelloAgain(v["incarnation"], v["reason"], tuple(tuple(d) for d in v["dropped"]))
     return Batch(tuple(
         Envelope(wire.KIND_NAMES.index(e["kind"]), None if e["sender"] is None else Ref(*e["sender"]),
                  Ref(*e["receiver"]), e["correlation"], e["ttl_ms"], e["type"], e["body"])

@@ -78,7 +78,7 @@ std::uint64_t bridge_io::request(const wire_ref& to, std::uint64_t from, std::st
     done(error{errc::overloaded, "too many messages queued in the bridge"});
     return 0;
   }
-  pending_.emplace(corr, pending_call{o.address, std::move(done)});
+  pending_.emplace(corr, pending_call{o.address, std::move(done), o.bytes});
   deadlines_.emplace_back(deadline, corr);
   std::push_heap(deadlines_.begin(), deadlines_.end(), std::greater<>{});
   compact_deadlines();

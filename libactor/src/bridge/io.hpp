@@ -109,6 +109,8 @@ class bridge_io {
   struct pending_call {
     std::string address;
     reply_fn done;
+    std::string bytes;    // the encoded request, sent again (once) when a HELLO_AGAIN lists it
+    bool resent = false;
   };
 
   void run() noexcept;
@@ -125,6 +127,9 @@ class bridge_io {
   // Completes calls with the replies batches_ just decoded, and feeds inboxes.
   void on_batch(connection& c);
   void welcomed(connection& c, const wire::welcome& w, steady_time now);
+  // The node does not know us (it forgot us, or restarted): HELLO again, and the requests
+  // it lists go again once welcomed (a second time: node_down).
+  void forgotten(connection& c, const wire::hello_again& h, steady_time now);
   // Forgets what is queued for c, not yet written (its calls were failed).
   void drop_queued(connection& c);
   // c went down (its link is down or refused already): fails its calls, drops what is queued

@@ -2,10 +2,13 @@
 // handshake, batches out, frames in, liveness.
 #include <algorithm>
 #include <string>
+#include <iterator>
+#include <vector>
 
 #include "actor/log.hpp"
 #include "bridge/io.hpp"
 #include "bridge/io_connection.hpp"
+#include "net/resolve.hpp"
 
 namespace actor::detail {
 
@@ -16,6 +19,7 @@ constexpr std::size_t batch_header = 6;  // array32 header and the BATCH tag
 constexpr int socket_hwm = 1000;
 constexpr int read_budget = 4096;   // frames read from one socket before polling again
 constexpr int forget_after = 10;    // down_after periods an unused, down connection keeps its socket
+constexpr std::chrono::milliseconds resolve_bound{250};  // the wait for the resolver before a connect
 
 std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
 
@@ -66,6 +70,14 @@ bridge_io::connection& bridge_io::connection_for(const std::string& address) {
 
 void bridge_io::open_socket(connection& c) {
   const auto now = mono_now();
+  if (auto why = unresolvable(c.address, resolve_bound)) {
+    // ZeroMQ would retry the name forever, and calls wait for their deadline: node_down now
+    c.link.connect_failed(now);
+    c.reason = *why;
+    std::lock_guard lk(mu_);
+    down_[c.address] = c.reason;
+    return;
+  }
   try {
     auto s = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
     s->set(zmq::sockopt::routing_id, routing_id_);
@@ -221,6 +233,10 @@ void bridge_io::on_frame(connection& c, const void* data, std::size_t size) {
       went_down(c, "node at " + c.address + " refused the handshake: " + reason);
       return;
     }
+    case wire::frame_tag::hello_again: {
+      if (auto h = wire::read_hello_again(*f)) forgotten(c, *h, now);
+      return;
+    }
     case wire::frame_tag::ping: {
       if (auto p = wire::read_probe(*f)) send_raw(c, wire::encode_probe(wire::frame_tag::pong, {p->seq, incarnation_}));
       return;
@@ -259,6 +275,43 @@ void bridge_io::welcomed(connection& c, const wire::welcome& w, steady_time now)
   auto backlog = std::move(c.backlog);
   c.backlog.clear();
   for (auto& o : backlog) enqueue(c, std::move(o));
+}
+
+void bridge_io::forgotten(connection& c, const wire::hello_again& h, steady_time now) {
+  const auto ev = c.link.forgotten(h.incarnation, now);
+  if (ev.send == probe::none) return;  // refused already
+  if (ev.restarted) {
+    ACTOR_LOG(info, "bridge", "node_restarted", {"node", c.address}, {"incarnation", h.incarnation});
+    fail_address(c.address, error{errc::node_down, "node at " + c.address + " restarted"});
+    drop_queued(c);  // failed above: they must not reach the new run
+    send_probe(c, ev.send);
+    return;
+  }
+  // It forgot us (we were silent past its down bound: stopped, or starved): what it lists
+  // was not delivered, so it may go again, once, after the new WELCOME.
+  ACTOR_LOG(info, "bridge", "node_forgot_us", {"node", c.address}, {"requests", h.dropped.size()});
+  std::vector<outgoing> again;
+  std::vector<reply_fn> failed;
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [id, correlation] : h.dropped) {
+      auto it = pending_.find(correlation);
+      if (it == pending_.end() || it->second.address != c.address) continue;  // answered, or not ours
+      if (it->second.resent) {
+        failed.push_back(std::move(it->second.done));
+        pending_.erase(it);
+        continue;
+      }
+      it->second.resent = true;
+      again.push_back({c.address, it->second.bytes, correlation});
+    }
+  }
+  for (auto& f : failed) {
+    f(error{errc::node_down, "node at " + c.address + " did not know this client, twice: the request was not delivered"});
+  }
+  c.queued += again.size();
+  c.backlog.insert(c.backlog.begin(), std::make_move_iterator(again.begin()), std::make_move_iterator(again.end()));
+  send_probe(c, ev.send);
 }
 
 void bridge_io::on_batch(connection& c) {

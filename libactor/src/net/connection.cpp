@@ -1,5 +1,7 @@
 #include "net/connection.hpp"
 
+#include <algorithm>
+
 namespace actor::detail {
 
 std::string_view to_string(peer_state s) noexcept {
@@ -22,10 +24,7 @@ connection_event connection::opened(time_point now) {
   return ev;
 }
 
-void connection::connect_failed(time_point now) {
-  state_ = peer_state::refused;
-  down_since_ = now;
-}
+void connection::connect_failed(time_point now) { refused(now); }
 
 void connection::no_socket(time_point now) {
   if (opened_ == time_point{} || state_ == peer_state::down) {
@@ -55,6 +54,8 @@ connection_event connection::welcome(std::uint64_t incarnation, time_point now) 
   const std::uint64_t old = incarnation_;
   incarnation_ = incarnation;
   welcomed_ = true;
+  backoff_ = std::chrono::milliseconds(0);
+  retry_at_ = time_point::max();
   connection_event ev = heard(now);
   ev.was_welcomed = was;
   ev.old_incarnation = old;
@@ -63,9 +64,31 @@ connection_event connection::welcome(std::uint64_t incarnation, time_point now) 
 }
 
 void connection::refused(time_point now) {
+  // the first refusal since the last WELCOME waits one heartbeat; each retry (tick) doubles it
+  if (backoff_.count() == 0) backoff_ = std::min(opts_.heartbeat_interval, opts_.max_retry);
+  if (state_ != peer_state::refused) down_since_ = now;
   state_ = peer_state::refused;
-  down_since_ = now;
+  retry_at_ = opts_.refusal_is_final ? time_point::max() : now + backoff_;
   if (opts_.down_forgets_welcome) welcomed_ = false;
+}
+
+connection_event connection::forgotten(std::uint64_t incarnation, time_point now) {
+  connection_event ev;
+  if (state_ == peer_state::refused) return ev;
+  const bool restarted = incarnation_ != 0 && incarnation != incarnation_;
+  const std::uint64_t old = incarnation_;
+  welcomed_ = false;
+  last_probe_ = now;
+  if (opts_.down_forgets_welcome) state_ = peer_state::connecting;
+  ev = heard(now);
+  if (restarted) {
+    incarnation_ = incarnation;
+    ev.restarted = true;
+    ev.old_incarnation = old;
+    ev.new_incarnation = incarnation;
+  }
+  ev.send = probe::hello;
+  return ev;
 }
 
 connection_event connection::pong(std::uint64_t incarnation, time_point now) {
@@ -81,6 +104,7 @@ connection_event connection::pong(std::uint64_t incarnation, time_point now) {
     ev.old_incarnation = incarnation_;
     ev.new_incarnation = incarnation;
     ev.send = probe::hello;
+    incarnation_ = incarnation;  // the WELCOME that follows is this run's, not another restart
   }
   return ev;
 }
@@ -120,7 +144,16 @@ connection_event connection::check_silence(time_point now) {
 
 connection_event connection::tick(time_point now) {
   connection_event ev;
-  if (state_ == peer_state::refused) return ev;
+  if (state_ == peer_state::refused) {
+    if (now >= retry_at_) {
+      // as after a rolling upgrade with version skew: ask again, less often each time
+      backoff_ = std::min(backoff_ * 2, opts_.max_retry);
+      retry_at_ = now + backoff_;
+      last_probe_ = now;
+      ev.send = probe::hello;
+    }
+    return ev;
+  }
   if (now - last_probe_ >= opts_.heartbeat_interval) {
     last_probe_ = now;
     ev = heartbeat();

@@ -10,7 +10,10 @@
 //   any frame, when welcomed -> alive (from suspect, down, connecting)
 //   silence > suspect_after  -> suspect (from alive; not at all without options.suspect)
 //   silence > down_after     -> down (from connecting, alive, suspect); down() -> down
-//   REFUSE, connect_failed() -> refused (left alone from then: no probes, no silence)
+//   REFUSE, connect_failed() -> refused (no probes, no silence; HELLO again with backoff,
+//                               from heartbeat_interval doubling up to max_retry, unless
+//                               refusal_is_final)
+//   HELLO_AGAIN              -> not welcomed, HELLO now (connecting, with down_forgets_welcome)
 //
 // - Handshake: HELLO on opened(), then again every heartbeat while not welcomed.
 // - Heartbeat: once welcomed, a PING every heartbeat (tick() keeps the per-connection
@@ -19,7 +22,9 @@
 //   alive connection suspect; over down_after makes it down (why: silent, or
 //   no_handshake when never welcomed). A refused connection is left alone.
 // - Incarnations: WELCOME records the node's; a PONG with another one after the
-//   WELCOME means the node restarted: not welcomed any more, HELLO again.
+//   WELCOME means the node restarted: not welcomed any more, HELLO again; the new
+//   incarnation is recorded then, so the WELCOME that follows is not a second restart.
+//   A HELLO_AGAIN with another incarnation is a restart too.
 //
 // Where the transport and the Bridge differed, options keep each one's behaviour
 // (see connection_options).
@@ -49,6 +54,9 @@ struct connection_options {
   bool down_forgets_welcome = false;
   // A WELCOME after REFUSE is ignored (the Bridge); false: it is taken (the transport).
   bool refusal_is_final = false;
+  // A refused connection says HELLO again after heartbeat_interval, then twice as long
+  // after each further refusal, up to max_retry (unless refusal_is_final).
+  std::chrono::milliseconds max_retry{30000};
 };
 
 /// What a probe the owner must send: nothing, HELLO, or PING (with seq()).
@@ -91,8 +99,13 @@ class connection {
   connection_event heard(time_point now);
   /// WELCOME with the node's incarnation (heard(now) included).
   connection_event welcome(std::uint64_t incarnation, time_point now);
-  /// REFUSE: refused (down_since now).
+  /// REFUSE: refused (down_since now); HELLO again at retry_at() (twice as long after each
+  /// refusal in a row, up to max_retry), unless refusal_is_final.
   void refused(time_point now);
+  /// HELLO_AGAIN: the node does not know this connection (it forgot it, or restarted):
+  /// not welcomed, send HELLO now; restarted (with the incarnations) when it names another
+  /// incarnation than the one known. Nothing when refused.
+  connection_event forgotten(std::uint64_t incarnation, time_point now);
   /// PONG with the answerer's incarnation (heard(now) included). A welcomed connection
   /// whose node has another incarnation now: restarted, not welcomed, send HELLO.
   connection_event pong(std::uint64_t incarnation, time_point now);
@@ -108,8 +121,12 @@ class connection {
   connection_event heartbeat();
   /// Silence bounds: alive -> suspect after suspect_after, -> down after down_after.
   connection_event check_silence(time_point now);
-  /// heartbeat() when heartbeat_interval passed since the last probe, then check_silence(now).
+  /// heartbeat() when heartbeat_interval passed since the last probe, then check_silence(now);
+  /// when refused (and refusal not final): HELLO once retry_at() came, the next retry
+  /// twice as far.
   connection_event tick(time_point now);
+  /// When a refused connection says HELLO again (time_point::max() when never).
+  [[nodiscard]] time_point retry_at() const noexcept { return retry_at_; }
 
   // ---- state ----
   [[nodiscard]] peer_state state() const noexcept { return state_; }
@@ -131,6 +148,8 @@ class connection {
   time_point last_heard_{};
   time_point last_probe_{};
   time_point down_since_{};
+  std::chrono::milliseconds backoff_{0};  // the wait before the next HELLO when refused; 0: not refused
+  time_point retry_at_ = time_point::max();
 };
 
 }  // namespace actor::detail

@@ -20,6 +20,7 @@ enum class drop_reason : std::uint8_t {
   expired,       // a request whose deadline passed before it could be written to its peer
   stray_reply,   // a reply or error for no request in flight on the connection it came on
   wrong_sender,  // an envelope from a node whose sender names another node
+  restarted,     // queued for a peer's previous incarnation (it restarted)
   count_
 };
 [[nodiscard]] std::string_view to_string(drop_reason r) noexcept;

@@ -59,6 +59,7 @@ std::string_view to_string(drop_reason r) noexcept {
     case drop_reason::expired: return "expired";
     case drop_reason::stray_reply: return "stray_reply";
     case drop_reason::wrong_sender: return "wrong_sender";
+    case drop_reason::restarted: return "restarted";
     case drop_reason::count_: break;
   }
   return "unknown";
@@ -396,10 +397,12 @@ void transport::route(const posted_envelope& e, posted_extra* x, std::string_vie
     return;
   }
   auto& p = *static_cast<peer*>(e.to);
-  if (!p.dealer) open_dealer(p);  // never opened, or closed after being down for long: try afresh
+  // never opened, or closed after being down for long: try afresh (a refused one waits for its retry)
+  if (!p.dealer && p.conn.state() != peer_state::refused) open_dealer(p);
   switch (p.conn.state()) {
     case peer_state::refused:
-      reject(e, x, errc::node_down, "peer " + p.address + " refused our handshake", drop_reason::node_down);
+      reject(e, x, errc::node_down, p.refusal.empty() ? "peer " + p.address + " refused our handshake" : p.refusal,
+             drop_reason::node_down);
       return;
     case peer_state::down:
       reject(e, x, errc::node_down, "peer " + p.address + " is down", drop_reason::node_down);

@@ -36,6 +36,7 @@
 #include "net/clients.hpp"
 #include "net/connection.hpp"
 #include "net/counters.hpp"
+#include "net/strangers.hpp"
 #include "wire/wire.hpp"
 
 namespace actor::detail {
@@ -214,6 +215,14 @@ class transport {
   void on_dealer_frame(peer& p, const void* data, std::size_t size);
   // A node said HELLO on the ROUTER: if our connection to its address knows another incarnation, reconnect
   void peer_said_hello(const std::string& address, std::uint64_t incarnation);
+  // a frame from routing id `id`, which this node does not know, dropped these requests:
+  // HELLO_AGAIN now, or when the rate limit allows (strangers_)
+  void answer_stranger(const std::string& id, const std::vector<strangers::request_id>& dropped, time_point now);
+  void send_hello_again(const std::string& id, time_point now);
+  // the peer's connection showed another incarnation: what was in flight fails, what was queued is dropped
+  void peer_restarted(peer& p, std::uint64_t incarnation);
+  // drops (and counts under why) what is queued for p, not yet written
+  void drop_queued(peer& p, drop_reason why);
   // Delivers the envelopes batches_ just decoded (p: the peer they came from, if a node; its
   // incarnation, when known, is what their senders must name, and the requests in flight to it
   // are the only ones their replies may complete).
@@ -281,6 +290,7 @@ class transport {
   // its incarnation (the same node under another address); null when none has a socket.
   peer* peer_of(node_route& r);
   std::pair<std::string, std::string> last_sender_spelling_;  // a sender's address, and its canonical spelling
+  strangers strangers_{std::chrono::milliseconds(100)};  // HELLO_AGAIN owed to unknown routing ids
   time_point last_malformed_log_{};
   time_point last_beacon_{};
   time_point last_tick_{};

@@ -91,7 +91,13 @@ void transport::on_router_batch(const std::string& id) {
   } else {
     const auto n = batches_.envelopes().size() + batches_.bad_elements();
     counters_.dropped[static_cast<std::size_t>(drop_reason::no_handshake)].fetch_add(n);
-    ACTOR_LOG(warn, "transport", "no_handshake", {"from", id}, {"envelopes", n});
+    ACTOR_LOG(debug, "transport", "no_handshake", {"from", id}, {"envelopes", n});
+    // never silence: tell the sender to say HELLO again, listing the requests that were not delivered
+    std::vector<strangers::request_id> dropped;
+    for (const auto& v : batches_.envelopes()) {
+      if (v.k == wire::kind::request && v.has_sender) dropped.emplace_back(v.sender.id, v.correlation);
+    }
+    answer_stranger(id, dropped, mono_now());
   }
 }
 
@@ -115,6 +121,19 @@ std::string transport::check_node_hello(const wire::hello& h, zmq::message_t& fr
     }
   }
   return {};
+}
+
+void transport::answer_stranger(const std::string& id, const std::vector<strangers::request_id>& dropped,
+                                time_point now) {
+  if (strangers_.dropped(id, dropped, now)) send_hello_again(id, now);
+}
+
+void transport::send_hello_again(const std::string& id, time_point now) {
+  wire::hello_again h;
+  h.incarnation = opts_.incarnation;
+  h.reason = "this node (" + opts_.node_name + ") does not know this connection: it forgot it, or restarted";
+  h.dropped = strangers_.taken(id, now);
+  clients_.send(id, wire::encode(h));
 }
 
 void transport::on_router_frame(const std::string& id, zmq::message_t& frame) {
@@ -148,6 +167,9 @@ void transport::on_router_frame(const std::string& id, zmq::message_t& frame) {
         clients_.send(id, wire::encode(wire::refuse{wire::protocol_version, refusal}));
         return;
       }
+      // requests it sent before this HELLO and that were dropped are listed before the WELCOME
+      if (strangers_.owes_requests(id)) send_hello_again(id, mono_now());
+      strangers_.known(id);
       if (h->role == "node") {
         node_routes_[id] = node_route{canonical_address(h->address), h->incarnation};
         peer_said_hello(node_routes_[id].address, h->incarnation);
@@ -164,6 +186,8 @@ void transport::on_router_frame(const std::string& id, zmq::message_t& frame) {
       auto pr = wire::read_probe(*f);
       if (!pr) return malformed(id, pr.error().text);
       clients_.send(id, wire::encode_probe(wire::frame_tag::pong, {pr->seq, opts_.incarnation}));
+      // a PONG alone would tell a forgotten client that all is well
+      if (node_routes_.find(id) == node_routes_.end() && !clients_.known(id)) answer_stranger(id, {}, mono_now());
       return;
     }
     default:  // BATCH frames were handled above
@@ -185,7 +209,7 @@ void transport::peer_said_hello(const std::string& address, std::uint64_t incarn
   if (p == nullptr || p->conn.incarnation() == 0 || p->conn.incarnation() == incarnation) return;
   ACTOR_LOG(info, "transport", "peer_restarted", {"peer", address}, {"incarnation", incarnation},
             {"seen", "hello"});
-  fail_inflight(*p, errc::node_down, "peer " + address + " restarted");
+  peer_restarted(*p, incarnation);  // what was in flight fails; what was written for the old run is dropped
   {
     std::lock_guard lk(mu_);
     p->dealer.reset();
@@ -220,8 +244,14 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
         ACTOR_LOG(info, "transport", restarted ? "peer_restarted" : "peer_connected", {"peer", p.address},
                   {"name", w->node}, {"incarnation", w->incarnation});
       }
+      p.refusal.clear();
       if (w->max_message_size >= 1024) p.max_frame = static_cast<std::size_t>(w->max_message_size);
       p.repeats = (w->features & wire::feature_repeat) != 0;
+      if (restarted) {
+        // a restart not seen in a PONG first: what was in flight to the old run is lost (what
+        // waited in the backlog for this handshake goes to the new one)
+        peer_restarted(p, w->incarnation);
+      }
       after_heard(p, ev);
       auto backlog = std::move(p.backlog);
       p.backlog.clear();
@@ -244,10 +274,37 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
       if (!r) return malformed(p.address, r.error().text);
       ACTOR_LOG(error, "transport", "handshake_refused_by_peer", {"peer", p.address}, {"reason", r->reason});
       p.conn.refused(now);
+      p.refusal = "peer " + p.address + " refused our handshake: " + r->reason;
       publish(p);
       fail_inflight(p, errc::node_down, "peer " + p.address + " refused the handshake: " + r->reason);
-      p.backlog.clear();
-      p.queued = 0;
+      drop_queued(p, drop_reason::node_down);
+      return;
+    }
+    case wire::frame_tag::hello_again: {
+      auto h = wire::read_hello_again(*f);
+      if (!h) return malformed(p.address, h.error().text);
+      const auto ev = p.conn.forgotten(h->incarnation, now);
+      if (ev.send == probe::none) return;  // refused: the retry says HELLO
+      if (ev.restarted) {
+        ACTOR_LOG(info, "transport", "peer_restarted", {"peer", p.address}, {"incarnation", h->incarnation});
+        fail_inflight(p, errc::node_down, "peer " + p.address + " restarted");
+        drop_queued(p, drop_reason::restarted);
+      } else {
+        // it forgot us: the requests it lists were not delivered (it did not know who sent them)
+        ACTOR_LOG(info, "transport", "peer_forgot_us", {"peer", p.address}, {"requests", h->dropped.size()});
+        for (const auto& [id, correlation] : h->dropped) {
+          auto it = p.inflight.find({id, correlation});
+          if (it == p.inflight.end()) continue;
+          auto requester = std::move(it->second.requester);
+          p.inflight.erase(it);
+          deliver(requester, make_error(error{errc::node_down, "peer " + p.address +
+                                                                   " did not know this node: the request was not "
+                                                                   "delivered"},
+                                        {}, correlation));
+        }
+      }
+      send_probe(p, ev.send);
+      after_heard(p, ev);
       return;
     }
     case wire::frame_tag::pong: {
@@ -255,9 +312,11 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
       if (!pr) return malformed(p.address, pr.error().text);
       const auto ev = p.conn.pong(pr->incarnation, now);
       if (ev.restarted) {
-        // the peer restarted: what was in flight to the old incarnation is lost; introduce ourselves again
+        // the peer restarted: what was in flight to the old incarnation is lost, and what was
+        // queued for it is dropped; introduce ourselves again
         ACTOR_LOG(info, "transport", "peer_restarted", {"peer", p.address}, {"incarnation", pr->incarnation});
         fail_inflight(p, errc::node_down, "peer " + p.address + " restarted");
+        drop_queued(p, drop_reason::restarted);
         send_probe(p, ev.send);
       }
       after_heard(p, ev);

@@ -30,6 +30,9 @@ constexpr int socket_hwm = 64;
 constexpr int read_budget = 4096;  // messages read from one socket before polling again
 constexpr int forget_after = 10;   // down_after periods a down peer keeps its socket
 constexpr int max_sockets = 4096;  // per node (zmq's default is 1023); each is a file descriptor too
+// how long the I/O thread waits for the resolver before a connect (net/resolve.hpp); a slower
+// resolver leaves the name to ZeroMQ
+constexpr std::chrono::milliseconds resolve_bound{250};
 
 inline std::chrono::steady_clock::time_point mono_now() { return std::chrono::steady_clock::now(); }
 
@@ -60,6 +63,7 @@ struct transport::peer : peer_slot {
   std::unique_ptr<zmq::socket_t> dealer;
   connection conn;  // handshake, heartbeats, liveness; `state` above is its state as last published
   std::size_t max_frame = 16u << 20;  // the largest frame the peer accepts, from its WELCOME
+  std::string refusal;  // why refused (its REFUSE, or the address could not be resolved); "" otherwise
   std::string batch;  // the BATCH frame being filled
   std::size_t batch_count = 0;
   wire::written_envelope last_full;  // the batch's last full envelope, which repeats refer to

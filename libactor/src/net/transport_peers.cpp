@@ -4,6 +4,7 @@
 #include <cerrno>
 
 #include "actor/log.hpp"
+#include "net/resolve.hpp"
 #include "net/transport.hpp"
 #include "net/transport_peer.hpp"
 
@@ -12,6 +13,15 @@ namespace actor::detail {
 using namespace transport_detail;
 
 void transport::open_dealer(peer& p) {
+  if (auto why = unresolvable(p.address, resolve_bound)) {
+    // ZeroMQ would retry the name forever, and messages wait for their deadline: refused now
+    // (node_down at once, naming the address), tried again with the refusal's backoff
+    ACTOR_LOG(warn, "transport", "connect_failed", {"peer", p.address}, {"error", *why});
+    p.refusal = *why;
+    p.conn.connect_failed(mono_now());
+    publish(p);
+    return;
+  }
   std::unique_ptr<zmq::socket_t> s;
   try {
     try {
@@ -42,6 +52,7 @@ void transport::open_dealer(peer& p) {
     s->connect(p.address);
   } catch (const zmq::error_t& e) {
     ACTOR_LOG(warn, "transport", "connect_failed", {"peer", p.address}, {"error", e.what()});
+    p.refusal = "cannot connect to " + p.address + ": " + e.what();
     p.conn.connect_failed(mono_now());
     publish(p);
     return;
@@ -108,12 +119,29 @@ void transport::went_down(peer& p, const std::string& why) {
   publish(p);
   ACTOR_LOG(warn, "transport", "peer_down", {"peer", p.address}, {"reason", why});
   fail_inflight(p, errc::node_down, "peer " + p.address + " is down: " + why);
-  counters_.dropped[static_cast<std::size_t>(drop_reason::node_down)].fetch_add(p.queued, std::memory_order_relaxed);
+  drop_queued(p, drop_reason::node_down);
+}
+
+void transport::drop_queued(peer& p, drop_reason why) {
+  // requests among them were failed with what was in flight (inflight holds them from route())
+  counters_.dropped[static_cast<std::size_t>(why)].fetch_add(p.queued, std::memory_order_relaxed);
   p.backlog.clear();
   p.stalled.clear();
   p.batch.clear();
   p.batch_count = 0;
   p.queued = 0;
+}
+
+void transport::peer_restarted(peer& p, std::uint64_t incarnation) {
+  ACTOR_LOG(debug, "transport", "inflight_lost", {"peer", p.address}, {"incarnation", incarnation});
+  fail_inflight(p, errc::node_down, "peer " + p.address + " restarted");
+  // written for the old run's connection; the backlog waited for this handshake and stays
+  const std::size_t written = p.queued - std::min(p.queued, p.backlog.size());
+  counters_.dropped[static_cast<std::size_t>(drop_reason::restarted)].fetch_add(written, std::memory_order_relaxed);
+  p.stalled.clear();
+  p.batch.clear();
+  p.batch_count = 0;
+  p.queued -= written;
 }
 
 void transport::fail_inflight(peer& p, errc code, const std::string& text) {
@@ -148,7 +176,9 @@ void transport::tick(time_point now) {
       it = (prune && !reachable) ? node_routes_.erase(it) : std::next(it);
     }
     clients_.probe(now, beacon);
+    strangers_.sweep(now);
   }
+  for (const auto& id : strangers_.due(now)) send_hello_again(id, now);  // held back by the rate limit
   // If this thread itself did not run for a while (the process was stopped, or
   // starved), the silence we saw is ours, not our peers': give them a fresh grace period.
   const bool we_stalled = last_tick_ != time_point{} && now - last_tick_ > opts_.down_after / 2;
@@ -157,11 +187,23 @@ void transport::tick(time_point now) {
   {
     std::lock_guard lk(mu_);
     for (auto& [addr, p] : peers_) {
-      if (p->dealer || !p->backlog.empty()) active.push_back(p.get());
+      if (p->dealer || !p->backlog.empty() || p->conn.state() == peer_state::refused) active.push_back(p.get());
     }
   }
   for (auto* p : active) {
     if (we_stalled) p->conn.grace(now);
+    if (p->conn.state() == peer_state::refused) {
+      // refused (or could not connect): HELLO again with backoff; messages fail at once meanwhile
+      if (p->conn.tick(now).send == probe::hello) {
+        ACTOR_LOG(info, "transport", "peer_retry", {"peer", p->address});
+        if (p->dealer) {
+          send_probe(*p, probe::hello);
+        } else {
+          open_dealer(*p);
+        }
+      }
+      continue;
+    }
     if (!p->dealer) {  // messages are waiting for a socket
       if (now - p->conn.opened_at() > opts_.down_after) {
         mark_down(*p, now, "no socket available for " + std::to_string(opts_.down_after.count()) + " ms");
@@ -179,7 +221,6 @@ void transport::tick(time_point now) {
       p->conn.socket_closed();
       continue;
     }
-    if (p->conn.state() == peer_state::refused) continue;
     const auto ev = p->conn.tick(now);
     send_probe(*p, ev.send);
     if (ev.became_suspect) publish(*p);

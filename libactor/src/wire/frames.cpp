@@ -76,6 +76,22 @@ std::string encode_probe(frame_tag tag, const probe& p) {
   return to_string(b);
 }
 
+std::string encode(const hello_again& h) {
+  msgpack::sbuffer b;
+  auto pk = packer_for(b);
+  pk.pack_array(4);
+  pk.pack(static_cast<std::uint8_t>(frame_tag::hello_again));
+  pk.pack(h.incarnation);
+  pk.pack(h.reason);
+  pk.pack_array(static_cast<std::uint32_t>(h.dropped.size()));
+  for (const auto& [id, correlation] : h.dropped) {
+    pk.pack_array(2);
+    pk.pack(id);
+    pk.pack(correlation);
+  }
+  return to_string(b);
+}
+
 void begin_batch(std::string& out, std::size_t count) {
   // array32 header, always 5 bytes, so a batch can be started before its size is final
   out.assign(5, '\0');
@@ -119,7 +135,7 @@ expected<frame> decode_frame(const void* data, std::size_t size, const msgpack::
   if (o.type != msgpack::type::ARRAY || o.via.array.size == 0) return bad("a frame must be a non-empty array");
   f.items = o.via.array.ptr;
   f.size = o.via.array.size;
-  if (!is_uint(f.items[0]) || f.items[0].via.u64 < 1 || f.items[0].via.u64 > 6) return bad("unknown frame tag");
+  if (!is_uint(f.items[0]) || f.items[0].via.u64 < 1 || f.items[0].via.u64 > 7) return bad("unknown frame tag");
   f.tag = static_cast<frame_tag>(f.items[0].via.u64);
   return f;
 }
@@ -153,6 +169,28 @@ expected<probe> read_probe(const frame& f) {
   probe p;
   if (f.size < 3 || !get(f, 1, p.seq) || !get(f, 2, p.incarnation)) return bad("malformed PING/PONG");
   return p;
+}
+
+}  // namespace actor::detail::wire
+
+namespace actor::detail::wire {
+
+expected<hello_again> read_hello_again(const frame& f) {
+  hello_again h;
+  if (f.size < 4 || !get(f, 1, h.incarnation) || !get(f, 2, h.reason) || f.items[3].type != msgpack::type::ARRAY) {
+    return bad("malformed HELLO_AGAIN");
+  }
+  const auto& list = f.items[3].via.array;
+  h.dropped.reserve(list.size);
+  for (std::uint32_t i = 0; i < list.size; ++i) {
+    const auto& e = list.ptr[i];
+    if (e.type != msgpack::type::ARRAY || e.via.array.size != 2 || !is_uint(e.via.array.ptr[0]) ||
+        !is_uint(e.via.array.ptr[1])) {
+      return bad("malformed HELLO_AGAIN: dropped holds [sender id, correlation] pairs");
+    }
+    h.dropped.emplace_back(e.via.array.ptr[0].via.u64, e.via.array.ptr[1].via.u64);
+  }
+  return h;
 }
 
 }  // namespace actor::detail::wire

@@ -8,6 +8,9 @@
 //   PING    [4, seq, incarnation]                            liveness probe
 //   PONG    [5, seq, incarnation]                            its answer
 //   BATCH   [6, envelope...]                                 one or more envelopes
+//   HELLO_AGAIN [7, incarnation, reason, [[sender id, correlation]...]]
+//                        a BATCH (or PING) came from a connection the node does not know:
+//                        say HELLO again; the requests listed were not delivered
 //
 //   envelope [kind, sender, receiver, correlation, ttl_ms, type, body]
 //     kind: 0 send, 1 request, 2 reply, 3 error; sender: nil or ref; receiver: ref;
@@ -22,6 +25,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <msgpack.hpp>
@@ -36,7 +40,7 @@ inline constexpr std::uint32_t protocol_version = 1;
 /// WELCOME's feature bits: what the welcoming node accepts beyond version 1.
 inline constexpr std::uint64_t feature_repeat = 1;  // repeat envelopes in BATCH frames
 
-enum class frame_tag : std::uint8_t { hello = 1, welcome = 2, refuse = 3, ping = 4, pong = 5, batch = 6 };
+enum class frame_tag : std::uint8_t { hello = 1, welcome = 2, refuse = 3, ping = 4, pong = 5, batch = 6, hello_again = 7 };
 
 struct hello {
   std::uint32_t version = protocol_version;
@@ -57,6 +61,14 @@ struct refuse {
   std::uint32_t version = protocol_version;
   std::string reason;
 };
+/// The answer to a BATCH or PING from a connection the node does not know (it forgot
+/// the client, or it restarted): the node's incarnation, why, and the requests of the
+/// dropped BATCH(es) as (sender id, correlation), which were not delivered.
+struct hello_again {
+  std::uint64_t incarnation = 0;
+  std::string reason;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> dropped;
+};
 struct probe {  // PING and PONG
   std::uint64_t seq = 0;
   std::uint64_t incarnation = 0;
@@ -66,6 +78,7 @@ struct probe {  // PING and PONG
 [[nodiscard]] std::string encode(const welcome& w);
 [[nodiscard]] std::string encode(const refuse& r);
 [[nodiscard]] std::string encode_probe(frame_tag tag, const probe& p);
+[[nodiscard]] std::string encode(const hello_again& h);
 
 /// Starts `out` afresh as a BATCH frame's header for `count` envelopes; their bytes follow.
 void begin_batch(std::string& out, std::size_t count);
@@ -90,5 +103,6 @@ struct frame {
 [[nodiscard]] expected<welcome> read_welcome(const frame& f);
 [[nodiscard]] expected<refuse> read_refuse(const frame& f);
 [[nodiscard]] expected<probe> read_probe(const frame& f);
+[[nodiscard]] expected<hello_again> read_hello_again(const frame& f);
 
 }  // namespace actor::detail::wire
