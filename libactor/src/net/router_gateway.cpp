@@ -14,6 +14,19 @@ constexpr std::uint64_t client_id_mask = 0xffffffffULL;
 constexpr std::uint32_t slot_mask = 0x7fffffffU;
 
 bool request_with_sender(const wire::envelope_view& v) { return v.k == wire::kind::request && v.has_sender; }
+
+// v again, with this sender (when it has one) and receiver: its kind, correlation, ttl_ms,
+// type and body as they came.
+std::string readdressed(const wire::envelope_view& v, const wire_ref& sender, const wire_ref& receiver) {
+  std::string body;
+  if (v.body_bytes.empty()) {  // a body the decoder built: packed again
+    msgpack::sbuffer b;
+    msgpack::pack(b, *v.body);
+    body.assign(b.data(), b.size());
+  }
+  return wire::encode_envelope(v.k, v.has_sender ? &sender : nullptr, receiver, v.correlation, v.ttl_ms, v.type,
+                               v.body_bytes.empty() ? std::string_view(body) : v.body_bytes);
+}
 }  // namespace
 
 bool router::gateway_route(const wire::envelope_view& v, const origin& from) {
@@ -49,14 +62,7 @@ void router::forward_from_client(const wire::envelope_view& v, const origin& fro
       gateway_id_bit | (static_cast<std::uint64_t>(gateway_slot(client)) << 32) | (v.sender.id & client_id_mask);
   const wire_ref sender{opts_.node_name, address(), opts_.incarnation, tagged};
   const wire_ref receiver = v.receiver.to_ref();
-  std::string body;
-  if (v.body_bytes.empty()) {
-    msgpack::sbuffer b;
-    msgpack::pack(b, *v.body);
-    body.assign(b.data(), b.size());
-  }
-  const auto bytes = wire::encode_envelope(v.k, v.has_sender ? &sender : nullptr, receiver, v.correlation, v.ttl_ms,
-                                           v.type, v.body_bytes.empty() ? std::string_view(body) : v.body_bytes);
+  const auto bytes = readdressed(v, sender, receiver);
   posted_envelope o;
   o.to = transport_->peer_for(receiver.address);
   o.k = v.k;
@@ -83,14 +89,7 @@ void router::to_gateway_client(const wire::envelope_view& v) {
   }
   const wire_ref receiver{it->second, "", 0, v.receiver.id & client_id_mask};
   const wire_ref sender = v.sender.to_ref();
-  std::string body;
-  if (v.body_bytes.empty()) {
-    msgpack::sbuffer b;
-    msgpack::pack(b, *v.body);
-    body.assign(b.data(), b.size());
-  }
-  const auto bytes = wire::encode_envelope(v.k, v.has_sender ? &sender : nullptr, receiver, v.correlation, v.ttl_ms,
-                                           v.type, v.body_bytes.empty() ? std::string_view(body) : v.body_bytes);
+  const auto bytes = readdressed(v, sender, receiver);
   posted_envelope o;  // to: null, a client named in the extra
   o.k = v.k;
   posted_extra x;

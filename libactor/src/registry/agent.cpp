@@ -123,25 +123,11 @@ class registry_agent final : public actor_base {
           for (const auto& expired : cache_->expire(now())) unwatch_everywhere(expired);
           heartbeat();
         },
-        [this](const registry_lookup& l) {
-          if (auto ref = node_.whereis(l.name)) return reply(registry_found{l.name, ref});
-          if (auto ref = cache_->find(l.name)) return reply(registry_found{l.name, ref});
-          if (registries_.empty()) {
-            return reply(error{errc::no_such_actor, "no actor named '" + l.name + "' on node " + node_.name() +
-                                                        ", and no registry is configured (--registry)"});
-          }
-          lookup_at(0, preferred_, l.name, make_response_promise(), false);
-        },
+        [this](const registry_lookup& l) { resolve(l.name); },
         [this](const agent_relookup& l) {
           // only a ref the cache still holds is forgotten: a newer answer stays
           if (l.failed && cache_->erase(l.name, l.failed)) unwatch_everywhere(l.name);
-          if (auto ref = node_.whereis(l.name)) return reply(registry_found{l.name, ref});
-          if (auto ref = cache_->find(l.name)) return reply(registry_found{l.name, ref});
-          if (registries_.empty()) {
-            return reply(error{errc::no_such_actor, "no actor named '" + l.name + "' on node " + node_.name() +
-                                                        ", and no registry is configured (--registry)"});
-          }
-          lookup_at(0, preferred_, l.name, make_response_promise(), false);
+          resolve(l.name);
         },
         [this](const registry_list& l) {
           if (registries_.empty()) return reply(error{errc::no_such_actor, "no registry is configured (--registry)"});
@@ -229,6 +215,18 @@ class registry_agent final : public actor_base {
   }
 
   // Asks registry (start + tried) % n; a miss or a failure asks the next one.
+  // Answers the lookup being handled: this node's own actor of that name, the cached ref, or
+  // else the registries' answer, asked in turn.
+  void resolve(const std::string& name) {
+    if (auto ref = node_.whereis(name)) return reply(registry_found{name, ref});
+    if (auto ref = cache_->find(name)) return reply(registry_found{name, ref});
+    if (registries_.empty()) {
+      return reply(error{errc::no_such_actor, "no actor named '" + name + "' on node " + node_.name() +
+                                                  ", and no registry is configured (--registry)"});
+    }
+    lookup_at(0, preferred_, name, make_response_promise(), false);
+  }
+
   void lookup_at(std::size_t tried, std::size_t start, std::string name, response_promise p, bool any_answered) {
     if (tried == registries_.size()) {
       if (any_answered) {
