@@ -229,6 +229,13 @@ TEST_CASE("actorctl exit codes say what happened", "[integration][actorctl]") {
     CHECK(r.exit_code == 5);
     CHECK_THAT(r.err, Contains("node_down"));
   }
+  SECTION("5: node_down at once, naming the address, where nothing listens") {
+    const auto nowhere = "tcp://127.0.0.1:" + std::to_string(unused_port());
+    auto r = actorctl({"--timeout", "8000", "--down-after-ms", "5000", "ping", nowhere});
+    CHECK(r.exit_code == 5);
+    CHECK_THAT(r.err, Contains(nowhere) && Contains("nothing listens"));
+    CHECK(r.took < ms(2000));
+  }
   SECTION("5: node_down at once, naming the host, for an address that cannot be resolved") {
     auto r = actorctl({"--timeout", "5000", "ping", "tcp://nosuchhost.invalid:7100"});
     CHECK(r.exit_code == 5);

@@ -1,6 +1,10 @@
 // The C++ Bridge (a wire-protocol client: no listening socket, no actors) against
 // real node processes.
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -282,10 +286,25 @@ TEST_CASE("a node SIGKILLed mid-call fails the call with node_down, not at its d
   CHECK(steady::now() - asked_at < 200ms * slowdown);
 }
 
-TEST_CASE("a call to an address where no node runs fails with node_down after down_after",
+TEST_CASE("a call to an address that takes TCP connections but never answers the handshake fails with node_down "
+          "after down_after",
           "[integration][bridge][liveness]") {
+  // a TCP listener that never speaks: connections complete (the kernel's backlog), HELLO goes unanswered
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  REQUIRE(::listen(fd, 16) == 0);
+  socklen_t len = sizeof sa;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } close_it{fd};
   actor::bridge b(fast_bridge());
-  const auto address = "tcp://127.0.0.1:" + std::to_string(unused_port());
+  const auto address = "tcp://127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
   const auto started = steady::now();
   auto r = b.ping(address, 30s);
   const auto took = steady::now() - started;
@@ -535,6 +554,29 @@ TEST_CASE("a bridge frozen past its node's down bound is served at once when it 
   CHECK_THAT(*line, Contains("call 2 ok"));
   const auto elapsed = std::stoll(line->substr(std::string("call 2 ok ").size()));
   CHECK(elapsed < 2000 * slowdown);
+}
+
+TEST_CASE("a call to an address where nothing listens fails at once with node_down naming it; the node is "
+          "reached once it listens there",
+          "[integration][bridge][resolve]") {
+  actor::bridge_options o;
+  o.name = "nowhere-test";
+  o.down_after = ms(5000);  // the handshake bound: not what fails these calls
+  actor::bridge b(o);
+  const auto port = unused_port();
+  const auto address = "tcp://127.0.0.1:" + std::to_string(port);
+  for (int i = 0; i < 2; ++i) {  // the first call, and one to the connection it left behind
+    const auto start = steady::now();
+    auto r = b.ping(address, ms(8000));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::node_down);
+    CHECK_THAT(r.error().text, Contains(address) && Contains("nothing listens"));
+    CHECK(steady::now() - start < ms(1000));
+  }
+  // the connection keeps saying HELLO: a node that starts there is reached without a new Bridge
+  node_process proc(node_argv(actor_node_path(), "late-node", {"--listen", address}));
+  const bool reached = poll_until([&] { return b.ping(address, ms(1000)).has_value(); }, ms(10000) * slowdown);
+  CHECK(reached);
 }
 
 TEST_CASE("a call to an address whose host cannot be resolved fails at once with node_down naming the host",

@@ -67,6 +67,28 @@ def unresolvable(address, bound=RESOLVE_BOUND):
     return None  # a temporary failure: ZeroMQ retries
 
 
+def refuses_connections(address, bound=RESOLVE_BOUND):
+    """For a tcp://HOST:PORT address: the reason when a TCP connection to it is refused, that is
+    when nothing listens there ("cannot connect to tcp://127.0.0.1:9: Connection refused (nothing
+    listens there)"), else None (it connected, not tcp://, or no answer within ``bound`` seconds:
+    ZeroMQ and the handshake bound decide then). Asked before connecting, so that a call to where
+    nothing listens fails at once, not at the handshake bound."""
+    if not address.startswith("tcp://"):
+        return None
+    rest = address[len("tcp://"):].rpartition(";")[2]
+    host, _, port = rest.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not host or host == "*" or not port.isdigit():
+        return None
+    try:
+        with socket.create_connection((host, int(port)), timeout=bound):
+            return None
+    except ConnectionRefusedError as ex:
+        return f"cannot connect to {address}: {ex.strerror} (nothing listens there)"
+    except OSError:
+        return None  # no answer in time, unreachable, a name the resolver did not answer: not ours to judge
+
+
 class Connection:
     """The DEALER to the node at ``address`` and what is known of that node.
 
@@ -83,7 +105,7 @@ class Connection:
 
     def __init__(self, ctx, address, *, name, incarnation, routing_id, heartbeat=0.5, down_after=2.0,
                  max_message_size=16 << 20, gateway=False):
-        why = unresolvable(address)
+        why = unresolvable(address) or refuses_connections(address)
         if why is not None:
             raise NodeDown(why)
         self.address = address

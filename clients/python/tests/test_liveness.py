@@ -120,6 +120,21 @@ class UnresolvableTest(unittest.TestCase):
                 self.assertIn("cannot resolve nosuchhost.invalid", cm.exception.text)
                 self.assertLess(time.monotonic() - start, 1.0)
 
+    def test_a_call_to_where_nothing_listens_fails_at_once_with_node_down_naming_it(self):
+        from libactor_client import NodeDown
+        import socket
+        with socket.socket() as s:  # a port nothing listens on once this is closed
+            s.bind(("127.0.0.1", 0))
+            address = "tcp://127.0.0.1:%d" % s.getsockname()[1]
+        with Bridge(name="nowhere", down_after=5.0) as b:  # the handshake bound is not what fails it
+            for _ in range(2):
+                start = time.monotonic()
+                with self.assertRaises(NodeDown) as cm:
+                    b.ping(address, timeout=8.0)
+                self.assertIn(address, cm.exception.text)
+                self.assertIn("nothing listens", cm.exception.text)
+                self.assertLess(time.monotonic() - start, 1.0)
+
 
 if __name__ == "__main__":
     unittest.main()

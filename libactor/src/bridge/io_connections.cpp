@@ -104,6 +104,13 @@ void bridge_io::open_socket(connection& c) {
     ++open_connections_;
   }
   send_probe(c, c.link.opened(now).send);
+  if (auto why = refuses_connections(c.address, resolve_bound)) {
+    // nothing listens there now: calls fail at once, naming the address, rather than at the
+    // handshake bound; the socket stays and says HELLO every heartbeat, and a WELCOME (the node
+    // came up) brings the connection back
+    c.link.down(now);
+    went_down(c, *why);
+  }
 }
 
 void bridge_io::send_probe(connection& c, probe what) {

@@ -1,13 +1,21 @@
 #include "net/resolve.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <thread>
+#include <utility>
 
 namespace actor::detail {
 
@@ -37,6 +45,50 @@ struct lookup {
   int rc = 0;
 };
 
+// "tcp://HOST:PORT" -> {HOST, PORT} (HOST without the brackets of a [v6] literal); {} otherwise.
+std::pair<std::string, std::string> tcp_host_port(const std::string& address) {
+  constexpr std::string_view scheme = "tcp://";
+  if (address.compare(0, scheme.size(), scheme) != 0) return {};
+  std::string rest = address.substr(scheme.size());
+  if (auto semi = rest.find(';'); semi != std::string::npos) rest = rest.substr(semi + 1);  // source;dest
+  const auto colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == rest.size()) return {};
+  std::string host = rest.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return {host, rest.substr(colon + 1)};
+}
+
+// One non-blocking TCP connect to host:port, waiting at most `bound`: 0 when it connected,
+// else the errno it failed with (ETIMEDOUT when no answer came in time).
+int try_connect(const std::string& host, const std::string& port, std::chrono::milliseconds bound) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  if (::getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) {
+    if (res != nullptr) ::freeaddrinfo(res);
+    return EHOSTUNREACH;  // not for this check to judge (unresolvable() says why)
+  }
+  int err = ETIMEDOUT;
+  const int fd = ::socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, res->ai_protocol);
+  if (fd >= 0) {
+    if (::connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
+      err = 0;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, static_cast<int>(bound.count())) == 1) {
+        socklen_t len = sizeof err;
+        if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+      }
+    } else {
+      err = errno;
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(res);
+  return err;
+}
+
 }  // namespace
 
 std::optional<std::string> unresolvable(const std::string& address, std::chrono::milliseconds bound) {
@@ -64,6 +116,30 @@ std::optional<std::string> unresolvable(const std::string& address, std::chrono:
   // only a definite "no such name" fails at once; a temporary failure (EAI_AGAIN) lets ZeroMQ retry
   if (state->rc == EAI_NONAME || state->rc == EAI_FAIL || state->rc == EAI_NODATA) {
     return "cannot resolve " + host + " (" + address + "): " + ::gai_strerror(state->rc);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> refuses_connections(const std::string& address, std::chrono::milliseconds bound) {
+  auto [host, port] = tcp_host_port(address);
+  if (host.empty() || host == "*") return std::nullopt;
+  auto state = std::make_shared<lookup>();
+  try {
+    // its own thread, so that a slow resolver or a silent host costs the caller at most `bound`
+    std::thread([state, host = std::move(host), port = std::move(port), bound] {
+      const int rc = try_connect(host, port, bound);
+      std::lock_guard lk(state->mu);
+      state->rc = rc;
+      state->done = true;
+      state->cv.notify_all();
+    }).detach();
+  } catch (const std::system_error&) {
+    return std::nullopt;  // no thread: let ZeroMQ try
+  }
+  std::unique_lock lk(state->mu);
+  if (!state->cv.wait_for(lk, bound, [&] { return state->done; })) return std::nullopt;
+  if (state->rc == ECONNREFUSED) {
+    return "cannot connect to " + address + ": " + std::strerror(ECONNREFUSED) + " (nothing listens there)";
   }
   return std::nullopt;
 }

@@ -17,4 +17,15 @@ namespace actor::detail {
 /// Thread-safe; blocks the caller at most `bound`.
 [[nodiscard]] std::optional<std::string> unresolvable(const std::string& address, std::chrono::milliseconds bound);
 
+/// For a tcp://HOST:PORT address: tries a TCP connection to it (HOST resolved, its first
+/// address), on a thread of its own, waiting at most `bound`, and closes it at once. Returns
+/// the reason when the connection is refused, that is when nothing listens there ("cannot
+/// connect to tcp://127.0.0.1:9: Connection refused (nothing listens there)"); nullopt when it
+/// connects, when the address is not tcp://, or when no answer came within `bound` (a host
+/// that drops packets: ZeroMQ and the handshake bound decide then). Clients ask it before they
+/// connect, so a call to where nothing listens fails at once rather than at the handshake bound.
+/// Thread-safe; blocks the caller at most `bound`.
+[[nodiscard]] std::optional<std::string> refuses_connections(const std::string& address,
+                                                             std::chrono::milliseconds bound);
+
 }  // namespace actor::detail
