@@ -2,7 +2,8 @@
 # The container tests: builds the images from the plain build (docker/build-images.sh) and runs the
 # ctest tests labelled `container` (tests/container/): a registry and three nodes in Docker, calls
 # from the host and across containers, and a node killed, paused, cut off the network, stopped, and
-# the registry killed and restarted. About 3 minutes.
+# the registry killed and restarted; the host driving the cluster by name through a gateway
+# (gateway_test.py); a node SIGKILLed and started again at once (restart_test.py). About 4 minutes.
 #
 # usage: scripts/container-test.sh [BUILD_DIR]    (default: build/; configured and built if needed)
 #
