@@ -332,3 +332,15 @@ TEST_CASE("errors name the token where the parse went wrong", "[json]") {
   CHECK_THAT(rejection("\"a\\"), Contains("unterminated string"));
   CHECK_THAT(rejection("[\"a\",\n\"b\"\n,\n]"), Contains("line 4, column 1") && Contains("no trailing commas"));
 }
+
+TEST_CASE("a broken string whose text reads like a parser's words is a clear error, not a crash (found by the fuzzer)",
+          "[json][hostile]") {
+  // fuzz/fuzz_json's crash: nlohmann's message quotes the input ("last read: ..."), which here holds
+  // "parsing object key - " outside any object; the explanation took that for the parser's words
+  // and looked at the innermost open object, of which there was none
+  const std::string input = "\"1u0dRRRRparsing object key - Re - invalid literal; las";
+  auto bytes = json_to_msgpack(input);
+  REQUIRE_FALSE(bytes);
+  CHECK(bytes.error().code == actor::errc::bad_message);
+  CHECK_THAT(bytes.error().text, Contains("malformed JSON at line 1"));
+}
