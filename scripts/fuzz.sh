@@ -8,10 +8,16 @@
 # leaves its input in build-fuzz/crashes/TARGET/ (replay: build-fuzz/fuzz/fuzz_TARGET FILE)
 # and the full log in build-fuzz/logs/TARGET.log. Exits 1 when a target crashed.
 # Usage: scripts/fuzz.sh [SECONDS]
+#        scripts/fuzz.sh ci      a fixed seed and a fixed number of runs per target (under a minute
+#                                each here): the same inputs every time, so a gate that passed once
+#                                passes again; the timed runs explore anew each time (run them long
+#                                before a release: docs/fuzzing.md)
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 seconds="${1:-60}"
+# ci: runs per target (under a minute each on this 2-core machine, two at a time), seed 1
+declare -A ci_runs=([frame]=3000000 [batch]=1500000 [target]=3000000 [json]=800000)
 jobs="${FUZZ_JOBS:-2}"
 out="$root/build-fuzz"
 targets=(frame batch target json)
@@ -32,8 +38,14 @@ run() {  # run TARGET: fuzzes it for $seconds, its log in logs/TARGET.log
   local t="$1"
   mkdir -p "$out/corpus/$t" "$out/crashes/$t"
   # -malloc_limit_mb: a single allocation over 256 MB is a finding (bytes must not cost more than they are long)
-  "$out/fuzz/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 -malloc_limit_mb=256 -rss_limit_mb=2048 \
-    -max_len=65536 -artifact_prefix="$out/crashes/$t/" "$out/corpus/$t" "$out/seeds/$t" >"$out/logs/$t.log" 2>&1 || true
+  local budget=(-max_total_time="$seconds") corpus="$out/corpus/$t"
+  if [ "$seconds" = ci ]; then  # the same start every time: the seeds, in an empty corpus
+    budget=(-seed=1 -runs="${ci_runs[$t]}")
+    corpus="$out/corpus-ci/$t"
+    rm -rf "$corpus" && mkdir -p "$corpus"
+  fi
+  "$out/fuzz/fuzz_$t" "${budget[@]}" -print_final_stats=1 -malloc_limit_mb=256 -rss_limit_mb=2048 \
+    -max_len=65536 -artifact_prefix="$out/crashes/$t/" "$corpus" "$out/seeds/$t" >"$out/logs/$t.log" 2>&1 || true
 }
 
 pending=("${targets[@]}")

@@ -2,7 +2,8 @@
 # Installs the dependencies, builds everything with -Werror in build/ and runs every test
 # (unit, integration, examples, including the find_package example) with ctest, then the
 # container tests (scripts/container-test.sh: skipped where no Docker engine answers), the fuzzers
-# (scripts/fuzz.sh, 60 s each; SKIP_FUZZ=1 skips them); then, unless
+# (scripts/fuzz.sh ci: a fixed seed and run count, about 60 s each; FUZZ_SECONDS=n for timed runs
+# instead, SKIP_FUZZ=1 skips them); then, unless
 # SKIP_SANITIZERS=1, the same tests in an ASan+UBSan build (build-asan/) and a TSan build
 # (build-tsan/). Works from any directory; safe to run again. Exits non-zero on any failure.
 set -euo pipefail
@@ -33,12 +34,13 @@ configure_build_test build -DACTOR_SANITIZE= -DACTOR_WERROR=ON
 # The find_package example (install, then build examples/find_package against the install)
 # runs inside that ctest run as the test example.find_package.
 
-# The decoders of untrusted input under libFuzzer (clang++-14, ASan+UBSan), 60 s each (FUZZ_SECONDS).
+# The decoders of untrusted input under libFuzzer (clang++-14, ASan+UBSan): a fixed seed and run
+# count, about 60 s each (FUZZ_SECONDS=n: timed runs from a random seed instead).
 if [ "${SKIP_FUZZ:-0}" = 1 ]; then
   step "skipping the fuzzers (SKIP_FUZZ=1)"
 else
-  step "fuzzing (scripts/fuzz.sh ${FUZZ_SECONDS:-60}: build-fuzz/)"
-  BUILD_JOBS="$JOBS" bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+  step "fuzzing (scripts/fuzz.sh ${FUZZ_SECONDS:-ci}: build-fuzz/)"
+  BUILD_JOBS="$JOBS" bash scripts/fuzz.sh "${FUZZ_SECONDS:-ci}"
 fi
 
 # The cluster in Docker, from the images of this build; SKIPPED where no Docker engine answers.

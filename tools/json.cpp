@@ -138,6 +138,8 @@ struct syntax_error {
     const auto own = std::string_view(what).substr(0, what.find("; last read: "));
     return own.find(words) != std::string_view::npos;
   }
+  // Whether the message quotes what the lexer last read (a lexical error, not a whole token).
+  [[nodiscard]] bool quotes_input() const { return what.find("; last read: ") != std::string::npos; }
 };
 
 // An error at a byte offset, before it is given its line and column.
@@ -291,10 +293,11 @@ std::size_t msgpack_writer::token_start(const syntax_error& e) const {
   const std::size_t end = std::min(e.position, in_.size());
   if (end == 0) return 0;
   const char last = in_[end - 1];
-  if (e.id == 101 && !e.says("; last read: ")) {  // a whole token, in the wrong place
+  if (e.id == 101 && !e.quotes_input()) {  // a whole token, in the wrong place
     if (is_punctuation(last)) return end - 1;
-    if (last == 'l') return end - 4;                               // null
-    if (last == 'e') return end - (in_[end - 4] == 't' ? 4 : 5);  // true, false
+    if (last == 'l' && end >= 4) return end - 4;                                       // null
+    if (last == 'e' && end >= 5) return end - (in_[end - 4] == 't' ? 4 : 5);           // true, false
+    if (last == 'e' && end == 4) return 0;                                             // true
   }
   const std::size_t shown_as_8 = static_cast<unsigned char>(last) < 0x20 ? 7 : 0;
   return end - std::min(end, e.token.size() - shown_as_8);
@@ -410,39 +413,47 @@ std::string number_text(const msgpack::object& o) {
   }
 }
 
-void write(std::string& out, const msgpack::object& o, std::size_t depth);
+void write(std::string& out, const msgpack::object& o, std::size_t depth, std::size_t keys = 0);
 
-void write_array(std::string& out, const msgpack::object_array& a, std::size_t depth) {
+void write_array(std::string& out, const msgpack::object_array& a, std::size_t depth, std::size_t keys) {
   out += '[';
   for (std::uint32_t i = 0; i < a.size; ++i) {
     if (i > 0) out += ',';
-    write(out, a.ptr[i], depth + 1);
+    write(out, a.ptr[i], depth + 1, keys);
   }
   out += ']';
 }
 
-// A key that is not a string prints as the string of its JSON text.
-void write_map(std::string& out, const msgpack::object_map& m, std::size_t depth) {
+// A key that is not a string prints as the string of its JSON text. Each key inside such a key
+// is quoted once more, which doubles its backslashes: `keys` counts those levels, and more than
+// max_key_nesting is refused (else 500 bytes of maps keyed by maps print as gigabytes: the fuzzer).
+constexpr std::size_t max_key_nesting = 4;
+
+void write_map(std::string& out, const msgpack::object_map& m, std::size_t depth, std::size_t keys) {
   out += '{';
   for (std::uint32_t i = 0; i < m.size; ++i) {
     if (i > 0) out += ',';
     const auto& kv = m.ptr[i];
     if (kv.key.type == msgpack::type::STR) {
-      write(out, kv.key, depth + 1);
+      write(out, kv.key, depth + 1, keys);
     } else {
+      if (keys >= max_key_nesting && (kv.key.type == msgpack::type::MAP || kv.key.type == msgpack::type::ARRAY)) {
+        throw std::length_error("map keys that are maps nest more than " + std::to_string(max_key_nesting) +
+                                " deep: not shown as JSON");
+      }
       std::string key;
-      write(key, kv.key, depth + 1);
+      write(key, kv.key, depth + 1, keys + 1);
       out += json_quote(key);
     }
     out += ':';
-    write(out, kv.val, depth + 1);
+    write(out, kv.val, depth + 1, keys);
   }
   out += '}';
 }
 
 // `depth` counts the containers `o` is in: msgpack_to_json refuses deeper input, so
 // the recursion stays shallow.
-void write(std::string& out, const msgpack::object& o, std::size_t depth) {
+void write(std::string& out, const msgpack::object& o, std::size_t depth, std::size_t keys) {
   const bool container = o.type == msgpack::type::ARRAY || o.type == msgpack::type::MAP;
   if (container && depth >= max_json_depth) {
     throw std::length_error("MessagePack nested deeper than " + std::to_string(max_json_depth) + " levels");
@@ -460,8 +471,8 @@ void write(std::string& out, const msgpack::object& o, std::size_t depth) {
       out += "{\"ext_type\":" + std::to_string(static_cast<int>(o.via.ext.type())) + ",\"data\":\"" +
              base64(o.via.ext.data(), o.via.ext.size) + "\"}";
       return;
-    case msgpack::type::ARRAY: write_array(out, o.via.array, depth); return;
-    case msgpack::type::MAP: write_map(out, o.via.map, depth); return;
+    case msgpack::type::ARRAY: write_array(out, o.via.array, depth, keys); return;
+    case msgpack::type::MAP: write_map(out, o.via.map, depth, keys); return;
   }
   out += "null";
 }
@@ -489,7 +500,11 @@ actor::expected<std::string> msgpack_to_json(std::string_view bytes) {
   msgpack::zone zone;
   auto o = actor::unpack_bounded(bytes, zone, max_json_depth);
   if (!o) return o.error();
-  return to_json(*o);
+  try {
+    return to_json(*o);
+  } catch (const std::length_error& ex) {
+    return actor::error{actor::errc::bad_message, std::string("cannot show the body as JSON: ") + ex.what()};
+  }
 }
 
 std::string json_quote(std::string_view s) {

@@ -37,11 +37,12 @@ inline constexpr std::size_t max_json_depth = 30;
 [[nodiscard]] actor::expected<std::string> json_to_msgpack(std::string_view json);
 
 /// A decoded MessagePack object as compact JSON (one line); throws std::length_error
-/// when it nests deeper than max_json_depth (msgpack_to_json refuses such bytes).
+/// when it nests deeper than max_json_depth (msgpack_to_json refuses such bytes), or when
+/// maps are keys of maps (printed as quoted JSON text) more than 4 levels into each other.
 [[nodiscard]] std::string to_json(const msgpack::object& o);
 
 /// MessagePack bytes as compact JSON; errc::bad_message when they are not one valid
-/// value, or nest deeper than max_json_depth.
+/// value, nest deeper than max_json_depth, or nest maps as keys too deep to show (to_json).
 [[nodiscard]] actor::expected<std::string> msgpack_to_json(std::string_view bytes);
 
 /// `s` as a JSON string literal, quotes included.

@@ -344,3 +344,27 @@ TEST_CASE("a broken string whose text reads like a parser's words is a clear err
   CHECK(bytes.error().code == actor::errc::bad_message);
   CHECK_THAT(bytes.error().text, Contains("malformed JSON at line 1"));
 }
+
+TEST_CASE("a string with a bad escape followed by more text is a clear error (found by the fuzzer)", "[json][hostile]") {
+  const std::string input = "\"\\e00\"l_ms41dde\\d00\"";
+  auto bytes = json_to_msgpack(input);
+  REQUIRE_FALSE(bytes);
+  CHECK(bytes.error().code == actor::errc::bad_message);
+  CHECK_THAT(bytes.error().text, Contains("malformed JSON at line 1"));
+}
+
+TEST_CASE("maps keyed by maps keyed by maps cannot blow a few bytes up into gigabytes of JSON (found by the fuzzer)",
+          "[json][hostile]") {
+  // {{{...{nil: nil}...: nil}: nil}: nil}: each key that is a map prints as a quoted string, which
+  // doubles the backslashes of the keys inside it
+  auto nested_keys = [](int levels) {
+    return std::string(static_cast<std::size_t>(levels), '\x81') + std::string(static_cast<std::size_t>(levels) + 1, '\xc0');
+  };
+  auto shallow = actorctl::msgpack_to_json(nested_keys(3));
+  REQUIRE(shallow);
+  CHECK(*shallow == R"({"{\"{\\\"null\\\":null}\":null}":null})");
+  auto deep = actorctl::msgpack_to_json(nested_keys(28));  // 57 bytes; 2^28-fold before the bound
+  REQUIRE_FALSE(deep);
+  CHECK(deep.error().code == actor::errc::bad_message);
+  CHECK_THAT(deep.error().text, Contains("not shown as JSON"));
+}
