@@ -153,7 +153,8 @@ TEST_CASE("a HELLO whose text fields are bin, not str, is bad_message", "[wire][
       }
     }
     pk.pack(7);
-    auto f = decode(std::string(b.data(), b.size()));
+    const std::string bytes(b.data(), b.size());  // the frame's strings point into it
+    auto f = decode(bytes);
     REQUIRE(f.has_value());
     INFO("bin at " << binary_field);
     auto h = wire::read_hello(*f);
