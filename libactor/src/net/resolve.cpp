@@ -58,9 +58,30 @@ std::pair<std::string, std::string> tcp_host_port(const std::string& address) {
   return {host, rest.substr(colon + 1)};
 }
 
-// One non-blocking TCP connect to host:port, waiting at most `bound`: 0 when it connected,
+// One non-blocking TCP connect to one address, waiting at most `bound`: 0 when it connected,
 // else the errno it failed with (ETIMEDOUT when no answer came in time).
-int try_connect(const std::string& host, const std::string& port, std::chrono::milliseconds bound) {
+int try_connect(const addrinfo& a, std::chrono::milliseconds bound) {
+  const int fd = ::socket(a.ai_family, a.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a.ai_protocol);
+  if (fd < 0) return errno;
+  int err = ETIMEDOUT;
+  if (::connect(fd, a.ai_addr, a.ai_addrlen) == 0) {
+    err = 0;
+  } else if (errno == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    if (::poll(&p, 1, static_cast<int>(bound.count())) == 1) {
+      socklen_t len = sizeof err;
+      if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    }
+  } else {
+    err = errno;
+  }
+  ::close(fd);
+  return err;
+}
+
+// ECONNREFUSED when every address host:port resolves to refuses a TCP connection (localhost
+// may name ::1 and 127.0.0.1, and a node may listen on one of them only); else 0 or another errno.
+int refused_everywhere(const std::string& host, const std::string& port, std::chrono::milliseconds bound) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV;
@@ -69,22 +90,8 @@ int try_connect(const std::string& host, const std::string& port, std::chrono::m
     if (res != nullptr) ::freeaddrinfo(res);
     return EHOSTUNREACH;  // not for this check to judge (unresolvable() says why)
   }
-  int err = ETIMEDOUT;
-  const int fd = ::socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, res->ai_protocol);
-  if (fd >= 0) {
-    if (::connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
-      err = 0;
-    } else if (errno == EINPROGRESS) {
-      pollfd p{fd, POLLOUT, 0};
-      if (::poll(&p, 1, static_cast<int>(bound.count())) == 1) {
-        socklen_t len = sizeof err;
-        if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-      }
-    } else {
-      err = errno;
-    }
-    ::close(fd);
-  }
+  int err = ECONNREFUSED;
+  for (const addrinfo* a = res; a != nullptr && err == ECONNREFUSED; a = a->ai_next) err = try_connect(*a, bound);
   ::freeaddrinfo(res);
   return err;
 }
@@ -127,7 +134,7 @@ std::optional<std::string> refuses_connections(const std::string& address, std::
   try {
     // its own thread, so that a slow resolver or a silent host costs the caller at most `bound`
     std::thread([state, host = std::move(host), port = std::move(port), bound] {
-      const int rc = try_connect(host, port, bound);
+      const int rc = refused_everywhere(host, port, bound);
       std::lock_guard lk(state->mu);
       state->rc = rc;
       state->done = true;
