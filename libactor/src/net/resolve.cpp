@@ -98,31 +98,49 @@ int refused_everywhere(const std::string& host, const std::string& port, std::ch
 
 }  // namespace
 
-std::optional<std::string> unresolvable(const std::string& address, std::chrono::milliseconds bound) {
-  const std::string host = tcp_host(address);
-  if (host.empty() || host == "*" || is_ip_literal(host)) return std::nullopt;
+namespace {
+
+// Runs `ask` on a thread of its own and waits at most `bound` for the int it returns: nullopt
+// when it did not answer in time or no thread could be made (a slow resolver or a silent host
+// then costs the caller `bound`, never more; the thread finishes on its own).
+template <class Ask>
+std::optional<int> answer_within(Ask ask, std::chrono::milliseconds bound) {
   auto state = std::make_shared<lookup>();
   try {
-    // its own thread, so that a slow resolver costs the caller at most `bound`
-    std::thread([state, host] {
-      addrinfo hints{};
-      hints.ai_socktype = SOCK_STREAM;
-      addrinfo* res = nullptr;
-      const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res);
-      if (res != nullptr) ::freeaddrinfo(res);
+    std::thread([state, ask = std::move(ask)] {
+      const int rc = ask();
       std::lock_guard lk(state->mu);
       state->rc = rc;
       state->done = true;
       state->cv.notify_all();
     }).detach();
   } catch (const std::system_error&) {
-    return std::nullopt;  // no thread: let ZeroMQ try
+    return std::nullopt;
   }
   std::unique_lock lk(state->mu);
   if (!state->cv.wait_for(lk, bound, [&] { return state->done; })) return std::nullopt;
-  // only a definite "no such name" fails at once; a temporary failure (EAI_AGAIN) lets ZeroMQ retry
-  if (state->rc == EAI_NONAME || state->rc == EAI_FAIL || state->rc == EAI_NODATA) {
-    return "cannot resolve " + host + " (" + address + "): " + ::gai_strerror(state->rc);
+  return state->rc;
+}
+
+}  // namespace
+
+std::optional<std::string> unresolvable(const std::string& address, std::chrono::milliseconds bound) {
+  const std::string host = tcp_host(address);
+  if (host.empty() || host == "*" || is_ip_literal(host)) return std::nullopt;
+  const auto rc = answer_within(
+      [host] {
+        addrinfo hints{};
+        hints.ai_socktype = SOCK_STREAM;
+        addrinfo* res = nullptr;
+        const int r = ::getaddrinfo(host.c_str(), nullptr, &hints, &res);
+        if (res != nullptr) ::freeaddrinfo(res);
+        return r;
+      },
+      bound);
+  // only a definite "no such name" fails at once; no answer, or a temporary failure (EAI_AGAIN),
+  // lets ZeroMQ try
+  if (rc && (*rc == EAI_NONAME || *rc == EAI_FAIL || *rc == EAI_NODATA)) {
+    return "cannot resolve " + host + " (" + address + "): " + ::gai_strerror(*rc);
   }
   return std::nullopt;
 }
@@ -130,22 +148,10 @@ std::optional<std::string> unresolvable(const std::string& address, std::chrono:
 std::optional<std::string> refuses_connections(const std::string& address, std::chrono::milliseconds bound) {
   auto [host, port] = tcp_host_port(address);
   if (host.empty() || host == "*") return std::nullopt;
-  auto state = std::make_shared<lookup>();
-  try {
-    // its own thread, so that a slow resolver or a silent host costs the caller at most `bound`
-    std::thread([state, host = std::move(host), port = std::move(port), bound] {
-      const int rc = refused_everywhere(host, port, bound);
-      std::lock_guard lk(state->mu);
-      state->rc = rc;
-      state->done = true;
-      state->cv.notify_all();
-    }).detach();
-  } catch (const std::system_error&) {
-    return std::nullopt;  // no thread: let ZeroMQ try
-  }
-  std::unique_lock lk(state->mu);
-  if (!state->cv.wait_for(lk, bound, [&] { return state->done; })) return std::nullopt;
-  if (state->rc == ECONNREFUSED) {
+  const auto rc = answer_within(
+      [host = std::move(host), port = std::move(port), bound] { return refused_everywhere(host, port, bound); },
+      bound);
+  if (rc == ECONNREFUSED) {
     return "cannot connect to " + address + ": " + std::strerror(ECONNREFUSED) + " (nothing listens there)";
   }
   return std::nullopt;
