@@ -35,6 +35,7 @@
 #include "actor/detail/envelope.hpp"
 #include "actor/error.hpp"
 #include "actor/message.hpp"
+#include "actor/monitor.hpp"
 
 namespace actor {
 
@@ -53,10 +54,14 @@ struct stop_reason {
     requested, ///< it was sent stop_msg
     crashed,   ///< a handler (or on_start) threw; text has the exception's what()
     shutdown,  ///< its system is shutting down
+    linked,    ///< a linked actor died abnormally and this one does not trap exits
   };
   kind what = kind::normal;
   std::string text;
+  std::string error_type;  ///< crashed: the exception's type name
 };
+/// What monitors and links of an actor that stopped for `why` hear (requested -> stopped).
+[[nodiscard]] down_reason to_down_reason(const stop_reason& why);
 [[nodiscard]] std::string_view to_string(stop_reason::kind k) noexcept;
 
 /// Handle of a timer started by an actor; cancel it with cancel_timer().
@@ -136,6 +141,11 @@ class actor_cell final : public endpoint {
   void set_continuation(std::uint64_t id, std::function<void(envelope&)> fn);
   timer_handle start_timer(duration d, bool periodic, std::function<envelope*()> make);
   void answer(envelope* reply) noexcept;
+  std::uint64_t monitor(const actor_ref& whom);
+  bool demonitor(std::uint64_t id);
+  void link(const actor_ref& other);
+  void unlink(const actor_ref& other);
+  void trap_exit(bool on);
 
  protected:
   void destroy() noexcept override;  // deletes the actor, which holds this cell
@@ -150,7 +160,11 @@ class actor_cell final : public endpoint {
   void dispatch(envelope& e);
   void handle_outcome(envelope& e);
   void terminate(stop_reason why) noexcept;
-  void crash(const char* what) noexcept;
+  void crash(const char* what, const char* type) noexcept;
+  // monitors and links (core/monitors.cpp)
+  bool handle_watch(envelope& e);  // true: e was a watch message, handled here
+  void end_watches(const stop_reason& why) noexcept;
+  void answer_watch_of_gone(envelope& e, const down_reason& why) noexcept;
   void bounce(envelope* e) noexcept;  // an envelope for a stopped actor
   envelope* take_next() noexcept;
   void handle_run(envelope* run) noexcept;  // a run of encoded sends (wire/encoded_envelope.hpp)
@@ -269,6 +283,20 @@ class actor_base {
 
   /// Stops this actor (reason normal) once the running handler returns.
   void quit() { cell_.quit(); }
+
+  /// Watches `whom`, local or remote: exactly one down_msg with the returned id reaches this
+  /// actor when `whom` is gone (actor/monitor.hpp), also when it already was (noproc) or
+  /// `whom` is empty. Monitoring one actor twice makes two monitors.
+  std::uint64_t monitor(const actor_ref& whom) { return cell_.monitor(whom); }
+  /// Ends monitor `id`: no down_msg for it is handled afterwards, even one already queued.
+  /// False when `id` is not an active monitor (unknown, or its down_msg was handled).
+  bool demonitor(std::uint64_t id) { return cell_.demonitor(id); }
+  /// Links this actor and `other` both ways (once per pair: a second link does nothing).
+  void link(const actor_ref& other) { cell_.link(other); }
+  /// Removes the link with `other`, on both sides.
+  void unlink(const actor_ref& other) { cell_.unlink(other); }
+  /// On: a linked actor's death arrives as an exit_msg instead of stopping this actor.
+  void trap_exit(bool on) { cell_.trap_exit(on); }
 
  private:
   friend class actor_system;

@@ -51,6 +51,9 @@ struct message_type {
   detail::envelope* (*unpack)(const msgpack::object& obj);
   /// Builds an envelope holding a copy of the value at `value`.
   detail::envelope* (*copy)(const void* value);
+  /// A message the runtime handles before the behavior sees it (actor.stop, the watch
+  /// messages of actor/monitor.hpp); false for every user type.
+  bool runtime = false;
 };
 
 /// The run-time description of T.
@@ -65,6 +68,10 @@ template <registered_message T>
 [[nodiscard]] std::vector<std::string> registered_message_names();
 
 namespace detail {
+/// True for the runtime's own messages (message_type::runtime); specialized next to them.
+template <class T>
+inline constexpr bool runtime_message = false;
+
 /// Adds t to the process-wide table. Registering the same name for two
 /// different types is a programming error: it prints both and aborts.
 bool register_message_type(const message_type& t) noexcept;
@@ -117,6 +124,8 @@ struct stop_msg {
 struct stopped {
   ACTOR_NO_FIELDS
 };
+template <>
+inline constexpr bool detail::runtime_message<stop_msg> = true;
 
 }  // namespace actor
 

@@ -45,6 +45,8 @@ struct system_stats {
   std::uint64_t actors_spawned = 0;
   std::uint64_t actors_crashed = 0;
   std::uint64_t dead_letters = 0;  ///< messages that reached a stopped actor, or no handler
+  std::size_t monitors = 0;  ///< monitors on this system's actors (by local or remote watchers)
+  std::size_t links = 0;     ///< link entries held by this system's actors (a local pair counts twice)
 };
 
 namespace detail {

@@ -6,11 +6,16 @@
 // finds no message it swaps in `blocked`, and the next producer that replaces
 // `blocked` schedules it. `closed` marks a stopped actor: producers bounce.
 
+#include <cxxabi.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <typeinfo>
 #include <unordered_map>
 
 #include "actor/actor_base.hpp"
 #include "actor/system.hpp"
+#include "core/actor_extras.hpp"
 #include "core/executor.hpp"
 #include "core/network_hooks.hpp"
 #include "core/system_state.hpp"
@@ -20,6 +25,16 @@ namespace actor {
 namespace detail {
 
 namespace {
+// The dynamic type of ex, demangled ("std::runtime_error").
+std::string exception_type(const std::exception& ex) {
+  const char* mangled = typeid(ex).name();
+  int status = 0;
+  char* plain = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  std::string out = status == 0 && plain != nullptr ? plain : mangled;
+  std::free(plain);
+  return out;
+}
+
 envelope* const blocked_tag = reinterpret_cast<envelope*>(std::uintptr_t{1});
 envelope* const closed_tag = reinterpret_cast<envelope*>(std::uintptr_t{2});
 bool is_tag(envelope* e) noexcept { return e == blocked_tag || e == closed_tag; }
@@ -83,20 +98,6 @@ void cancel(clock& clk, timer_state& st) {
 }
 }  // namespace
 
-struct pending_request {
-  std::function<void(envelope&)> then;
-  clock::timer_id deadline_timer = 0;
-};
-
-// What only some actors need: kept out of line so an idle actor stays small.
-struct actor_extras {
-  std::uint64_t last_request_id = 0;
-  std::uint64_t last_timer_id = 0;
-  std::unordered_map<std::uint64_t, pending_request> pending;
-  std::unordered_map<std::uint64_t, std::shared_ptr<timer_state>> timers;
-  std::optional<behavior> next_behavior;
-};
-
 }  // namespace detail
 
 using detail::envelope;
@@ -108,6 +109,7 @@ std::string_view to_string(stop_reason::kind k) noexcept {
     case stop_reason::kind::requested: return "requested";
     case stop_reason::kind::crashed: return "crashed";
     case stop_reason::kind::shutdown: return "shutdown";
+    case stop_reason::kind::linked: return "linked";
   }
   return "unknown";
 }
@@ -165,8 +167,11 @@ void actor_cell::enqueue_chain(envelope* newest, envelope* oldest) noexcept {
 }
 
 void actor_cell::bounce(envelope* e) noexcept {
-  // a stopped actor: requests learn it at once, the rest are dead letters
-  if (e->kind == envelope_kind::request) {
+  // a stopped actor: requests learn it at once, monitors and links that it is gone (noproc),
+  // the rest are dead letters
+  if (e->type != nullptr && e->type->runtime && e->kind == envelope_kind::send) {
+    answer_watch_of_gone(*e, down_reason{down_reason::kind::noproc, "actor " + std::to_string(id()) + " had stopped", {}});
+  } else if (e->kind == envelope_kind::request) {
     detail::reject(*e, errc::actor_stopped, "actor " + std::to_string(id()) + " has stopped");
   } else if (system_ != nullptr && e->kind != envelope_kind::timer) {
     system_access::state(*system_).dead_letters.fetch_add(std::max<std::uint32_t>(1, e->run_length()), std::memory_order_relaxed);
@@ -197,7 +202,13 @@ bool actor_cell::try_block() noexcept {
 void actor_cell::close_and_drain(const stop_reason& why) noexcept {
   auto* stack = inbox_.exchange(detail::closed_tag, std::memory_order_acq_rel);
   if (detail::is_tag(stack)) stack = nullptr;
+  const auto gone = to_down_reason(why);
   auto fail = [&](envelope* e) {
+    if (e->type != nullptr && e->type->runtime && e->kind == envelope_kind::send) {
+      answer_watch_of_gone(*e, gone);  // a monitor or link made before the actor stopped
+      delete e;
+      return;
+    }
     // only the request being handled when a handler threw gets remote_error (crash());
     // the ones queued behind it never ran: the actor stopped before them
     if (why.what == stop_reason::kind::crashed) {
@@ -239,14 +250,14 @@ void actor_cell::start() noexcept {
     behavior_ = owner_.make_behavior();
     owner_.on_start();
   } catch (const std::exception& ex) {
-    crash(ex.what());
+    crash(ex.what(), exception_type(ex).c_str());
     return;
   } catch (...) {
-    crash("unknown exception");
+    crash("unknown exception", "");
     return;
   }
   if (extras_ && extras_->next_behavior) behavior_ = std::move(*std::exchange(extras_->next_behavior, std::nullopt));
-  if (state_ == state::stopping) terminate({quit_reason_, {}});
+  if (state_ == state::stopping) terminate({quit_reason_, {}, {}});
 }
 
 void actor_cell::handle_run(envelope* run) noexcept {
@@ -315,22 +326,24 @@ void actor_cell::handle(envelope* e) noexcept {
         [[fallthrough]];
       case envelope_kind::send:
       case envelope_kind::timeout:
-        if (e->type == &type_of<stop_msg>()) {
+        if (e->type == nullptr || !e->type->runtime) {
+          dispatch(*e);
+        } else if (e->type == &type_of<stop_msg>()) {
           quit_reason_ = system_access::state(*system_).shutting_down.load(std::memory_order_relaxed) ? stop_reason::kind::shutdown
                                                                                          : stop_reason::kind::requested;
           state_ = state::stopping;
-        } else {
+        } else if (!handle_watch(*e)) {
           dispatch(*e);
         }
         break;
     }
   } catch (const std::exception& ex) {
-    crash(ex.what());
+    crash(ex.what(), exception_type(ex).c_str());
   } catch (...) {
-    crash("unknown exception");
+    crash("unknown exception", "");
   }
   if (state_ == state::stopping) {
-    terminate({quit_reason_, {}});
+    terminate({quit_reason_, extras_ ? std::move(extras_->stop_text) : std::string{}, {}});
     // after the stop is complete: the requester may count the actors alive
     if (e->type == &type_of<stop_msg>()) answer(detail::make_envelope(stopped{}, envelope_kind::reply, {}));
   } else if (extras_ && extras_->next_behavior) {
@@ -380,14 +393,14 @@ response_promise actor_cell::make_response_promise() {
   return {current_->sender, current_->correlation, current_->kind == envelope_kind::request};
 }
 
-void actor_cell::crash(const char* what) noexcept {
+void actor_cell::crash(const char* what, const char* type) noexcept {
   std::string text = std::string("actor ") + std::to_string(id()) + " crashed: " + what;
   if (current_ != nullptr && !answered_) {
     answered_ = true;
     detail::reject(*current_, errc::remote_error, text);
   }
   system_access::state(*system_).crashed.fetch_add(1, std::memory_order_relaxed);
-  terminate({stop_reason::kind::crashed, std::move(text)});
+  terminate({stop_reason::kind::crashed, std::move(text), type});
 }
 
 void actor_cell::terminate(stop_reason why) noexcept {
@@ -398,6 +411,7 @@ void actor_cell::terminate(stop_reason why) noexcept {
     owner_.on_stop(why);
   } catch (...) {  // on_stop must not throw; if it does, the actor stops all the same
   }
+  end_watches(why);
   close_and_drain(why);
   if (extras_) {
     auto& clk = system_->clock();

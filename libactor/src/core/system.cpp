@@ -1,5 +1,6 @@
 #include "actor/system.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/dedicated_executor.hpp"
@@ -190,6 +191,8 @@ system_stats actor_system::stats() const {
   s.actors_spawned = state_->spawned.load();
   s.actors_crashed = state_->crashed.load();
   s.dead_letters = state_->dead_letters.load();
+  s.monitors = static_cast<std::size_t>(std::max<std::int64_t>(0, state_->monitors.load()));
+  s.links = static_cast<std::size_t>(std::max<std::int64_t>(0, state_->links.load()));
   return s;
 }
 

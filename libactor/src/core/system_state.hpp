@@ -28,6 +28,8 @@ struct system_state {
   std::atomic<std::uint64_t> spawned{0};
   std::atomic<std::uint64_t> crashed{0};
   std::atomic<std::uint64_t> dead_letters{0};
+  std::atomic<std::int64_t> monitors{0};  // watcher entries held by actors (core/monitors.cpp)
+  std::atomic<std::int64_t> links{0};     // link entries held by actors
 
   // every running actor, in an intrusive list that holds a reference to each
   std::mutex live_mu;

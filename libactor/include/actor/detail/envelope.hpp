@@ -133,6 +133,7 @@ const message_type& type_info_for() noexcept {
         return e.release();
       },
       [](const void* v) -> envelope* { return new typed_envelope<T>(*static_cast<const T*>(v)); },
+      runtime_message<T>,
   };
   return t;
 }
