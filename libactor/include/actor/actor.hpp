@@ -9,5 +9,6 @@
 #include "actor/error.hpp"
 #include "actor/expected.hpp"
 #include "actor/message.hpp"
+#include "actor/monitor.hpp"
 #include "actor/system.hpp"
 #include "actor/unpack.hpp"

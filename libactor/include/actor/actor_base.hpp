@@ -52,7 +52,7 @@ struct stop_reason {
   enum class kind : std::uint8_t {
     normal,    ///< it called quit()
     requested, ///< it was sent stop_msg
-    crashed,   ///< a handler (or on_start) threw; text has the exception's what()
+    crashed,   ///< a handler (or on_start) threw; text is the exception's what(), error_type its type
     shutdown,  ///< its system is shutting down
     linked,    ///< a linked actor died abnormally and this one does not trap exits
   };

@@ -212,7 +212,7 @@ void actor_cell::close_and_drain(const stop_reason& why) noexcept {
     // only the request being handled when a handler threw gets remote_error (crash());
     // the ones queued behind it never ran: the actor stopped before them
     if (why.what == stop_reason::kind::crashed) {
-      detail::reject(*e, errc::actor_stopped, "actor " + std::to_string(id()) + " stopped: " + why.text);
+      detail::reject(*e, errc::actor_stopped, "actor " + std::to_string(id()) + " crashed: " + why.text);
     } else if (why.what == stop_reason::kind::shutdown) {
       detail::reject(*e, errc::shutting_down, "the system is shutting down");
     } else {
@@ -394,13 +394,12 @@ response_promise actor_cell::make_response_promise() {
 }
 
 void actor_cell::crash(const char* what, const char* type) noexcept {
-  std::string text = std::string("actor ") + std::to_string(id()) + " crashed: " + what;
   if (current_ != nullptr && !answered_) {
     answered_ = true;
-    detail::reject(*current_, errc::remote_error, text);
+    detail::reject(*current_, errc::remote_error, std::string("actor ") + std::to_string(id()) + " crashed: " + what);
   }
   system_access::state(*system_).crashed.fetch_add(1, std::memory_order_relaxed);
-  terminate({stop_reason::kind::crashed, std::move(text), type});
+  terminate({stop_reason::kind::crashed, what, type});
 }
 
 void actor_cell::terminate(stop_reason why) noexcept {

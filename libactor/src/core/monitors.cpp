@@ -160,7 +160,7 @@ bool actor_cell::handle_watch(envelope& e) {
       dispatch(e);
     } else if (exit.reason.abnormal() && state_ == state::running) {
       quit_reason_ = stop_reason::kind::linked;
-      extras_->stop_text = "linked actor " + std::to_string(exit.from.id()) + " " + exit.reason.describe();
+      extras_->stop_text = "actor " + std::to_string(exit.from.id()) + " " + exit.reason.describe();
       state_ = state::stopping;
     }
     return true;
