@@ -202,10 +202,11 @@ bool actor_cell::try_block() noexcept {
 void actor_cell::close_and_drain(const stop_reason& why) noexcept {
   auto* stack = inbox_.exchange(detail::closed_tag, std::memory_order_acq_rel);
   if (detail::is_tag(stack)) stack = nullptr;
-  const auto gone = to_down_reason(why);
+  std::optional<down_reason> gone;  // made for the first monitor or link found: most stops have none
   auto fail = [&](envelope* e) {
     if (e->type != nullptr && e->type->runtime && e->kind == envelope_kind::send) {
-      answer_watch_of_gone(*e, gone);  // a monitor or link made before the actor stopped
+      if (!gone) gone = to_down_reason(why);
+      answer_watch_of_gone(*e, *gone);  // a monitor or link made before the actor stopped
       delete e;
       return;
     }

@@ -171,6 +171,7 @@ bool actor_cell::handle_watch(envelope& e) {
 void actor_cell::end_watches(const stop_reason& why) noexcept {
   if (!extras_) return;
   auto& x = *extras_;
+  if (x.watchers.empty() && x.links.empty() && x.monitors.empty()) return;
   auto& counts = system_access::state(*system_);
   const actor_ref me{this};
   const auto reason = to_down_reason(why);
