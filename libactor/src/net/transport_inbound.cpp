@@ -288,6 +288,7 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
       if (ev.restarted) {
         ACTOR_LOG(info, "transport", "peer_restarted", {"peer", p.address}, {"incarnation", h->incarnation});
         fail_inflight(p, errc::node_down, "peer " + p.address + " restarted");
+        restart_seen(p, h->incarnation);
         drop_queued(p, drop_reason::restarted);
       } else {
         // it forgot us: the requests it lists were not delivered (it did not know who sent them)
@@ -316,6 +317,7 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
         // queued for it is dropped; introduce ourselves again
         ACTOR_LOG(info, "transport", "peer_restarted", {"peer", p.address}, {"incarnation", pr->incarnation});
         fail_inflight(p, errc::node_down, "peer " + p.address + " restarted");
+        restart_seen(p, pr->incarnation);
         drop_queued(p, drop_reason::restarted);
         send_probe(p, ev.send);
       }
