@@ -77,7 +77,7 @@ TEST_CASE("a remote monitor hears a stop and a crash with their typed reasons", 
   REQUIRE(r.downs.size() == 2);
   CHECK(r.downs[1].monitor == cid[0]);
   CHECK(r.downs[1].reason.what == kind::crashed);
-  CHECK(r.downs[1].reason.text == "boom");
+  CHECK_THAT(r.downs[1].reason.text, Contains("boom"));
   CHECK_THAT(r.downs[1].reason.error_type, Contains("runtime_error"));
   // the downs ended the entries on both sides
   REQUIRE(poll_until([&] { return me.node.stats().watches_monitoring == 0; }, 5s));
@@ -218,7 +218,7 @@ TEST_CASE("links across nodes: both directions, trap_exit, and a linked stop", "
     REQUIRE(poll_until([&] { return !(r = w.report()).exits.empty(); }, 10s));
     CHECK(r.exits[0].from == *c);
     CHECK(r.exits[0].reason.what == kind::crashed);
-    CHECK(r.exits[0].reason.text == "boom");
+    CHECK_THAT(r.exits[0].reason.text, Contains("boom"));
     REQUIRE(poll_until([&] { return me.node.stats().watches_linked == 0; }, 5s));
   }
   SECTION("a remote actor linked to a local one: trap_exit there, a linked stop without it") {

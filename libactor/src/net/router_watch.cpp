@@ -81,6 +81,8 @@ void router::watch_inbound(const message_type& type, const wire::envelope_view& 
     const bool link = &type == &type_of<link_request>();
     watches_.add(peer, {link ? k::linked : k::watched_by, local, remote, link ? 0 : v.correlation},
                  {target, sender, v.sender.incarnation, v.correlation});
+    // a node that sends us nothing would never be heard of again: its death must be seen here
+    if (!from.peer_address.empty()) transport_->keep_alive_with(from.peer_address);
     return;
   }
   if (&type == &type_of<demonitor_request>()) {

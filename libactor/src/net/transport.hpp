@@ -183,6 +183,10 @@ class transport {
   /// The slot for the peer at address (one per canonical address: net/addresses.hpp), created
   /// on first use; stable until destruction. Thread-safe.
   peer_slot* peer_for(const std::string& address);
+  /// I/O thread only: a peer at `address` watches actors of this node (net/watch_table.hpp), so
+  /// its liveness must be known even when this node sends it nothing: opens the connection to
+  /// it (HELLO, then heartbeats) unless it is open or refused.
+  void keep_alive_with(const std::string& address);
   /// The address names this node: its advertised or bound address in any spelling
   /// (`localhost` for 127.0.0.1; a loopback host on the port of a wildcard bind). Thread-safe.
   [[nodiscard]] bool is_self(std::string_view address) const;

@@ -67,6 +67,11 @@ void transport::open_dealer(peer& p) {
   ACTOR_LOG(debug, "transport", "peer_connecting", {"peer", p.address});
 }
 
+void transport::keep_alive_with(const std::string& address) {
+  auto& p = *static_cast<peer*>(peer_for(address));
+  if (!p.dealer && p.conn.state() != peer_state::refused) open_dealer(p);
+}
+
 std::size_t transport::reclaim_sockets() {
   std::size_t closed = 0;
   std::lock_guard lk(mu_);
