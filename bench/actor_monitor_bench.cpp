@@ -153,7 +153,7 @@ struct client_node {
 
 bool start_server(server_process& server, const char* mode) {
   return server.start({"/proc/self/exe", "server", "--name", "bench-monitor-server", "--listen", "tcp://127.0.0.1:0",
-                       "--log-level", "warn", "--heartbeat-ms", "100", "--suspect-after-ms", "300",
+                       "--log-level", "info", "--heartbeat-ms", "100", "--suspect-after-ms", "300",
                        "--down-after-ms", "600"},
                       mode);
 }
