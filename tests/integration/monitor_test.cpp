@@ -309,3 +309,24 @@ TEST_CASE("a watcher's node killed: the target's node drops its watches", "[inte
   CHECK(after.watches_watched_by == base.watches_watched_by);
   CHECK(after.watches_fired >= 50);
 }
+
+TEST_CASE("a monitor of an actor on a node that never answers, or is down already, still gets its down",
+          "[integration][monitor][liveness]") {
+  reserved_port nobody;  // connections to it are refused, as to a node that is gone
+  const std::string addr = "tcp://127.0.0.1:" + std::to_string(nobody.port());
+  local_node me;
+  local_watcher w(me);
+  auto ghost = me.node.service_at(addr, 5);
+  // the connection never gets its handshake: the peer is declared down, and the entry fires
+  w.watch(ghost);
+  auto r = w.downs(1);
+  CHECK(r.downs[0].reason.what == kind::node_down);
+  REQUIRE(poll_until([&] { return me.peer_state(addr) == "down"; }, 5s));
+  // the peer is down: the next monitor is dropped before being written, and still answered
+  w.watch(ghost);
+  r = w.downs(2);
+  CHECK(r.downs[1].reason.what == kind::node_down);
+  CHECK_THAT(r.downs[1].reason.text, Contains(addr));
+  CHECK(me.node.stats().watches_monitoring == 0);
+  CHECK(me.node.stats().watches_fired == 2);
+}
