@@ -12,11 +12,17 @@
 //                  with its ping_reply or error
 //   sink           hold -> never answers (requests to it stay pending until their deadline)
 //   crasher        boom -> throws std::runtime_error("boom")
+//   watcher        monitors and links (actor/monitor.hpp): watch_target{target, count} -> watch_ids (count
+//                  monitors of target); unwatch{ids} -> relayed (demonitors them); watch_cycles{target, count}
+//                  -> relayed (count times monitor then demonitor); link_to{target, unlink} -> relayed;
+//                  trap_exits{on} -> relayed; watch_report_request -> watch_report (every down_msg and exit_msg
+//                  handled so far, and when the last down came, on the steady clock)
 
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "actor/actor.hpp"
 #include "actor/builtins.hpp"
@@ -70,6 +76,42 @@ struct hold {
 struct boom {
   ACTOR_NO_FIELDS
 };
+struct watch_target {
+  actor::actor_ref target;
+  std::uint32_t count = 1;
+  MSGPACK_DEFINE_MAP(target, count)
+};
+struct watch_ids {
+  std::vector<std::uint64_t> ids;
+  MSGPACK_DEFINE_MAP(ids)
+};
+struct unwatch {
+  std::vector<std::uint64_t> ids;
+  MSGPACK_DEFINE_MAP(ids)
+};
+struct watch_cycles {
+  actor::actor_ref target;
+  std::uint32_t count = 0;
+  MSGPACK_DEFINE_MAP(target, count)
+};
+struct link_to {
+  actor::actor_ref target;
+  bool unlink = false;
+  MSGPACK_DEFINE_MAP(target, unlink)
+};
+struct trap_exits {
+  bool on = true;
+  MSGPACK_DEFINE_MAP(on)
+};
+struct watch_report_request {
+  ACTOR_NO_FIELDS
+};
+struct watch_report {
+  std::vector<actor::down_msg> downs;
+  std::vector<actor::exit_msg> exits;
+  std::int64_t last_down_ns = 0;  ///< steady_clock, since its epoch (the same in every process of a host)
+  MSGPACK_DEFINE_MAP(downs, exits, last_down_ns)
+};
 
 }  // namespace itest
 
@@ -84,6 +126,14 @@ ACTOR_MESSAGE(itest::relay_incr, "itest.relay_incr");
 ACTOR_MESSAGE(itest::relay_ping, "itest.relay_ping");
 ACTOR_MESSAGE(itest::hold, "itest.hold");
 ACTOR_MESSAGE(itest::boom, "itest.boom");
+ACTOR_MESSAGE(itest::watch_target, "itest.watch_target");
+ACTOR_MESSAGE(itest::watch_ids, "itest.watch_ids");
+ACTOR_MESSAGE(itest::unwatch, "itest.unwatch");
+ACTOR_MESSAGE(itest::watch_cycles, "itest.watch_cycles");
+ACTOR_MESSAGE(itest::link_to, "itest.link_to");
+ACTOR_MESSAGE(itest::trap_exits, "itest.trap_exits");
+ACTOR_MESSAGE(itest::watch_report_request, "itest.watch_report_request");
+ACTOR_MESSAGE(itest::watch_report, "itest.watch_report");
 
 namespace itest {
 
@@ -163,6 +213,50 @@ class crasher final : public actor::actor_base {
   }
 };
 
+class watcher final : public actor::actor_base {
+ protected:
+  actor::behavior make_behavior() override {
+    return {
+        [this](const watch_target& w) {
+          watch_ids out;
+          for (std::uint32_t i = 0; i < w.count; ++i) out.ids.push_back(monitor(w.target));
+          return out;
+        },
+        [this](const unwatch& u) {
+          for (auto id : u.ids) demonitor(id);
+          return relayed{};
+        },
+        [this](const watch_cycles& c) {
+          for (std::uint32_t i = 0; i < c.count; ++i) demonitor(monitor(c.target));
+          return relayed{};
+        },
+        [this](const link_to& l) {
+          if (l.unlink) {
+            unlink(l.target);
+          } else {
+            link(l.target);
+          }
+          return relayed{};
+        },
+        [this](const trap_exits& t) {
+          trap_exit(t.on);
+          return relayed{};
+        },
+        [this](const watch_report_request&) { return report_; },
+        [this](const actor::down_msg& d) {
+          report_.downs.push_back(d);
+          report_.last_down_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count();
+        },
+        [this](const actor::exit_msg& e) { report_.exits.push_back(e); },
+    };
+  }
+
+ private:
+  watch_report report_;
+};
+
 /// Registers the types above under the names used by the tests.
 inline void register_test_types(actor::actor_system& s) {
   s.register_actor_type<order_checker>("order_checker");
@@ -170,6 +264,7 @@ inline void register_test_types(actor::actor_system& s) {
   s.register_actor_type<forwarder>("forwarder");
   s.register_actor_type<sink>("sink");
   s.register_actor_type<crasher>("crasher");
+  s.register_actor_type<watcher>("watcher");
 }
 
 }  // namespace itest

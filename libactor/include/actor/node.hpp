@@ -126,9 +126,18 @@ struct node_stats {
   std::uint64_t forwarded = 0;          ///< envelopes forwarded as a gateway, both ways
   std::map<std::string, std::uint64_t> dropped;  ///< by reason
   std::vector<peer_stats> peers;
+  std::uint64_t monitors = 0;          ///< monitors on this node's actors (system_stats::monitors)
+  std::uint64_t links = 0;             ///< link entries of this node's actors (system_stats::links)
+  /// The watch table (docs/monitors.md "Across nodes"): watches between a local actor and one
+  /// elsewhere, which the node fires when the other side's node goes down or restarts.
+  std::uint64_t watches_monitoring = 0;  ///< local actors monitoring remote ones
+  std::uint64_t watches_linked = 0;      ///< links between a local and a remote actor
+  std::uint64_t watches_watched_by = 0;  ///< remote actors (or Bridge clients) monitoring local ones
+  std::uint64_t watches_fired = 0;       ///< entries fired so far (node_down, node_restarted, dropped)
   ACTOR_FIELDS(node, address, incarnation, actors_alive, actors_spawned, actors_crashed, dead_letters,
                      messages_sent, messages_received, frames_sent, frames_received, decode_errors, undeliverable,
-                     inbound_pending, clients, forwarded, dropped, peers)
+                     inbound_pending, clients, forwarded, dropped, peers, monitors, links, watches_monitoring,
+                     watches_linked, watches_watched_by, watches_fired)
 };
 
 /// Thread-safe. Construction binds the listen address (std::runtime_error when it

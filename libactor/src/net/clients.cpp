@@ -139,6 +139,7 @@ void clients::forget(const std::string& id) {
   if (clients_.erase(id) > 0) {
     counters_.clients.store(clients_.size(), std::memory_order_relaxed);
     ACTOR_LOG(debug, "transport", "client_gone", {"client", id});
+    if (on_forget) on_forget(id);
   }
 }
 

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -69,6 +70,8 @@ class clients {
   send_result send(const std::string& id, const std::string& frame);
   /// Beacons clients silent for longer than down_after, forgetting those long unreachable.
   void probe(time_point now, const std::string& beacon);
+  /// Called with a client's routing id when it is forgotten (the transport's client_gone).
+  std::function<void(const std::string&)> on_forget;
 
  private:
   struct client {

@@ -1,4 +1,5 @@
 #include "net/router.hpp"
+#include "net/endpoints.hpp"
 #include "wire/encoded_envelope.hpp"
 #include "net/outbox.hpp"
 #include "core/network_hooks.hpp"
@@ -32,63 +33,8 @@ envelope_kind from_wire_kind(wire::kind k) noexcept {
   }
 }
 
-// A ref that can never be delivered to (a stale incarnation, an unknown id):
-// requests get no_such_actor with the reason.
-class dead_endpoint final : public endpoint {
- public:
-  dead_endpoint(wire_ref w, errc code, std::string why)
-      : endpoint(w.id), wire_(std::move(w)), code_(code), why_(std::move(why)) {}
-  void enqueue(envelope* e) noexcept override {
-    reject(*e, code_, why_);
-    delete e;
-  }
-  [[nodiscard]] const wire_ref* wire_address() const noexcept override { return &wire_; }
-
- private:
-  wire_ref wire_;
-  errc code_;
-  std::string why_;
-};
-
-std::string encode_ref(const wire_ref& w) {
-  byte_sink out;
-  msgpack::packer<byte_sink> pk(out);
-  pk.pack(w);
-  return std::move(out.bytes);
-}
-
 }  // namespace
 
-// A local stand-in for an actor on another node (or for a Bridge client).
-class remote_endpoint final : public endpoint {
- public:
-  remote_endpoint(std::shared_ptr<router> r, wire_ref w, peer_slot* slot, std::string key)
-      : remote_endpoint(std::move(r), std::move(w), slot, std::move(key), 0, false) {}
-  // A proxy whose endpoint id is not its ref's (a gateway client's, net/router_gateway.cpp).
-  remote_endpoint(std::shared_ptr<router> r, wire_ref w, peer_slot* slot, std::string key, std::uint64_t endpoint_id,
-                  bool own_id)
-      : endpoint(own_id ? endpoint_id : w.id),
-        router_(std::move(r)),
-        wire_(std::move(w)),
-        encoded_(encode_ref(wire_)),
-        slot_(slot),
-        key_(std::move(key)) {}
-  ~remote_endpoint() override { router_->forget_proxy(key_, this); }
-  void enqueue(envelope* e) noexcept override { router_->send_remote(*this, e); }
-  [[nodiscard]] const wire_ref* wire_address() const noexcept override { return &wire_; }
-  /// The ref as MessagePack, encoded once.
-  [[nodiscard]] const std::string& encoded() const noexcept { return encoded_; }
-  [[nodiscard]] peer_slot* slot() const noexcept { return slot_; }
-  /// A Bridge client's routing id (when slot() is null).
-  [[nodiscard]] const std::string& client_id() const noexcept { return wire_.node; }
-
- private:
-  std::shared_ptr<router> router_;
-  wire_ref wire_;
-  std::string encoded_;
-  peer_slot* slot_;  // null for a Bridge client
-  std::string key_;
-};
 
 router::router(actor_system& sys, transport_options opts) : sys_(sys), opts_(std::move(opts)) {
   opts_.deadline_clock = &sys_.clock();  // requests' deadlines are the system's: ttl_ms is computed on its clock
@@ -104,12 +50,16 @@ void router::start() {
   transport_ = std::make_unique<transport>(
       opts_, [this](const wire::envelope_view& v, const origin& from) { deliver_inbound(v, from); },
       [this] { sweep_exports(); }, [this] { flush_inbound(); });
+  transport_->set_events(watch_events());
   opts_.advertise = transport_->address();
   transport_->start();  // only now: the I/O thread reads transport_ (address()) when it delivers
 }
 
 void router::stop() {
   if (transport_) transport_->stop();
+  // no peer can be heard of any more: every watch across the edge ends here (and the proxies
+  // its entries hold, which hold this router, go)
+  watches_.fire_all(actor::down_reason{actor::down_reason::kind::node_down, "node " + opts_.node_name + " stopped", {}});
   // what the router holds may hold proxies, which hold the router: let go of it all
   std::unordered_map<std::uint64_t, actor_ref> exported;
   decltype(services_) services;
@@ -351,8 +301,8 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
   posted_envelope o;
   o.to = to.slot();
   o.k = to_wire_kind(e->kind);
-  // what routing needs besides: a request's requester, a client's id
-  const bool extra = o.to == nullptr || o.k == wire::kind::request;
+  // what routing needs besides: a request's requester, a client's id, a watch
+  bool extra = o.to == nullptr || o.k == wire::kind::request;
   posted_extra x;
   if (o.to == nullptr) x.client_id = to.client_id();
   if (o.k == wire::kind::request) {
@@ -416,6 +366,9 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
     ACTOR_LOG(warn, "router", "encode_failed", {"type", std::string(e->type->name)}, {"error", ex.what()});
     reject(*e, errc::bad_message, std::string("cannot encode ") + std::string(e->type->name) + ": " + ex.what());
     return;
+  }
+  if (e->type->runtime) [[unlikely]] {  // a watch message (or actor.stop): the watch table's
+    if (watch_outbound(to, *e, o, x)) extra = true;
   }
   if (entry == nullptr) {
     transport_->post(o, out.bytes, extra ? &x : nullptr);
@@ -484,6 +437,11 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
     auto found = local_target(v.receiver.incarnation, v.receiver.id, miss);
     if (!found) {
       undeliverable_.fetch_add(1, std::memory_order_relaxed);
+      if (v.k == wire::kind::send) [[unlikely]] {  // a monitor or link is answered noproc
+        if (const auto* t = find_message_type(v.type); t != nullptr && t->runtime) {
+          watch_inbound(*t, v, from, {}, sender, &miss);
+        }
+      }
       answer_error(miss.code, miss.why);
       return;
     }
@@ -514,6 +472,7 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
     decode_errors_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  if (type->runtime && v.k == wire::kind::send) [[unlikely]] watch_inbound(*type, v, from, target, sender, nullptr);
   auto& g = gathered_;
   // a send like the one gathered just before it, for the same actor: into the same envelope (a run)
   if (v.k == wire::kind::send && v.correlation == 0 && last_target_.decodes && g.newest != nullptr &&

@@ -15,6 +15,7 @@
 #include "actor/detail/ref_codec.hpp"
 #include "actor/system.hpp"
 #include "net/transport.hpp"
+#include "net/watch_table.hpp"
 #include "wire/wire.hpp"
 
 namespace actor::detail {
@@ -91,6 +92,9 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
 
   void forget_proxy(const std::string& key, const endpoint* which) noexcept;
 
+  /// The monitors and links that cross this node's edge (net/watch_table.hpp).
+  [[nodiscard]] const watch_table& watches() const noexcept { return watches_; }
+
  private:
   // Why a ref names no local actor: no_such_actor (stale incarnation, an id never handed
   // out, no such service) or actor_stopped (an id of this incarnation whose actor stopped).
@@ -122,6 +126,18 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   outbox_entry* gathering_for(const endpoint* sender);
   /// The encoded wire ref of a local endpoint, exporting it; its id on the wire in *wire_id.
   const std::string& encoded_local(const actor_ref& r, std::uint64_t* wire_id);
+
+  // The watch table's side of the paths (net/router_watch.cpp); only watch messages
+  // (message_type::runtime) come here.
+  // A watch message leaves for `to`: recorded (or forgotten) in the table. True: it is a monitor
+  // or a link that must produce its down if dropped (o.watch set, x filled: it needs its extra).
+  bool watch_outbound(const remote_endpoint& to, const envelope& e, posted_envelope& o, posted_extra& x);
+  // A watch message arrived from `from` for `target` (empty: no such local actor, `miss` says why;
+  // a monitor or link is then answered noproc).
+  void watch_inbound(const message_type& type, const wire::envelope_view& v, const origin& from,
+                     const actor_ref& target, const actor_ref& sender, const target_miss* miss);
+  // The transport's events, wired to the table.
+  transport_events watch_events();
 
   actor_system& sys_;
   transport_options opts_;
@@ -177,6 +193,8 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   // its type, if it got that far, and whether last_sender_ is its sender
   const message_type* previous_type_ = nullptr;
   bool previous_sender_ = false;
+
+  watch_table watches_;
 
   mutable std::mutex mu_;
   std::array<actor_ref, service_ids> services_;

@@ -106,6 +106,11 @@ transport::transport(transport_options opts, deliver_fn deliver, std::function<v
   if (wake_fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
 }
 
+void transport::set_events(transport_events ev) {
+  events_ = std::move(ev);
+  clients_.on_forget = events_.client_gone;
+}
+
 void transport::start() {
   if (!io_.joinable()) io_ = std::thread([this] { run(); });
 }
@@ -383,6 +388,9 @@ void transport::reject(const posted_envelope& e, posted_extra* x, errc code, con
   counters_.dropped[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
   if (e.k == wire::kind::request && x != nullptr && x->requester) {
     deliver(x->requester, make_error(error{code, text}, {}, x->correlation));
+  }
+  if (e.watch && x != nullptr && e.to != nullptr && events_.watch_dropped) {  // its down must still come
+    events_.watch_dropped(static_cast<peer*>(e.to)->address, *x, text.empty() ? std::string(to_string(code)) : text);
   }
 }
 

@@ -92,6 +92,9 @@ struct posted_envelope {
   // repeat_of); not known: nowhere said, bytes are written to peers as they are.
   wire::envelope_layout layout;
   wire::kind k = wire::kind::send;
+  // An actor.monitor or actor.link (net/watch_table.hpp): when it is dropped before being
+  // written, transport_events::watch_dropped hears of it (its extra names the watch).
+  bool watch = false;
 };
 
 /// What a request (who to fail when it cannot be delivered) or a reply to a
@@ -102,6 +105,10 @@ struct posted_extra {
   std::uint64_t requester_id = 0;  // the id its sender ref names on the wire (a service's well-known id), which replies name
   std::uint64_t correlation = 0;
   time_point deadline{};
+  // a watch envelope (posted_envelope::watch): the receiver's id on the wire, and whether it is a
+  // link (else a monitor); requester and requester_id name the local side, correlation the watch id
+  std::uint64_t watch_remote = 0;
+  bool watch_link = false;
 };
 
 /// Envelopes handed to the transport together, their bytes one after another.
@@ -135,6 +142,19 @@ struct peer_snapshot {
   peer_state state = peer_state::connecting;
 };
 
+/// What the transport tells its owner about peers, on the I/O thread (the handlers must not
+/// block): what the watch table (net/watch_table.hpp) needs to fire. Any may be empty.
+struct transport_events {
+  /// The peer at `address` (canonical) was declared down or refused us: `why`.
+  std::function<void(const std::string& address, const std::string& why)> peer_down;
+  /// The peer at `address` is another incarnation now (`incarnation`) than the one welcomed before.
+  std::function<void(const std::string& address, std::uint64_t incarnation)> peer_restarted;
+  /// A watch envelope (posted_envelope::watch) for the peer at `address` was dropped before being written.
+  std::function<void(const std::string& address, const posted_extra& x, const std::string& why)> watch_dropped;
+  /// The Bridge client with this routing id was forgotten (gone for down_after).
+  std::function<void(const std::string& client_id)> client_gone;
+};
+
 class transport {
  public:
   /// Called on the I/O thread for every well-formed inbound envelope (its body may be
@@ -151,6 +171,8 @@ class transport {
   transport(const transport&) = delete;
   transport& operator=(const transport&) = delete;
 
+  /// The events' handlers; before start() only.
+  void set_events(transport_events ev);
   /// Starts the I/O thread; deliver and on_second may be called from then on.
   void start();
 
@@ -161,6 +183,10 @@ class transport {
   /// The slot for the peer at address (one per canonical address: net/addresses.hpp), created
   /// on first use; stable until destruction. Thread-safe.
   peer_slot* peer_for(const std::string& address);
+  /// I/O thread only: a peer at `address` watches actors of this node (net/watch_table.hpp), so
+  /// its liveness must be known even when this node sends it nothing: opens the connection to
+  /// it (HELLO, then heartbeats) unless it is open or refused.
+  void keep_alive_with(const std::string& address);
   /// The address names this node: its advertised or bound address in any spelling
   /// (`localhost` for 127.0.0.1; a loopback host on the port of a wildcard bind). Thread-safe.
   [[nodiscard]] bool is_self(std::string_view address) const;
@@ -238,8 +264,11 @@ class transport {
   void heard_from(peer& p, time_point now);
   // after an event of p's connection: publishes its state; logs peer_up when it came back
   void after_heard(peer& p, const connection_event& ev);
-  // makes p's snapshot state (what peers() reads) its connection's
-  void publish(peer& p);
+  // makes p's snapshot state (what peers() reads) its connection's; entering down or refused
+  // is reported (events_.peer_down) with `why` (or the refusal)
+  void publish(peer& p, const std::string* why = nullptr);
+  // p is another incarnation now: reported (events_.peer_restarted)
+  void restart_seen(peer& p, std::uint64_t incarnation);
   void send_probe(peer& p, probe what);  // HELLO or PING on p's DEALER
   void fail_inflight(peer& p, errc code, const std::string& text);
   void reject(const posted_envelope& e, posted_extra* x, errc code, const std::string& text, drop_reason why);
@@ -249,6 +278,7 @@ class transport {
   transport_options opts_;
   connection_options conn_opts_;  // every peer's connection state machine (net/connection.hpp)
   deliver_fn deliver_;
+  transport_events events_;
   std::function<void()> on_second_;
   std::function<void()> frame_done_;
   time_point last_second_{};

@@ -288,6 +288,7 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
       if (ev.restarted) {
         ACTOR_LOG(info, "transport", "peer_restarted", {"peer", p.address}, {"incarnation", h->incarnation});
         fail_inflight(p, errc::node_down, "peer " + p.address + " restarted");
+        restart_seen(p, h->incarnation);
         drop_queued(p, drop_reason::restarted);
       } else {
         // it forgot us: the requests it lists were not delivered (it did not know who sent them)
@@ -316,6 +317,7 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
         // queued for it is dropped; introduce ourselves again
         ACTOR_LOG(info, "transport", "peer_restarted", {"peer", p.address}, {"incarnation", pr->incarnation});
         fail_inflight(p, errc::node_down, "peer " + p.address + " restarted");
+        restart_seen(p, pr->incarnation);
         drop_queued(p, drop_reason::restarted);
         send_probe(p, ev.send);
       }
@@ -329,7 +331,12 @@ void transport::on_dealer_frame(peer& p, const void* data, std::size_t size) {
 
 bool transport::sender_is(const wire::envelope_view& v, const origin& from, std::uint64_t incarnation) {
   if (!v.has_sender) return true;  // anonymous
-  if (incarnation != 0 && v.sender.incarnation != incarnation) return false;
+  if (incarnation != 0 && v.sender.incarnation != incarnation) {
+    // A node speaks for an earlier incarnation of itself (or for a service ref, incarnation 0)
+    // only to say that an actor is gone: its noproc answer to a monitor or link of a stale ref
+    // names the ref it was given (docs/architecture.md, monitors across nodes).
+    if (v.type != "actor.down" && v.type != "actor.exit") return false;
+  }
   if (v.sender.address == from.peer_address) return true;
   // another spelling of the same address (one comparison per run of one sender)
   if (v.sender.address != last_sender_spelling_.first) {

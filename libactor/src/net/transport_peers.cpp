@@ -67,6 +67,11 @@ void transport::open_dealer(peer& p) {
   ACTOR_LOG(debug, "transport", "peer_connecting", {"peer", p.address});
 }
 
+void transport::keep_alive_with(const std::string& address) {
+  auto& p = *static_cast<peer*>(peer_for(address));
+  if (!p.dealer && p.conn.state() != peer_state::refused) open_dealer(p);
+}
+
 std::size_t transport::reclaim_sockets() {
   std::size_t closed = 0;
   std::lock_guard lk(mu_);
@@ -91,10 +96,23 @@ void transport::after_heard(peer& p, const connection_event& ev) {
   }
 }
 
-void transport::publish(peer& p) {
+void transport::publish(peer& p, const std::string* why) {
   if (p.state == p.conn.state()) return;  // only this thread writes it
-  std::lock_guard lk(mu_);
-  p.state = p.conn.state();
+  const bool was_down = p.state == peer_state::down || p.state == peer_state::refused;
+  {
+    std::lock_guard lk(mu_);
+    p.state = p.conn.state();
+  }
+  const bool down = p.state == peer_state::down || p.state == peer_state::refused;
+  if (down && !was_down && events_.peer_down) {
+    events_.peer_down(p.address, why != nullptr        ? "peer " + p.address + " is down: " + *why
+                                 : !p.refusal.empty() ? p.refusal
+                                                      : "peer " + p.address + " is down");
+  }
+}
+
+void transport::restart_seen(peer& p, std::uint64_t incarnation) {
+  if (events_.peer_restarted) events_.peer_restarted(p.address, incarnation);
 }
 
 void transport::send_probe(peer& p, probe what) {
@@ -116,7 +134,7 @@ void transport::mark_down(peer& p, time_point now, const std::string& why) {
 }
 
 void transport::went_down(peer& p, const std::string& why) {
-  publish(p);
+  publish(p, &why);
   ACTOR_LOG(warn, "transport", "peer_down", {"peer", p.address}, {"reason", why});
   fail_inflight(p, errc::node_down, "peer " + p.address + " is down: " + why);
   drop_queued(p, drop_reason::node_down);
@@ -125,6 +143,11 @@ void transport::went_down(peer& p, const std::string& why) {
 void transport::drop_queued(peer& p, drop_reason why) {
   // requests among them were failed with what was in flight (inflight holds them from route())
   counters_.dropped[static_cast<std::size_t>(why)].fetch_add(p.queued, std::memory_order_relaxed);
+  if (events_.watch_dropped) {  // a monitor or link waiting for the handshake still owes its down
+    for (const auto& o : p.backlog) {
+      if (o.e.watch) events_.watch_dropped(p.address, o.x, "peer " + p.address + " " + std::string(to_string(why)));
+    }
+  }
   p.backlog.clear();
   p.stalled.clear();
   p.batch.clear();
@@ -135,6 +158,7 @@ void transport::drop_queued(peer& p, drop_reason why) {
 void transport::peer_restarted(peer& p, std::uint64_t incarnation) {
   ACTOR_LOG(debug, "transport", "inflight_lost", {"peer", p.address}, {"incarnation", incarnation});
   fail_inflight(p, errc::node_down, "peer " + p.address + " restarted");
+  restart_seen(p, incarnation);
   // written for the old run's connection; the backlog waited for this handshake and stays
   const std::size_t written = p.queued - std::min(p.queued, p.backlog.size());
   counters_.dropped[static_cast<std::size_t>(drop_reason::restarted)].fetch_add(written, std::memory_order_relaxed);

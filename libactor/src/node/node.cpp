@@ -206,6 +206,13 @@ node_stats node::stats() const {
   s.actors_spawned = sys.actors_spawned;
   s.actors_crashed = sys.actors_crashed;
   s.dead_letters = sys.dead_letters;
+  s.monitors = sys.monitors;
+  s.links = sys.links;
+  const auto& w = router_->watches();
+  s.watches_monitoring = w.size(detail::watch_kind::monitoring);
+  s.watches_linked = w.size(detail::watch_kind::linked);
+  s.watches_watched_by = w.size(detail::watch_kind::watched_by);
+  s.watches_fired = w.fired();
   const auto& c = router_->net().counters();
   s.messages_sent = c.envelopes_out.load();
   s.messages_received = c.envelopes_in.load();
