@@ -378,7 +378,9 @@ void bridge_io::drop_queued(connection& c) {
 void bridge_io::tick(steady_time now) {
   // If this thread did not run for a while (the process was stopped, or starved), the silence
   // is ours, not the nodes': they get a fresh grace period (else a monitor would see node_down)
-  const bool we_stalled = last_tick_ != steady_time{} && now - last_tick_ > opts_.down_after / 2;
+  const auto tick_every = std::max(std::chrono::milliseconds(10), opts_.heartbeat / 5);  // as run() ticks
+  const bool we_stalled =
+      last_tick_ != steady_time{} && now - last_tick_ > std::max<steady_time::duration>(opts_.down_after / 2, 3 * tick_every);
   last_tick_ = now;
   if (we_stalled) {
     for (auto& [addr, c] : conns_) c->link.grace(now);
