@@ -208,7 +208,7 @@ class MonitorsMixin:
                 now = time.monotonic()
                 if now >= deadline:
                     raise Timeout(f"no down within {timeout:g} s")
-                if now - last_turn > self.down_after / 2:
+                if now - last_turn > max(self.down_after / 2, 3 * self.heartbeat):
                     started = now  # we did not run for a while (stopped, starved): the silence was ours
                 last_turn = now
                 failure, wake = conn.keep_alive(now, started)
