@@ -274,6 +274,7 @@ class name_monitors {
     if (!seen_.insert(key).second) return;
     auto m = bridge_.monitor(ref, 1s);
     if (!m) return;  // its node is unreachable: nothing to print for it
+    (void)m->sync(1s);  // in place before the name is printed: a stop after that gives its reason
     auto out = downs_;
     const auto id = m->id();
     m->on_down([out, name, key, id](const actor::down_reason& r) {
@@ -306,8 +307,8 @@ int cmd_watch(const context& c) {
   if (!w) return fail(w.error());
   name_monitors monitors(c.bridge);
   for (const auto& e : w->snapshot()) {
-    print_line("{\"event\":\"present\",\"name\":" + json_quote(e.name) + ",\"ref\":" + ref_json(e.ref) + "}");
     monitors.follow(e.name, e.ref);
+    print_line("{\"event\":\"present\",\"name\":" + json_quote(e.name) + ",\"ref\":" + ref_json(e.ref) + "}");
   }
   std::size_t seen = 0;
   auto more = [&] { return interrupted == 0 && (c.opts.count == 0 || seen < c.opts.count); };
@@ -323,10 +324,10 @@ int cmd_watch(const context& c) {
       if (change.error().code == errc::timeout) continue;
       return fail(change.error());
     }
+    monitors.follow(change->name, change->ref);
     print_line("{\"event\":" + json_quote(change->event) + ",\"name\":" + json_quote(change->name) +
                ",\"ref\":" + ref_json(change->ref) + "}");
     ++seen;
-    monitors.follow(change->name, change->ref);
   }
   return exit_ok;
 }
