@@ -340,7 +340,7 @@ TEST_CASE("actorctl watch prints the names, then their changes, as JSON lines", 
   node_process a(fast_node_argv(actor_node_path(), "a", {"--registry", reg.address(), "--spawn", "counter:w/zero"}));
   REQUIRE(poll_until([&] { return actorctl({"--registry", reg.address(), "lookup", "w/zero"}).exit_code == 0; }, 10s));
 
-  actorctl_process watch({"--registry", reg.address(), "--count", "2", "watch", "w/"});
+  actorctl_process watch({"--registry", reg.address(), "--count", "3", "watch", "w/"});  // appeared, down, disappeared
   // the snapshot is printed once the watch is in place
   REQUIRE(poll_until([&] { return watch.out().find("w/zero") != std::string::npos; }, 10s));
   const auto one = spawn(a.address(), "counter", "w/one");  // refs keep their node's name through the registry
