@@ -1,10 +1,16 @@
 // actorctl: the command-line Bridge, for scripts. Parses its options, runs one
 // command through an actor::bridge, prints results as JSON on stdout and errors on
 // stderr, and exits with a code per outcome (see actorctl --help).
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <deque>
 #include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "actor/bridge.hpp"
@@ -217,21 +223,108 @@ int ask_manager(const context& c, const char* type) {
 int cmd_stats(const context& c) { return ask_manager(c, "actor.node.stats"); }
 int cmd_ping(const context& c) { return ask_manager(c, "actor.node.ping"); }
 
-int cmd_watch(const context& c) {
+std::string reason_json(const actor::down_reason& r) {
+  return "{\"what\":" + json_quote(actor::to_string(r.what)) + ",\"text\":" + json_quote(r.text) +
+         ",\"error_type\":" + json_quote(r.error_type) + "}";
+}
+
+void on_stop_signals() {
   std::signal(SIGINT, [](int) { interrupted = 1; });
   std::signal(SIGTERM, [](int) { interrupted = 1; });
+}
+
+// Waits for the actor's down (until --timeout) and prints it as one JSON line.
+int cmd_monitor(const context& c) {
+  on_stop_signals();
+  const auto deadline = std::chrono::steady_clock::now() + c.timeout;
+  auto to = c.target(c.args[0]);
+  if (!to) return usage(to.error().text);
+  auto m = c.bridge.monitor(*to, c.timeout);
+  if (!m) return fail(m.error());
+  // in place before we say so: a stop after this line gives its own reason, not noproc
+  if (auto in_place = m->sync(c.timeout); !in_place && !m->done()) return fail(in_place.error());
+  std::fprintf(stderr, "actorctl: monitoring %s (monitor %llu)\n", actor::format_ref(m->target()).c_str(),
+               static_cast<unsigned long long>(m->id()));
+  std::fflush(stderr);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto r = m->wait(std::clamp(left, 0ms, 200ms));
+    if (r) {
+      print_line("{\"target\":" + json_quote(c.args[0]) + ",\"ref\":" + ref_json(m->target()) +
+                 ",\"monitor\":" + std::to_string(m->id()) + ",\"reason\":" + reason_json(*r) + "}");
+      return exit_ok;
+    }
+    if (r.error().code != errc::timeout) return fail(r.error());
+    if (left <= 0ms) {
+      return fail(actor::error{errc::timeout, "the actor was still there after " + std::to_string(c.timeout.count()) +
+                                                  " ms"});
+    }
+    if (interrupted != 0) return fail(actor::error{errc::shutting_down, "interrupted"});
+  }
+}
+
+// The monitors of watch: one per actor seen behind a name (kept when the name moves on, so
+// the down of the actor that held it is printed even when the registry's change comes first).
+class name_monitors {
+ public:
+  explicit name_monitors(actor::bridge& b) : bridge_(b) {}
+  void follow(const std::string& name, const actor::actor_ref& ref) {
+    if (!ref) return;
+    const auto key = actor::format_ref(ref);
+    if (!seen_.insert(key).second) return;
+    auto m = bridge_.monitor(ref, 1s);
+    if (!m) return;  // its node is unreachable: nothing to print for it
+    (void)m->sync(1s);  // in place before the name is printed: a stop after that gives its reason
+    auto out = downs_;
+    const auto id = m->id();
+    m->on_down([out, name, key, id](const actor::down_reason& r) {
+      std::lock_guard lk(out->mu);
+      out->lines.push_back("{\"event\":\"down\",\"name\":" + json_quote(name) + ",\"ref\":" + json_quote(key) +
+                           ",\"monitor\":" + std::to_string(id) + ",\"reason\":" + reason_json(r) + "}");
+    });
+    handles_.push_back(std::move(*m));
+  }
+  // The down lines that came since the last call.
+  std::deque<std::string> take() {
+    std::lock_guard lk(downs_->mu);
+    return std::exchange(downs_->lines, {});
+  }
+
+ private:
+  struct lines {
+    std::mutex mu;
+    std::deque<std::string> lines;
+  };
+  actor::bridge& bridge_;
+  std::set<std::string> seen_;
+  std::shared_ptr<lines> downs_ = std::make_shared<lines>();
+  std::vector<actor::monitor_handle> handles_;
+};
+
+int cmd_watch(const context& c) {
+  on_stop_signals();
   auto w = c.bridge.watch(c.args.empty() ? std::string() : c.args[0], c.timeout);
   if (!w) return fail(w.error());
+  name_monitors monitors(c.bridge);
   for (const auto& e : w->snapshot()) {
+    monitors.follow(e.name, e.ref);
     print_line("{\"event\":\"present\",\"name\":" + json_quote(e.name) + ",\"ref\":" + ref_json(e.ref) + "}");
   }
   std::size_t seen = 0;
-  while (interrupted == 0 && (c.opts.count == 0 || seen < c.opts.count)) {
-    auto change = w->next(200ms);
+  auto more = [&] { return interrupted == 0 && (c.opts.count == 0 || seen < c.opts.count); };
+  while (more()) {
+    for (auto& line : monitors.take()) {
+      if (!more()) break;
+      print_line(line);
+      ++seen;
+    }
+    if (!more()) break;
+    auto change = w->next(50ms);
     if (!change) {
       if (change.error().code == errc::timeout) continue;
       return fail(change.error());
     }
+    monitors.follow(change->name, change->ref);
     print_line("{\"event\":" + json_quote(change->event) + ",\"name\":" + json_quote(change->name) +
                ",\"ref\":" + ref_json(change->ref) + "}");
     ++seen;
@@ -259,6 +352,7 @@ constexpr command commands[] = {
     {"stats", 0, 1, cmd_stats, "stats [ADDRESS]"},
     {"ping", 0, 1, cmd_ping, "ping [ADDRESS]"},
     {"watch", 0, 1, cmd_watch, "watch [PREFIX]"},
+    {"monitor", 1, 1, cmd_monitor, "monitor TARGET"},
 };
 
 int run(const options& o) {

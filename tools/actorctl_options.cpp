@@ -27,7 +27,14 @@ commands:
   stats [ADDRESS]                 a node's counters as JSON (default: --node)
   ping [ADDRESS]                  a node's name, address and incarnation as JSON (default: --node)
   watch [PREFIX]                  print the names under PREFIX, then their changes, as JSON lines,
-                                  until SIGINT/SIGTERM or --count changes
+                                  and a "down" line (with the reason) when an actor that held one
+                                  of them dies, until SIGINT/SIGTERM or --count lines after the names
+  monitor TARGET                  wait (up to --timeout) until the actor is gone, then print one JSON
+                                  line {"target", "ref", "monitor", "reason": {"what", "text",
+                                  "error_type"}} and exit 0; what: stopped, normal, crashed,
+                                  shutdown, linked, noproc (gone already), node_down,
+                                  node_restarted. Once the monitor is in place, says
+                                  "actorctl: monitoring REF" on stderr. Still there at --timeout: exit 3
 
 targets:
   NAME                            resolved through the registries (--registry); without any
@@ -46,7 +53,8 @@ exit codes:
     target, unknown message type
     or actor type, body that does
     not fit its type (bad_message)
-  3 timeout
+  3 timeout (monitor: the actor
+    was still there)
 
 )";
 
@@ -66,7 +74,7 @@ po::options_description describe(options& o) {
     ("heartbeat-ms", po::value(&o.heartbeat_ms)->default_value(o.heartbeat_ms), "ping interval to nodes")
     ("down-after-ms", po::value(&o.down_after_ms)->default_value(o.down_after_ms), "silence before a node is down")
     ("max-message-size", po::value(&o.max_message_size)->default_value(o.max_message_size), "largest accepted message, bytes")
-    ("count", po::value(&o.count)->default_value(o.count), "watch: exit after this many changes (0: never)");
+    ("count", po::value(&o.count)->default_value(o.count), "watch: exit after this many lines after the names (changes and downs; 0: never)");
   // clang-format on
   return d;
 }

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <stdexcept>
 #include <cstring>
@@ -87,6 +88,8 @@ class actorctl_process {
   actorctl_process& operator=(const actorctl_process&) = delete;
 
   [[nodiscard]] std::string out() const { return slurp(out_path_); }
+  [[nodiscard]] std::string err() const { return slurp(err_path_); }
+  void signal(int sig) const { ::kill(pid_, sig); }
 
   /// Waits up to `limit` for the exit; a failed test when it does not come.
   outcome wait(ms limit = 30s) {
@@ -337,15 +340,87 @@ TEST_CASE("actorctl watch prints the names, then their changes, as JSON lines", 
   node_process a(fast_node_argv(actor_node_path(), "a", {"--registry", reg.address(), "--spawn", "counter:w/zero"}));
   REQUIRE(poll_until([&] { return actorctl({"--registry", reg.address(), "lookup", "w/zero"}).exit_code == 0; }, 10s));
 
-  actorctl_process watch({"--registry", reg.address(), "--count", "2", "watch", "w/"});
+  actorctl_process watch({"--registry", reg.address(), "--count", "3", "watch", "w/"});  // appeared, down, disappeared
   // the snapshot is printed once the watch is in place
   REQUIRE(poll_until([&] { return watch.out().find("w/zero") != std::string::npos; }, 10s));
   const auto one = spawn(a.address(), "counter", "w/one");  // refs keep their node's name through the registry
+  // watch monitors the actor behind each name it prints: once w/one appeared, its stop is seen
+  REQUIRE(poll_until([&] { return watch.out().find("w/one") != std::string::npos; }, 10s));
   REQUIRE(actorctl({"stop", one}).exit_code == 0);
   auto r = watch.wait(10s);
   CHECK(r.exit_code == 0);
   const auto zero = chomp(actorctl({"--registry", reg.address(), "lookup", "w/zero"}).out);
-  CHECK(r.out == "{\"event\":\"present\",\"name\":\"w/zero\",\"ref\":\"" + zero + "\"}\n"
-                 "{\"event\":\"appeared\",\"name\":\"w/one\",\"ref\":\"" + one + "\"}\n"
-                 "{\"event\":\"disappeared\",\"name\":\"w/one\",\"ref\":null}\n");
+  CHECK_THAT(r.out, StartsWith("{\"event\":\"present\",\"name\":\"w/zero\",\"ref\":\"" + zero + "\"}\n"
+                               "{\"event\":\"appeared\",\"name\":\"w/one\",\"ref\":\"" + one + "\"}\n"));
+  // the registry's change and the actor's down come by different paths: in either order
+  CHECK_THAT(r.out, Contains("{\"event\":\"disappeared\",\"name\":\"w/one\",\"ref\":null}\n"));
+  CHECK_THAT(r.out, Contains("{\"event\":\"down\",\"name\":\"w/one\",\"ref\":\"" + one + "\",\"monitor\":") &&
+                        Contains(R"("reason":{"what":"stopped","text":"","error_type":""}})"));
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 4);
+}
+
+TEST_CASE("actorctl monitor prints the reason an actor is gone as one JSON line", "[integration][actorctl][monitor]") {
+  node_process proc(fast_node_argv(test_node_path(), "mon-ctl"));
+  const auto counter = spawn(proc.address(), "counter", "m1");
+
+  SECTION("stopped, by a name on the node") {
+    actorctl_process m({"--node", proc.address(), "--timeout", "20000", "monitor", "m1"});
+    REQUIRE(poll_until([&] { return m.err().find("monitoring") != std::string::npos; }, 10s));
+    REQUIRE(actorctl({"stop", counter}).exit_code == 0);
+    auto r = m.wait(10s);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.out, StartsWith(R"({"target":"m1","ref":")" + counter + R"(","monitor":)"));
+    CHECK_THAT(r.out, Contains(R"("reason":{"what":"stopped","text":"","error_type":""}})" "\n"));
+    CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
+  }
+  SECTION("crashed, with the exception's text and type") {
+    const auto crasher = spawn(proc.address(), "crasher");
+    actorctl_process m({"--timeout", "20000", "monitor", crasher});
+    REQUIRE(poll_until([&] { return m.err().find("monitoring") != std::string::npos; }, 10s));
+    CHECK(actorctl({"call", crasher, "itest.boom"}).exit_code == 6);
+    auto r = m.wait(10s);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.out, Contains(R"("reason":{"what":"crashed","text":")") &&
+                          Contains(R"(boom","error_type":"std::runtime_error"}})"));
+  }
+  SECTION("still there at --timeout: exit 3") {
+    auto r = actorctl({"--timeout", "300", "monitor", counter});
+    CHECK(r.exit_code == 3);
+    CHECK(r.out.empty());
+    CHECK_THAT(r.err, Contains("timeout"));
+  }
+  SECTION("a name nobody holds: exit 4 at once") {
+    auto r = actorctl({"--timeout", "20000", "monitor", "nobody@" + proc.address()});
+    CHECK(r.exit_code == 4);
+    CHECK(r.took < 5s);
+  }
+  SECTION("node_down when its node is killed") {
+    actorctl_process m({"--timeout", "20000", "--heartbeat-ms", "100", "--down-after-ms", "600", "monitor", counter});
+    REQUIRE(poll_until([&] { return m.err().find("monitoring") != std::string::npos; }, 10s));
+    proc.kill_and_reap();
+    auto r = m.wait(10s);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.out, Contains(R"("reason":{"what":"node_down",)"));
+    CHECK(r.took < 10s);
+  }
+  SECTION("frozen past the node's down bound, actorctl still hears the down when it resumes") {
+    actorctl_process m({"--timeout", "60000", "monitor", counter});
+    REQUIRE(poll_until([&] { return m.err().find("monitoring") != std::string::npos; }, 10s));
+    m.signal(SIGSTOP);
+    // the node forgets a client silent past its down bound (fast: 600 ms); wait for it
+    local_node me;
+    auto clients = [&] {
+      auto s = me.stats_at(proc.address());
+      return s ? static_cast<long long>(s->clients) : -1LL;
+    };
+    const bool forgotten = poll_until([&] { return clients() == 0; }, ms(20000 * slowdown));
+    m.signal(SIGCONT);
+    REQUIRE(forgotten);
+    // welcomed again, it sends its monitor again (the actor keeps one entry); then the stop
+    REQUIRE(poll_until([&] { return clients() == 1; }, 10s));
+    REQUIRE(actorctl({"stop", counter}).exit_code == 0);
+    auto r = m.wait(10s);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.out, Contains(R"("reason":{"what":"stopped",)"));
+  }
 }

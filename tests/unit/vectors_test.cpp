@@ -2,6 +2,8 @@
 // one decodes to the value the file states and re-encodes to exactly its bytes. The Python
 // client checks the same file with its own codec (clients/python/tests/test_vectors.py).
 #include <fstream>
+#include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -10,9 +12,11 @@
 #include <catch2/catch.hpp>
 
 #include "actor/actor.hpp"
+#include "actor/bridge.hpp"
 #include "actor/builtins.hpp"
 #include "actor/node.hpp"
 #include "actor/registry.hpp"
+#include "bridge/refs.hpp"
 #include "vectors.hpp"
 
 namespace {
@@ -33,6 +37,7 @@ json load_vectors(const char* path = ACTOR_VECTORS_PATH) {
 // A body through its registered C++ type (decoded into the struct, packed again), or, for a
 // type this binary does not know, as a plain MessagePack value.
 void pack_body(std::string_view type, const msgpack::object& body, msgpack::packer<actor::byte_sink>& pk) {
+  actor::detail::ref_codec_scope scope(&actor::detail::bridge_codec());  // refs in bodies (actor.down's who)
   if (const auto* t = actor::find_message_type(type)) {
     std::unique_ptr<actor::detail::envelope> e(t->unpack(body));
     t->pack(e->data, pk);
@@ -183,4 +188,61 @@ TEST_CASE("every malformed vector is rejected, by the general reader and by the 
       CHECK(rejected_by_batch_decoder(bytes, wire::batch_decoder::bodies::checked));
     }
   }
+}
+
+TEST_CASE("the monitor vectors decode into the watch messages, as the Bridge reads them", "[wire][vectors][monitor]") {
+  std::map<std::string, std::string> frames;
+  for (const auto& entry : load_vectors().items) frames[entry.at("name").s] = vectors::from_hex(entry.at("hex").s);
+  // the one envelope of a BATCH vector, its body as a Bridge decodes it (actor::bridge::unpack)
+  auto only_envelope = [&](const std::string& name, auto&& check) {
+    INFO("vector " << name);
+    REQUIRE(frames.count(name) == 1);
+    const auto& bytes = frames[name];
+    auto f = wire::decode_frame(bytes.data(), bytes.size(), wire::limits(1 << 20));
+    REQUIRE(f.has_value());
+    REQUIRE(f->size == 2);
+    auto v = wire::read_envelope(f->items[1]);
+    REQUIRE(v.has_value());
+    CHECK(v->k == wire::kind::send);
+    msgpack::sbuffer body;
+    msgpack::pack(body, *v->body);
+    check(*v, actor::raw_message{std::string(v->type), std::string(body.data(), body.size())});
+  };
+  only_envelope("batch_monitor", [](const wire::envelope_view& v, const actor::raw_message& m) {
+    CHECK(m.type == "actor.monitor");
+    CHECK(v.correlation == 11);
+    CHECK(v.sender.id == 2);
+    CHECK(m.body == std::string("\x80", 1));
+  });
+  only_envelope("batch_down", [](const wire::envelope_view& v, const actor::raw_message& m) {
+    CHECK(v.correlation == 11);
+    std::optional<actor::down_msg> d;
+    REQUIRE(actor::bridge::unpack(m, "actor.down", [&](const msgpack::object& o) { d.emplace(o.as<actor::down_msg>()); }));
+    CHECK(d->monitor == 11);
+    CHECK(actor::format_ref(d->who) == "n1@tcp://127.0.0.1:7100#1234605616436508552/16");
+    CHECK(d->reason == actor::down_reason{actor::down_reason::kind::crashed, "boom", "std::runtime_error"});
+  });
+  only_envelope("batch_down_noproc", [](const wire::envelope_view& v, const actor::raw_message& m) {
+    CHECK(v.correlation == 12);
+    std::optional<actor::down_msg> d;
+    REQUIRE(actor::bridge::unpack(m, "actor.down", [&](const msgpack::object& o) { d.emplace(o.as<actor::down_msg>()); }));
+    CHECK_FALSE(d->who);
+    CHECK(d->reason.what == actor::down_reason::kind::noproc);
+  });
+  only_envelope("batch_exit", [](const wire::envelope_view& v, const actor::raw_message& m) {
+    CHECK(v.correlation == 5);
+    std::optional<actor::exit_msg> x;
+    REQUIRE(actor::bridge::unpack(m, "actor.exit", [&](const msgpack::object& o) { x.emplace(o.as<actor::exit_msg>()); }));
+    CHECK(x->reason.what == actor::down_reason::kind::crashed);
+    CHECK(x->reason.error_type == "std::runtime_error");
+  });
+  // a reason whose what is not one of the names is refused, not guessed
+  msgpack::sbuffer bad;
+  msgpack::packer<msgpack::sbuffer> pk(bad);
+  pk.pack_map(3);
+  pk.pack("monitor"), pk.pack(1), pk.pack("who"), pk.pack_nil(), pk.pack("reason");
+  pk.pack_map(1), pk.pack("what"), pk.pack("exploded");
+  auto r = actor::bridge::unpack(actor::raw_message{"actor.down", std::string(bad.data(), bad.size())}, "actor.down",
+                                 [&](const msgpack::object& o) { (void)o.as<actor::down_msg>(); });
+  CHECK_FALSE(r);
 }

@@ -11,8 +11,10 @@
 #include <vector>
 
 #include "actor/builtins.hpp"
+#include "actor/monitor.hpp"
 #include "actor/node.hpp"
 #include "actor/registry.hpp"
+#include "bridge/refs.hpp"  // the Bridge's ref codec: refs in bodies (actor.down's who) as wire refs
 #include "vectors.hpp"
 
 namespace {
@@ -28,6 +30,8 @@ const std::string addr_n2 = "tcp://127.0.0.1:7200";
 const wire_ref counter_ref{"n1", addr_n1, inc_n1, 16};
 const wire_ref forwarder_ref{"n2", addr_n2, inc_n2, 17};
 const wire_ref client_ref{"script", "", 0, 1};
+const wire_ref client_monitor_ref{"script", "", 0, 2};  // the id a Bridge monitors from
+const wire_ref missing_ref{"n1", addr_n1, inc_n1, 99};    // no such actor on n1
 
 struct envelope_spec {
   wire::kind k;
@@ -41,6 +45,7 @@ struct envelope_spec {
 
 template <class T>
 std::string pack(const T& v) {
+  actor::detail::ref_codec_scope scope(&actor::detail::bridge_codec());
   msgpack::sbuffer b;
   msgpack::pack(b, v);
   return {b.data(), b.size()};
@@ -167,6 +172,36 @@ int main() {
         batch({env(kind::request, &client_ref, wire_ref{"registry", "tcp://127.0.0.1:7000", 0, 1}, 7, 2000,
                    "actor.registry.lookup", actor::registry_lookup{"c1"})}));
 
+  // monitors and links (docs/protocol.md "Monitors and links"): kind send, the watch id in correlation
+  using actor::down_reason;
+  const down_reason crashed{down_reason::kind::crashed, "boom", "std::runtime_error"};
+  frame("batch_monitor",
+        "BATCH of one actor.monitor (kind 0): a Bridge client, from its id 2, monitors the counter; correlation 11 "
+        "is the monitor id it chose; the body is empty.",
+        batch({env(kind::send, &client_monitor_ref, counter_ref, 11, 0, "actor.monitor",
+                   actor::detail::monitor_request{})}));
+  frame("batch_demonitor", "BATCH of one actor.demonitor: the client ends monitor 11 (correlation 11, body {}).",
+        batch({env(kind::send, &client_monitor_ref, counter_ref, 11, 0, "actor.demonitor",
+                   actor::detail::demonitor_request{})}));
+  frame("batch_down",
+        "BATCH of one actor.down (kind 0) from the counter, which crashed, to the client's monitor 11: correlation "
+        "11, body {monitor, who, reason {what, text, error_type}}; what is a string.",
+        batch({env(kind::send, &counter_ref, client_monitor_ref, 11, 0, "actor.down",
+                   actor::down_msg{11, actor::detail::make_bridge_ref(counter_ref), crashed})}));
+  frame("batch_down_noproc",
+        "BATCH of one actor.down with reason noproc: actor 99 of n1 did not exist when monitor 12 arrived, and n1 "
+        "answers for it (sender: the ref the monitor named; who nil: the watcher knows whom it monitored).",
+        batch({env(kind::send, &missing_ref, client_monitor_ref, 12, 0, "actor.down",
+                   actor::down_msg{12, {}, {down_reason::kind::noproc, "no actor 99 on node n1", {}}})}));
+  frame("batch_link",
+        "BATCH of one actor.link: actor 17 on n2 links itself to the counter; correlation 5 is its link id.",
+        batch({env(kind::send, &forwarder_ref, counter_ref, 5, 0, "actor.link", actor::detail::link_request{})}));
+  frame("batch_exit",
+        "BATCH of one actor.exit: the counter crashed and tells its linked actor 17 on n2 (correlation: the link "
+        "id 5; body {from, reason}).",
+        batch({env(kind::send, &counter_ref, forwarder_ref, 5, 0, "actor.exit",
+                   actor::exit_msg{actor::detail::make_bridge_ref(counter_ref), crashed})}));
+
   const auto ref_bytes = pack(counter_ref);
   v.push_back({"ref", "A ref on its own: actor 16 of node n1 at tcp://127.0.0.1:7100, incarnation 0x1122334455667788.",
                ref_bytes, ref_value(ref_bytes)});
@@ -176,6 +211,11 @@ int main() {
   const auto error = pack(actor::error{actor::errc::timeout, "no reply within 250 ms"});
   v.push_back({"body_error", "The body of actor.error: {code: 1 (timeout), text}.", error,
                body_value("actor.error", error)});
+
+  const auto down = pack(actor::down_msg{11, actor::detail::make_bridge_ref(counter_ref), crashed});
+  v.push_back({"body_down", "The body of actor.down: {monitor: 11, who: the counter's ref, reason: {what: "
+               "\"crashed\", text: \"boom\", error_type: \"std::runtime_error\"}}.",
+               down, body_value("actor.down", down)});
 
   std::string out = "[\n";
   for (std::size_t i = 0; i < v.size(); ++i) {

@@ -11,12 +11,13 @@ See bridge.py for the API and docs/protocol.md for the wire protocol it speaks.
 """
 
 from .bridge import Bridge, Reply
-from .errors import (ActorError, ActorStopped, BadMessage, NameTaken, NodeDown, NoSuchActor, Overloaded,
-                     RemoteError, ShuttingDown, Timeout, Unauthorized, UnknownType, error_for)
+from .errors import (ActorError, ActorStopped, BadMessage, NameTaken, NodeDown, NodeRestarted, NoSuchActor,
+                     Overloaded, RemoteError, ShuttingDown, Timeout, Unauthorized, UnknownType, error_for)
+from .monitors import DownReason, Monitor
 from .wire import PROTOCOL_VERSION, Ref
 
 __all__ = [
-    "Bridge", "Reply", "Ref", "PROTOCOL_VERSION", "error_for",
+    "Bridge", "Reply", "Ref", "PROTOCOL_VERSION", "error_for", "DownReason", "Monitor", "NodeRestarted",
     "ActorError", "Timeout", "NoSuchActor", "ActorStopped", "NodeDown", "RemoteError", "Overloaded",
     "ShuttingDown", "BadMessage", "Unauthorized", "NameTaken", "UnknownType",
 ]

@@ -25,6 +25,7 @@ import zmq
 from . import targets, wire
 from .connection import Connection, normalize_address
 from .errors import ActorError, BadMessage, NodeDown, NoSuchActor, Overloaded, ShuttingDown, Timeout, error_for
+from .monitors import MonitorsMixin
 from .wire import Ref
 
 REGISTRY_ID = 1  # the registry's service actor answers at this well-known id (incarnation 0)
@@ -71,7 +72,7 @@ def _nests_deeper(value, limit):
     return False
 
 
-class Bridge:
+class Bridge(MonitorsMixin):
     """A client of libactor nodes and registries.
 
     registries: addresses of actor-registry processes (tried in order, failing over when one
@@ -93,6 +94,9 @@ class Bridge:
 
     Every call takes a ``timeout`` in seconds and raises an ActorError subclass when it fails
     (Timeout, NoSuchActor, NodeDown, RemoteError, BadMessage, ...), with the protocol's codes.
+
+    ``monitor(target)`` returns a Monitor whose ``wait(timeout)`` gives the DownReason the actor
+    is gone with (monitors.py).
     """
 
     def __init__(self, registries=(), name="python", heartbeat=0.5, down_after=2.0,
@@ -118,6 +122,7 @@ class Bridge:
         self._lock = threading.RLock()
         self._pending = 0
         self._closed = False
+        self._init_monitors()
 
     # ---- the public API -----------------------------------------------------------------------
 
@@ -222,6 +227,7 @@ class Bridge:
         with self._lock:
             if self._closed:
                 return
+            self._close_monitors()  # their demonitors go within the linger
             self._closed = True
             for conn in self._conns.values():
                 conn.close(linger_ms=1000)
@@ -325,10 +331,12 @@ class Bridge:
             self._conns[address] = conn
         return conn
 
-    def _drop(self, conn):
-        # forget the connection: the next call opens a fresh one and says HELLO again
+    def _drop(self, conn, failure=None):
+        # forget the connection: the next call opens a fresh one and says HELLO again;
+        # its monitors hear node_down (node_restarted when failure says so)
         if self._conns.get(conn.address) is conn:
             del self._conns[conn.address]
+        self._monitors_lost(conn, failure)
         if conn.address in self.gateways:  # the next calls go to the next gateway for a while
             self._gateway_down[conn.address] = time.monotonic() + self.down_after
         conn.close()
@@ -362,7 +370,7 @@ class Bridge:
                 if c is conn:
                     outcomes[i] = error
                     del pending[corr]
-            self._drop(conn)
+            self._drop(conn, error)
 
         started = now
         self._pending = len(pending)
@@ -395,6 +403,8 @@ class Bridge:
                     if failure is not None:
                         fail(conn, failure)
                         continue
+                    if conn.take_welcomed_again():
+                        self._monitors_welcomed_again(conn)
                     for _, corr in conn.take_forgotten():
                         # not delivered: the node did not know us; again (once) after its new WELCOME
                         if corr not in pending or pending[corr][1] is not conn:
@@ -410,8 +420,10 @@ class Bridge:
             self._pending = 0
         return outcomes
 
-    @staticmethod
-    def _answer(env, pending, outcomes):
+    def _answer(self, env, pending, outcomes):
+        if env.kind == wire.SEND:
+            self._on_send(env)  # an actor.down for a monitor
+            return
         if env.kind not in (wire.REPLY, wire.ERROR) or env.correlation not in pending:
             return  # a late answer to a request that timed out, or a message we do not take
         i, _ = pending.pop(env.correlation)

@@ -24,7 +24,7 @@ import time
 import zmq
 
 from . import wire
-from .errors import BadMessage, NodeDown
+from .errors import BadMessage, NodeDown, NodeRestarted
 
 
 def normalize_address(address):
@@ -134,6 +134,8 @@ class Connection:
         self.socket.send(self._hello)
         self.welcome = None
         self._forgotten = []  # (sender id, correlation) the node listed in HELLO_AGAIN
+        self._forgot_by = None  # the incarnation that forgot us (HELLO_AGAIN), until its WELCOME
+        self._welcomed_again = False  # a WELCOME after it forgot us came: take_welcomed_again()
         self._last_heard = 0.0
         self._last_ping = 0.0
         self._seq = 0
@@ -175,7 +177,7 @@ class Connection:
     def receive(self):
         """Reads every frame waiting, without blocking. Returns (envelopes, failure): the envelopes
         of the BATCHes that came, in order, and NodeDown when the node refused the handshake or
-        restarted (a PONG from another incarnation), else None. After a failure the connection is
+        restarted (a PONG from another incarnation: NodeRestarted, a NodeDown), else None. After a failure the connection is
         of no more use: reading stops there, and its owner closes it."""
         envelopes = []
         while True:
@@ -189,17 +191,25 @@ class Connection:
                 continue  # a node never sends garbage; if one did, dropping it is all we can do
             self._last_heard = time.monotonic()
             if isinstance(frame, wire.Welcome):
+                if self._forgot_by is not None:
+                    if frame.incarnation != self._forgot_by:
+                        return envelopes, NodeRestarted(f"node at {self.address} restarted: what was in flight is lost")
+                    self._welcomed_again = True
+                    self._forgot_by = None
                 self.welcome = frame
                 self._flush()
             elif isinstance(frame, wire.Refuse):
                 return envelopes, NodeDown(f"node at {self.address} refused the handshake: {frame.reason}")
             elif isinstance(frame, wire.Pong):
                 if self.welcome is not None and frame.incarnation != self.welcome.incarnation:
-                    return envelopes, NodeDown(f"node at {self.address} restarted: what was in flight is lost")
+                    return envelopes, NodeRestarted(f"node at {self.address} restarted: what was in flight is lost")
             elif isinstance(frame, wire.HelloAgain):
-                if self.welcome is not None and frame.incarnation != self.welcome.incarnation:
-                    return envelopes, NodeDown(f"node at {self.address} restarted: what was in flight is lost")
+                known = self.welcome.incarnation if self.welcome is not None else self._forgot_by
+                if known is not None and frame.incarnation != known:
+                    return envelopes, NodeRestarted(f"node at {self.address} restarted: what was in flight is lost")
                 # it forgot us: introduce ourselves again; what it lists was not delivered
+                if self.welcome is not None:
+                    self._forgot_by = self.welcome.incarnation
                 self.welcome = None
                 self._send(self._hello)
                 self._forgotten.extend(frame.dropped)
@@ -212,6 +222,12 @@ class Connection:
         again, once."""
         forgotten, self._forgotten = self._forgotten, []
         return forgotten
+
+    def take_welcomed_again(self):
+        """Whether the node welcomed us again, as the same incarnation, after it forgot us
+        (HELLO_AGAIN), since the last call: the Bridge sends its live monitors again."""
+        again, self._welcomed_again = self._welcomed_again, False
+        return again
 
     def close(self, linger_ms=0):
         """Closes the socket; what was sent but not yet written gets ``linger_ms``."""

@@ -42,6 +42,10 @@ class NodeDown(ActorError):
     code, name = 4, "node_down"
 
 
+class NodeRestarted(NodeDown):
+    """A NodeDown because the node answered as another incarnation: what was in flight is lost."""
+
+
 class RemoteError(ActorError):
     """The target failed (threw) while handling the request; the text says why."""
     code, name = 5, "remote_error"

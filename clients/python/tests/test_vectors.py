@@ -119,6 +119,63 @@ class ProtocolDocumentTest(unittest.TestCase):
             self.assertEqual(hex_bytes, by_name[name], name)
 
 
+class MonitorVectorsTest(unittest.TestCase):
+    """The monitor vectors as the Python client reads them (monitors.py), and docs/protocol.md's
+    "Monitors and links" bytes are the vectors they say they are."""
+
+    @classmethod
+    def setUpClass(cls):
+        with open(VECTORS, encoding="utf-8") as f:
+            cls.by_name = {v["name"]: v["hex"] for v in json.load(f)}
+
+    def only_envelope(self, name):
+        frame = wire.decode(bytes.fromhex(self.by_name[name]))
+        self.assertIsInstance(frame, Batch)
+        self.assertEqual(len(frame.envelopes), 1)
+        env = frame.envelopes[0]
+        self.assertEqual(env.kind, wire.SEND)
+        return env
+
+    def test_monitor_and_down_decode(self):
+        from libactor_client.monitors import MONITOR_SENDER_ID, DownReason
+        monitor = self.only_envelope("batch_monitor")
+        self.assertEqual((monitor.type, monitor.correlation, monitor.body), ("actor.monitor", 11, {}))
+        self.assertEqual(monitor.sender.id, MONITOR_SENDER_ID)
+        self.assertEqual(self.only_envelope("batch_demonitor").type, "actor.demonitor")
+        down = self.only_envelope("batch_down")
+        self.assertEqual((down.type, down.correlation, down.receiver.id), ("actor.down", 11, MONITOR_SENDER_ID))
+        self.assertEqual(down.body["monitor"], 11)
+        self.assertEqual(wire.read_ref(down.body["who"]), Ref("n1", "tcp://127.0.0.1:7100", 0x1122334455667788, 16))
+        self.assertEqual(DownReason.from_wire(down.body["reason"]),
+                         DownReason("crashed", "boom", "std::runtime_error"))
+        noproc = self.only_envelope("batch_down_noproc")
+        self.assertIsNone(noproc.body["who"])
+        self.assertEqual(DownReason.from_wire(noproc.body["reason"]).what, "noproc")
+        exit_ = self.only_envelope("batch_exit")
+        self.assertEqual((exit_.type, exit_.correlation), ("actor.exit", 5))
+        self.assertEqual(DownReason.from_wire(exit_.body["reason"]).error_type, "std::runtime_error")
+        # what a Bridge sends is the vector, byte for byte
+        again = wire.encode_batch([wire.encode_envelope(monitor)])
+        self.assertEqual(again.hex(), self.by_name["batch_monitor"])
+
+    def test_the_monitor_bytes_in_the_protocol_document_are_the_vectors(self):
+        doc = os.path.join(os.path.dirname(VECTORS), "..", "..", "docs", "protocol.md")
+        with open(doc, encoding="utf-8") as f:
+            text = f.read()
+        section = text.split("### Monitor and down, byte by byte", 1)[1].split("\n## ", 1)[0]
+        blocks = re.findall(r"```\n(.*?)```", section, re.S)
+        names = ["batch_monitor", "batch_down"]
+        self.assertEqual(len(blocks), len(names))
+        for block, name in zip(blocks, names):
+            hex_bytes = ""
+            for line in block.splitlines():  # the leading two-digit hex tokens of each line
+                for token in line.split():
+                    if not re.fullmatch(r"[0-9a-f]{2}", token):
+                        break
+                    hex_bytes += token
+            self.assertEqual(hex_bytes, self.by_name[name], name)
+
+
 class MalformedVectorsTest(unittest.TestCase):
     """tests/vectors/malformed_vectors.json: frames every reader must reject (or, for a BATCH,
     read no envelope from), cheaply: the Python codec raises BadMessage for each."""

@@ -36,6 +36,7 @@
 #include "actor/detail/ref_codec.hpp"
 #include "actor/expected.hpp"
 #include "actor/message.hpp"
+#include "actor/monitor.hpp"
 #include "actor/node.hpp"
 #include "actor/registry.hpp"
 
@@ -79,6 +80,7 @@ struct raw_message {
 namespace detail {
 class bridge_core;
 struct watch_state;
+struct monitor_state;
 }  // namespace detail
 
 /// Where a bridge call goes: an actor ref that came from the network (a reply, a
@@ -155,6 +157,47 @@ class name_watch {
   std::weak_ptr<detail::bridge_core> core_;
 };
 
+/// A monitor on one actor, from bridge::monitor: completes exactly once with the reason the
+/// actor is gone (down_reason: stopped, crashed with text and error_type, noproc, node_down
+/// when the Bridge declares its node down, node_restarted when the node comes back as another
+/// incarnation). Move-only; destroying it (or cancel()) ends the monitor and sends
+/// `actor.demonitor`. wait() may be called from one thread at a time.
+class monitor_handle {
+ public:
+  monitor_handle(monitor_handle&&) noexcept;
+  monitor_handle& operator=(monitor_handle&&) noexcept;
+  ~monitor_handle();  // cancel()
+
+  /// The monitor's id: the correlation of its actor.monitor and actor.down envelopes.
+  [[nodiscard]] std::uint64_t id() const noexcept;
+  /// The monitored actor (a name target resolved).
+  [[nodiscard]] const actor_ref& target() const noexcept;
+  /// The reason, waiting up to `timeout` for it: errc::timeout when none came yet (the monitor
+  /// stays: wait again), errc::shutting_down when it was cancelled or the bridge was destroyed
+  /// before a down came. Once the reason came, every call returns it at once.
+  expected<down_reason> wait(std::chrono::milliseconds timeout);
+  /// Waits until the monitor is in place: a ping of the target's node, sent after the
+  /// actor.monitor on the same connection, is answered, so the actor.monitor is queued at the
+  /// target. A stop caused afterwards from anywhere then gives its real reason (not noproc).
+  /// Errors: those of bridge::ping (timeout, node_down, ...).
+  expected<void> sync(std::chrono::milliseconds timeout);
+  /// Whether the reason came.
+  [[nodiscard]] bool done() const;
+  /// Calls fn once with the reason: on the Bridge's I/O thread when it comes (fn must not
+  /// block, nor destroy the bridge), or at once on this thread when it came already. Replaces
+  /// an earlier fn; never called after cancel().
+  void on_down(std::function<void(const down_reason&)> fn);
+  /// Ends the monitor: no down afterwards; `actor.demonitor` goes to the target's node. True
+  /// when it was still waiting for its down (false: done, or cancelled already).
+  bool cancel();
+
+ private:
+  friend class detail::bridge_core;
+  monitor_handle(std::shared_ptr<detail::monitor_state> s, std::weak_ptr<detail::bridge_core> core);
+  std::shared_ptr<detail::monitor_state> state_;
+  std::weak_ptr<detail::bridge_core> core_;
+};
+
 /// One call of a multi_call.
 struct bridge_call {
   target to;
@@ -226,6 +269,16 @@ class bridge {
   /// Subscribes to the names under `prefix` at the first registry that answers.
   /// The bridge renews the subscription every heartbeat while the watch lives.
   expected<name_watch> watch(const std::string& prefix, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  /// Monitors the actor `target` names (a name is resolved first, within `resolve_timeout`:
+  /// no_such_actor at once when nobody holds it): sends it `actor.monitor` and returns the
+  /// handle its down completes (docs/protocol.md "Monitors and links"). An actor that is gone
+  /// already completes it with noproc (answered by its node). Errors: those of resolving,
+  /// bad_message (malformed text), overloaded, shutting_down.
+  expected<monitor_handle> monitor(const target& target,
+                                   std::chrono::milliseconds resolve_timeout = std::chrono::seconds(5));
+  /// Monitors waiting for their down; for tests.
+  [[nodiscard]] std::size_t monitors() const;
 
   /// The manager of the node at `address`: its name, address and incarnation.
   expected<ping_reply> ping(const std::string& address, std::chrono::milliseconds timeout = std::chrono::seconds(5));

@@ -7,6 +7,7 @@
 
 #include "actor/unpack.hpp"
 #include "bridge/io.hpp"
+#include "bridge/monitors.hpp"
 #include "bridge/refs.hpp"
 
 namespace actor {
@@ -119,10 +120,18 @@ class bridge_core : public std::enable_shared_from_this<bridge_core> {
     io_.set_on_heartbeat([weak] {
       if (auto self = weak.lock()) self->renew_watches();
     });
+    // monitors_ lives as long as io_, whose thread calls these until shutdown() unsets them
+    io_.set_inbox(monitor_sender, [this](raw_message m, std::uint64_t correlation) {
+      monitors_.on_message(m, correlation);
+    });
+    io_.set_on_node_event([this](const node_event& ev) { monitors_.on_node_event(ev); });
   }
 
   void shutdown() {
     io_.set_on_heartbeat(nullptr);
+    monitors_.shutdown();  // demonitors go out within the linger, like other sends
+    io_.set_on_node_event(nullptr);
+    io_.set_inbox(monitor_sender, nullptr);
     std::vector<std::shared_ptr<watch_state>> all;
     {
       std::lock_guard lk(watch_mu_);
@@ -228,6 +237,16 @@ class bridge_core : public std::enable_shared_from_this<bridge_core> {
     return io_.send(*where, 0, msg.type, msg.body);
   }
 
+  expected<monitor_handle> monitor(const target& t, steady_time deadline) {
+    auto where = resolve(t, deadline);
+    if (!where) return where.error();
+    auto m = monitors_.add(*where, make_bridge_ref(*where));
+    if (!m) return m.error();
+    return monitor_handle(std::move(*m), weak_from_this());
+  }
+
+  bridge_monitors& monitors() noexcept { return monitors_; }
+
   // ---- registries -----------------------------------------------------------------------
 
   // Asks the registries in order, each within its share of the time left, until one
@@ -287,7 +306,7 @@ class bridge_core : public std::enable_shared_from_this<bridge_core> {
     st->prefix = prefix;
     st->id = next_watch_id_.fetch_add(1);
     std::weak_ptr<watch_state> weak = st;
-    io_.set_inbox(st->id, [weak](raw_message m) {
+    io_.set_inbox(st->id, [weak](raw_message m, std::uint64_t) {
       auto s = weak.lock();
       if (!s) return;
       if (auto c = unpacked<registry_changed>(m)) s->push(std::move(*c));
@@ -381,10 +400,20 @@ class bridge_core : public std::enable_shared_from_this<bridge_core> {
  private:
   bridge_options opts_;
   bridge_io io_;
+  bridge_monitors monitors_{io_};
   std::atomic<std::uint64_t> next_watch_id_{first_watch_id};
   std::mutex watch_mu_;
   std::map<std::uint64_t, std::weak_ptr<watch_state>> watches_;
 };
+
+bridge_monitors& monitors_of(bridge_core& core) noexcept { return core.monitors(); }
+
+expected<void> ping_node(bridge_core& core, const std::string& address, std::chrono::milliseconds timeout) {
+  auto r = core.request(wire_ref{{}, address, 0, 0}, packed(ping_request{}),
+                        steady::now() + std::max(timeout, std::chrono::milliseconds(0)));
+  if (!r) return r.error();
+  return {};
+}
 
 }  // namespace detail
 
@@ -485,6 +514,13 @@ expected<name_watch> bridge::watch(const std::string& prefix, std::chrono::milli
   auto core = core_;
   return core->watch(prefix, deadline_in(timeout));
 }
+
+expected<monitor_handle> bridge::monitor(const target& to, std::chrono::milliseconds resolve_timeout) {
+  auto core = core_;
+  return core->monitor(to, deadline_in(resolve_timeout));
+}
+
+std::size_t bridge::monitors() const { return core_->monitors().live(); }
 
 expected<ping_reply> bridge::ping(const std::string& address, std::chrono::milliseconds timeout) {
   return call<ping_reply>(target::manager_at(address), ping_request{}, timeout);

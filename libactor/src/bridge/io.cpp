@@ -105,10 +105,11 @@ bool bridge_io::cancel(std::uint64_t correlation) {
   return pending_.erase(correlation) > 0;
 }
 
-expected<void> bridge_io::send(const wire_ref& to, std::uint64_t from, std::string_view type, std::string_view body) {
+expected<void> bridge_io::send(const wire_ref& to, std::uint64_t from, std::string_view type, std::string_view body,
+                               std::uint64_t correlation) {
   if (to.address.empty()) return error{errc::no_such_actor, "a Bridge client's ref (" + to.node + ") cannot be sent to"};
   const auto sender = self(from);
-  auto bytes = wire::encode_envelope(wire::kind::send, from == 0 ? nullptr : &sender, to, 0, 0, type, body);
+  auto bytes = wire::encode_envelope(wire::kind::send, from == 0 ? nullptr : &sender, to, correlation, 0, type, body);
   std::unique_lock lk(mu_);
   if (stopping_) return error{errc::shutting_down, "the bridge is shutting down"};
   const std::string& route = route_of(to.address);
@@ -136,6 +137,25 @@ void bridge_io::set_inbox(std::uint64_t id, inbox_fn fn) {
 void bridge_io::set_on_heartbeat(std::function<void()> fn) {
   std::lock_guard lk(mu_);
   on_heartbeat_ = std::move(fn);
+}
+
+void bridge_io::set_on_node_event(node_event_fn fn) {
+  std::lock_guard lk(mu_);
+  on_node_event_ = std::move(fn);
+}
+
+void bridge_io::tell(node_event ev) {
+  node_event_fn fn;
+  {
+    std::lock_guard lk(mu_);
+    fn = on_node_event_;
+  }
+  if (fn) fn(ev);
+}
+
+std::string bridge_io::route_for(const std::string& address) const {
+  std::lock_guard lk(mu_);
+  return route_of(address);
 }
 
 void bridge_io::shutdown() {

@@ -52,8 +52,25 @@ struct bridge_io_options {
 
 /// The outcome of a request; called exactly once, on any thread, never under a lock of bridge_io.
 using reply_fn = std::function<void(expected<raw_message>)>;
-/// Messages (kind send) addressed to one of the bridge's own ids; called on the I/O thread.
-using inbox_fn = std::function<void(raw_message)>;
+/// Messages (kind send) addressed to one of the bridge's own ids, with their correlation
+/// (a monitor's id for actor.down); called on the I/O thread.
+using inbox_fn = std::function<void(raw_message, std::uint64_t correlation)>;
+
+/// What happened to the connection to a node, for the Bridge's monitors (bridge/monitors.hpp).
+struct node_event {
+  enum class kind : std::uint8_t {
+    down,       ///< declared down (silent past down_after, refused, unreachable): text says why
+    restarted,  ///< it answered as another incarnation (`incarnation`, the new one)
+    welcomed,   ///< a WELCOME (not a repeated one) from `incarnation`; `again`: after it forgot us (HELLO_AGAIN)
+  };
+  kind what = kind::down;
+  std::string address;
+  std::uint64_t incarnation = 0;
+  bool again = false;
+  std::string text;
+};
+/// Called on the I/O thread, under no lock of bridge_io; it must not block (it may call send()).
+using node_event_fn = std::function<void(const node_event&)>;
 
 class bridge_io {
  public:
@@ -76,13 +93,19 @@ class bridge_io {
   /// Forgets a pending request: true when it was still pending (its `done` will
   /// then never be called), false when its outcome is delivered or being delivered.
   bool cancel(std::uint64_t correlation);
-  /// Sends one way, anonymously (from == 0) or from one of our ids.
-  expected<void> send(const wire_ref& to, std::uint64_t from, std::string_view type, std::string_view body);
+  /// Sends one way, anonymously (from == 0) or from one of our ids, with `correlation`
+  /// (0 but for the watch messages: a monitor's id).
+  expected<void> send(const wire_ref& to, std::uint64_t from, std::string_view type, std::string_view body,
+                      std::uint64_t correlation = 0);
+  /// Where envelopes for `address` go: there, or the gateway in use (bridge_options::gateways).
+  [[nodiscard]] std::string route_for(const std::string& address) const;
 
   /// Routes messages (kind send) for our id `id` to fn; a null fn removes the route.
   void set_inbox(std::uint64_t id, inbox_fn fn);
   /// Runs fn on the I/O thread every heartbeat (it must not block; it may call request()).
   void set_on_heartbeat(std::function<void()> fn);
+  /// Tells fn what happens to the connections (node_event); null: nobody.
+  void set_on_node_event(node_event_fn fn);
 
   /// Fails pending requests with shutting_down, sends what is queued (waiting up to
   /// linger for handshakes), closes the sockets and joins the thread. Idempotent;
@@ -138,6 +161,7 @@ class bridge_io {
   void expire(steady_time now);
   void forget_idle(steady_time now);
   void send_probe(connection& c, probe what);  // HELLO or PING
+  void tell(node_event ev);  // to on_node_event_, outside the lock
   bool has_pending(const std::string& address) const;
   // Under mu_: where an envelope for `address` goes: there, or the first gateway not down.
   [[nodiscard]] const std::string& route_of(const std::string& address) const;
@@ -171,12 +195,14 @@ class bridge_io {
   std::atomic<std::uint64_t> stray_replies_{0};
   std::unordered_map<std::uint64_t, inbox_fn> inboxes_;
   std::function<void()> on_heartbeat_;
+  node_event_fn on_node_event_;
   std::unordered_map<std::string, std::string> down_;  // address -> why, for send() to fail at once
   std::size_t open_connections_ = 0;
 
   // I/O thread only
   std::unordered_map<std::string, std::unique_ptr<connection>> conns_;
   steady_time last_heartbeat_{};
+  steady_time last_tick_{};  // to tell when this thread itself did not run (tick)
 
   std::thread io_;
 };

@@ -29,6 +29,7 @@ struct bridge_io::connection {
   detail::connection link;  // handshake, heartbeats, liveness (net/connection.hpp)
   std::size_t max_frame = 16u << 20;  // the largest frame the node accepts, from WELCOME
   std::string reason;  // why down or refused
+  bool forgot_us = false;  // a HELLO_AGAIN of the same incarnation came: the next WELCOME is node_event::again
   std::vector<outgoing> backlog;  // waiting for WELCOME
   std::string batch;              // the BATCH frame being filled
   std::size_t batch_count = 0;

@@ -258,6 +258,7 @@ void bridge_io::on_frame(connection& c, const void* data, std::size_t size) {
         fail_address(c.address, error{errc::node_down, "node at " + c.address + " restarted"});
         drop_queued(c);  // failed above: they must not reach the new run
         send_probe(c, ev.send);
+        tell({node_event::kind::restarted, c.address, p->incarnation, false, {}});
       }
       return;
     }
@@ -269,10 +270,13 @@ void bridge_io::on_frame(connection& c, const void* data, std::size_t size) {
 void bridge_io::welcomed(connection& c, const wire::welcome& w, steady_time now) {
   const auto ev = c.link.welcome(w.incarnation, now);
   if (ev.ignored) return;  // refused already
-  if (ev.was_welcomed && ev.old_incarnation != ev.new_incarnation) {
+  const bool restarted = ev.old_incarnation != 0 && ev.old_incarnation != ev.new_incarnation;
+  if (ev.was_welcomed && restarted) {
     fail_address(c.address, error{errc::node_down, "node at " + c.address + " restarted"});
     drop_queued(c);
   }
+  const bool again = c.forgot_us && !restarted;
+  c.forgot_us = false;
   c.reason.clear();
   if (w.max_message_size >= 1024) c.max_frame = static_cast<std::size_t>(w.max_message_size);
   {
@@ -282,6 +286,8 @@ void bridge_io::welcomed(connection& c, const wire::welcome& w, steady_time now)
   auto backlog = std::move(c.backlog);
   c.backlog.clear();
   for (auto& o : backlog) enqueue(c, std::move(o));
+  if (restarted) tell({node_event::kind::restarted, c.address, w.incarnation, false, {}});
+  if (!ev.was_welcomed) tell({node_event::kind::welcomed, c.address, w.incarnation, again, {}});
 }
 
 void bridge_io::forgotten(connection& c, const wire::hello_again& h, steady_time now) {
@@ -292,8 +298,10 @@ void bridge_io::forgotten(connection& c, const wire::hello_again& h, steady_time
     fail_address(c.address, error{errc::node_down, "node at " + c.address + " restarted"});
     drop_queued(c);  // failed above: they must not reach the new run
     send_probe(c, ev.send);
+    tell({node_event::kind::restarted, c.address, h.incarnation, false, {}});
     return;
   }
+  c.forgot_us = true;  // the WELCOME that follows says so (node_event::again)
   // It forgot us (we were silent past its down bound: stopped, or starved): what it lists
   // was not delivered, so it may go again, once, after the new WELCOME.
   ACTOR_LOG(info, "bridge", "node_forgot_us", {"node", c.address}, {"requests", h.dropped.size()});
@@ -337,7 +345,7 @@ void bridge_io::on_batch(connection& c) {
           std::lock_guard lk(mu_);
           if (auto it = inboxes_.find(v->receiver.id); it != inboxes_.end()) fn = it->second;
         }
-        if (fn) fn(raw_message{std::string(v->type), repack(*v->body)});
+        if (fn) fn(raw_message{std::string(v->type), repack(*v->body)}, v->correlation);
         break;
       }
       case wire::kind::request:
@@ -356,6 +364,7 @@ void bridge_io::went_down(connection& c, const std::string& why) {
     down_[c.address] = why;
   }
   fail_address(c.address, error{errc::node_down, why});
+  tell({node_event::kind::down, c.address, 0, false, why});
 }
 
 void bridge_io::drop_queued(connection& c) {
@@ -367,6 +376,15 @@ void bridge_io::drop_queued(connection& c) {
 }
 
 void bridge_io::tick(steady_time now) {
+  // If this thread did not run for a while (the process was stopped, or starved), the silence
+  // is ours, not the nodes': they get a fresh grace period (else a monitor would see node_down)
+  const auto tick_every = std::max(std::chrono::milliseconds(10), opts_.heartbeat / 5);  // as run() ticks
+  const bool we_stalled =
+      last_tick_ != steady_time{} && now - last_tick_ > std::max<steady_time::duration>(opts_.down_after / 2, 3 * tick_every);
+  last_tick_ = now;
+  if (we_stalled) {
+    for (auto& [addr, c] : conns_) c->link.grace(now);
+  }
   if (now - last_heartbeat_ >= opts_.heartbeat) {
     last_heartbeat_ = now;
     for (auto& [addr, c] : conns_) {
