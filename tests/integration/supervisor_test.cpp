@@ -94,6 +94,20 @@ TEST_CASE("actor-node --spawn starts a supervisor whose crashed child is reached
   CHECK(actorctl({"--node", at, "lookup", "boomer"}).code == 4);
 }
 
+TEST_CASE("actorctl spawns a supervisor from a JSON spec, and a bad spec is a usage error", "[integration][supervisor]") {
+  node_process proc(fast_node_argv(ACTOR_NODE_BIN, "sup-ctl"));
+  const auto& at = proc.address();
+  auto spawned = actorctl({"--node", at, "spawn", "supervisor", "sup2",
+                           R"({"strategy":"rest_for_one","children":[{"type":"counter","name":"c2","config":{"start":3}}]})"});
+  INFO(spawned.output);
+  REQUIRE(spawned.code == 0);
+  REQUIRE(poll_until([&] { return actorctl({"--node", at, "call", "c2", "actor.counter.get"}).code == 0; }, 10s));
+  CHECK_THAT(actorctl({"--node", at, "call", "c2", "actor.counter.get"}).output, Contains(R"("value":3)"));
+  auto bad = actorctl({"--node", at, "spawn", "supervisor", "sup3", R"({"children":[{"type":"counter","restart":"sometimes"}]})"});
+  CHECK(bad.code == 2);
+  CHECK_THAT(bad.output, Contains("'restart' must be permanent, transient or temporary"));
+}
+
 TEST_CASE("actor-node refuses a --spawn whose config is not a JSON object", "[integration][supervisor]") {
   for (const auto* bad : {"supervisor:sup={", "supervisor=[1,2]", ":x={}", "supervisor:={}"}) {
     child_process p({ACTOR_NODE_BIN, "--listen", "tcp://127.0.0.1:0", "--spawn", bad});

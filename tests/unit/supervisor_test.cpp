@@ -148,6 +148,8 @@ struct fixture {
     }));
     return s;
   }
+  // Waits until the journal has n lines (children's on_start runs on their own, after their spawn).
+  void lines(std::size_t count) { REQUIRE(wait_until([&] { return log.size() >= count; })); }
   actor::actor_ref ref_of(const actor::actor_ref& sup, const std::string& name) { return kid(stats(sup), name).ref; }
 
   journal log;
@@ -177,9 +179,11 @@ TEST_CASE("one_for_one restarts only the child that crashed", "[supervisor]") {
   spec.children = {child("a"), child("b"), child("c")};
   auto sup = f.start(spec);
   auto before = f.all_running(sup);
+  f.lines(3);
   const auto mark = f.log.size();
   f.ms.sys.send(f.kid(before, "#1").ref, sup_boom{});
   REQUIRE(wait_until([&] { return f.kid(f.stats(sup), "#1").restarts == 1; }));
+  f.lines(mark + 2);
   auto after = f.all_running(sup);
   CHECK(f.kid(after, "#0").ref == f.kid(before, "#0").ref);
   CHECK_FALSE(f.kid(after, "#1").ref == f.kid(before, "#1").ref);
@@ -195,11 +199,17 @@ TEST_CASE("one_for_all stops the others in reverse start order and restarts all 
   spec.children = {child("a"), child("b"), child("c")};
   auto sup = f.start(spec);
   auto before = f.all_running(sup);
+  f.lines(3);
   const auto mark = f.log.size();
   f.ms.sys.send(f.kid(before, "#1").ref, sup_boom{});
   REQUIRE(wait_until([&] { return f.log.size() >= mark + 6; }));
   auto after = f.all_running(sup);
-  CHECK(f.log.since(mark) == std::vector<std::string>{"stop:b", "stop:c", "stop:a", "start:a", "start:b", "start:c"});
+  // the stops one after the other; then the spawns in start order (each child's on_start runs
+  // on its own, so the journal may show those in any order)
+  auto seen = f.log.since(mark);
+  CHECK(std::vector<std::string>(seen.begin(), seen.begin() + 3) == std::vector<std::string>{"stop:b", "stop:c", "stop:a"});
+  std::sort(seen.begin() + 3, seen.end());
+  CHECK(std::vector<std::string>(seen.begin() + 3, seen.end()) == std::vector<std::string>{"start:a", "start:b", "start:c"});
   for (const auto* name : {"#0", "#1", "#2"}) {
     CHECK_FALSE(f.kid(after, name).ref == f.kid(before, name).ref);
     CHECK(f.kid(after, name).restarts == 1);
@@ -212,11 +222,15 @@ TEST_CASE("rest_for_one restarts the crashed child and those started after it", 
   spec.children = {child("a"), child("b"), child("c"), child("d")};
   auto sup = f.start(spec);
   auto before = f.all_running(sup);
+  f.lines(4);
   const auto mark = f.log.size();
   f.ms.sys.send(f.kid(before, "#1").ref, sup_boom{});
   REQUIRE(wait_until([&] { return f.log.size() >= mark + 6; }));
   auto after = f.all_running(sup);
-  CHECK(f.log.since(mark) == std::vector<std::string>{"stop:b", "stop:d", "stop:c", "start:b", "start:c", "start:d"});
+  auto seen = f.log.since(mark);
+  CHECK(std::vector<std::string>(seen.begin(), seen.begin() + 3) == std::vector<std::string>{"stop:b", "stop:d", "stop:c"});
+  std::sort(seen.begin() + 3, seen.end());
+  CHECK(std::vector<std::string>(seen.begin() + 3, seen.end()) == std::vector<std::string>{"start:b", "start:c", "start:d"});
   CHECK(f.kid(after, "#0").ref == f.kid(before, "#0").ref);
   CHECK(f.kid(after, "#0").restarts == 0);
   CHECK_FALSE(f.kid(after, "#3").ref == f.kid(before, "#3").ref);
@@ -261,6 +275,9 @@ TEST_CASE("past its intensity a supervisor stops its children and itself with re
   auto parent_saw = std::make_shared<std::promise<actor::down_reason>>();
   auto parent_future = parent_saw->get_future();
   f.ms.sys.spawn<watcher>(sup, parent_saw);
+  f.all_running(sup);
+  // watched before anything happens: the supervisor's monitors on its 2 children, and this one
+  REQUIRE(wait_until([&] { return f.ms.sys.stats().monitors == 3; }));
   for (int i = 0; i < 2; ++i) {
     f.ms.sys.send(f.all_running(sup).children[1].ref, sup_boom{});
     REQUIRE(wait_until([&] { return f.kid(f.stats(sup), "#1").restarts == static_cast<std::uint64_t>(i + 1); }));
@@ -272,6 +289,7 @@ TEST_CASE("past its intensity a supervisor stops its children and itself with re
   REQUIRE(wait_until([&] { return f.kid(f.stats(sup), "#1").restarts == 3; }));
   f.ms.sys.send(f.all_running(sup).children[1].ref, sup_boom{});
   REQUIRE(wait_until([&] { return f.kid(f.stats(sup), "#1").restarts == 4; }));
+  f.lines(2 + 4 * 2);  // a and b started, b crashed and started again four times
   const auto mark = f.log.size();
   f.ms.sys.send(f.all_running(sup).children[1].ref, sup_boom{});  // the third in the period
   auto why = test::await(parent_future);
@@ -344,6 +362,7 @@ TEST_CASE("a stop request shuts children down in reverse start order, killing on
   spec.children = {child("a"), sticky, child("c")};
   auto sup = f.start(spec);
   auto s = f.all_running(sup);
+  f.lines(3);
   f.ms.sys.send(f.kid(s, "#1").ref, sup_hold{});  // b's handler now waits for f.hold
   const auto mark = f.log.size();
   auto stopped = f.ms.sys.stop(sup, far_timeout);
@@ -419,4 +438,63 @@ TEST_CASE("supervisor specs read from config maps and refuse bad ones", "[superv
   auto bad = f.ms.sys.spawn("supervisor", actor::config{}.set("strategy", std::string("x")));
   REQUIRE_FALSE(bad.has_value());
   CHECK(bad.error().code == actor::errc::bad_message);
+}
+
+namespace {
+
+// quit(reason) on sup_finish; with trap_stop, a stop request is held until sup_boom.
+class quitter final : public actor::actor_base {
+ protected:
+  actor::behavior make_behavior() override {
+    return {
+        [this](const sup_finish&) { quit(actor::stop_reason::kind::shutdown, "giving up"); },
+        [this](const actor::stop_msg&) { held_ = make_response_promise(); },
+        [this](const sup_boom&) { quit(actor::stop_reason::kind::requested); },
+    };
+  }
+  void on_start() override { trap_stop(true); }
+  void on_stop(const actor::stop_reason&) override {
+    if (held_.pending()) held_.deliver(actor::stopped{});
+  }
+
+ private:
+  actor::response_promise held_;
+};
+
+}  // namespace
+
+TEST_CASE("quit with a reason is what monitors hear; trap_stop holds a stop request until the actor quits",
+          "[supervisor][core]") {
+  test::manual_system ms;
+  {
+    auto a = ms.sys.spawn<quitter>();
+    auto seen = std::make_shared<std::promise<actor::down_reason>>();
+    auto f = seen->get_future();
+    ms.sys.spawn<watcher>(a, seen);
+    REQUIRE(wait_until([&] { return ms.sys.stats().monitors == 1; }));  // watched before it quits
+    ms.sys.send(a, sup_finish{});
+    auto why = test::await(f);
+    CHECK(why.what == actor::down_reason::kind::shutdown);
+    CHECK(why.text == "giving up");
+  }
+  {
+    auto a = ms.sys.spawn<quitter>();
+    auto seen = std::make_shared<std::promise<actor::down_reason>>();
+    auto f = seen->get_future();
+    ms.sys.spawn<watcher>(a, seen);
+    REQUIRE(wait_until([&] { return ms.sys.stats().monitors == 1; }));
+    auto stopped = ms.sys.stop(a, far_timeout);
+    // the stop request is held: the actor still answers (a request it has no handler for is refused)
+    auto probe = test::await(ms.sys.request<actor::supervisor_stats>(a, sup_hold{}, far_timeout));
+    CHECK_FALSE(probe.has_value());
+    CHECK_FALSE(test::is_ready(stopped));
+    ms.sys.send(a, sup_boom{});
+    REQUIRE(test::await(stopped).has_value());
+    CHECK(test::await(f).what == actor::down_reason::kind::stopped);
+  }
+  {
+    // the system's shutdown is not held
+    auto a = ms.sys.spawn<quitter>();
+    CHECK(ms.sys.shutdown(std::chrono::seconds(5)));
+  }
 }
