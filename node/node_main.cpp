@@ -14,6 +14,8 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "actor/builtins.hpp"
 #include "actor/log.hpp"
 #include "actor/node.hpp"
@@ -29,23 +31,92 @@ namespace {
 
 constexpr const char* version_text = "actor-node 0.1.0 (wire protocol 1)";
 
+}  // namespace
+
+expected<node_spawn> parse_spawn(const std::string& text) {
+  const auto usage = "--spawn takes TYPE, TYPE:NAME, TYPE=JSON or TYPE:NAME=JSON, not '" + text + "'";
+  const auto eq = text.find('=');
+  const auto head = text.substr(0, eq);
+  if (head.empty() || head.front() == ':' || std::count(head.begin(), head.end(), ':') > 1) {
+    return error{errc::bad_message, usage};
+  }
+  node_spawn out;
+  const auto colon = head.find(':');
+  out.type = head.substr(0, colon);
+  if (colon != std::string::npos) {
+    out.name = head.substr(colon + 1);
+    if (out.name.empty()) return error{errc::bad_message, usage};
+  }
+  if (eq == std::string::npos) return out;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text.substr(eq + 1));
+  } catch (const std::exception& ex) {
+    return error{errc::bad_message, "--spawn '" + head + "': the config is not JSON: " + ex.what()};
+  }
+  if (!j.is_object()) return error{errc::bad_message, "--spawn '" + head + "': the config must be a JSON object"};
+  const auto bytes = nlohmann::json::to_msgpack(j);
+  auto cfg = config::from_msgpack(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  if (!cfg) return error{errc::bad_message, "--spawn '" + head + "': " + cfg.error().text};
+  out.config = std::move(*cfg);
+  return out;
+}
+
+namespace {
+
 po::options_description describe(node_program_options& o) {
   po::options_description d("actor-node options (also ACTOR_<NAME> environment variables and --config FILE)");
   detail::add_common_options(d, o, "node");
   // clang-format off
   d.add_options()
     ("registry", po::value(&o.registries)->multitoken(), "registry address (repeatable)")
-    ("spawn", po::value(&o.spawns)->multitoken(), "spawn an actor at start: TYPE or TYPE:NAME (repeatable)")
+    ("spawn", po::value(&o.spawns)->multitoken(), "spawn an actor at start: TYPE, TYPE:NAME, TYPE=JSON or TYPE:NAME=JSON, JSON being its config object (repeatable)")
     ("plugin", po::value(&o.plugins)->multitoken(), "load actor types from a shared library (repeatable)")
     ("workers", po::value(&o.workers)->default_value(o.workers), "worker threads (0: one per core)");
   // clang-format on
   return d;
 }
 
+// "a,b" -> two values, but not at the commas of a JSON config ("t={"x":1,"y":2}").
+std::vector<std::string> split_spawns(const std::vector<std::string>& in) {
+  std::vector<std::string> out;
+  for (const auto& v : in) {
+    std::string item;
+    int depth = 0;
+    bool in_string = false;
+    bool escaped = false;
+    for (char ch : v) {
+      if (in_string) {
+        if (escaped) {
+          escaped = false;
+        } else if (ch == '\\') {
+          escaped = true;
+        } else if (ch == '"') {
+          in_string = false;
+        }
+      } else if (ch == '"') {
+        in_string = true;
+      } else if (ch == '{' || ch == '[') {
+        ++depth;
+      } else if ((ch == '}' || ch == ']') && depth > 0) {
+        --depth;
+      } else if (ch == ',' && depth == 0) {
+        if (!item.empty()) out.push_back(std::move(item));
+        item.clear();
+        continue;
+      }
+      item += ch;
+    }
+    if (!item.empty()) out.push_back(std::move(item));
+  }
+  return out;
+}
+
 std::string validate(const node_program_options& o) {
   if (auto bad = detail::validate_common(o); !bad.empty()) return bad;
   for (const auto& s : o.spawns) {
-    if (s.empty() || s.front() == ':' || std::count(s.begin(), s.end(), ':') > 1) return "--spawn takes TYPE or TYPE:NAME, not '" + s + "'";
+    auto spec = parse_spawn(s);
+    if (!spec) return spec.error().text;
   }
   for (const auto& r : o.registries) {
     if (r.find("://") == std::string::npos) return "--registry must be a ZeroMQ endpoint, not '" + r + "'";
@@ -61,10 +132,10 @@ node_parse_result parse_node_options(int argc, const char* const* argv, const st
   auto desc = describe(o);
   auto parsed = detail::parse_sources(argc, argv, env, desc, "actor-node", "usage: actor-node [options]", version_text);
   if (!parsed.run) {
-    if (parsed.exit_code == 0) parsed.output += "\nbuilt-in actor types: echo, counter, kv\n";
+    if (parsed.exit_code == 0) parsed.output += "\nbuilt-in actor types: echo, counter, kv, supervisor (docs/supervisors.md)\n";
     return {std::nullopt, parsed.exit_code, parsed.output};
   }
-  o.spawns = detail::split_commas(o.spawns);
+  o.spawns = split_spawns(o.spawns);
   o.registries = detail::split_commas(o.registries);
   o.plugins = detail::split_commas(o.plugins);
   if (auto bad = validate(o); !bad.empty()) return {std::nullopt, 2, "actor-node: " + bad + "\n"};
@@ -118,16 +189,14 @@ int run_node(const node_program_options& o, const std::function<void(actor_syste
     ACTOR_LOG(error, "node", "start_failed", {"error", ex.what()});
     return 1;
   }
-  for (const auto& spec : o.spawns) {
-    auto colon = spec.find(':');
-    auto type = spec.substr(0, colon);
-    auto name = colon == std::string::npos ? std::string{} : spec.substr(colon + 1);
-    auto ref = n->spawn(type, name);
+  for (const auto& text : o.spawns) {
+    auto spec = parse_spawn(text);  // validated already
+    auto ref = spec ? n->spawn(spec->type, spec->name, spec->config) : expected<actor_ref>(spec.error());
     if (!ref) {
-      ACTOR_LOG(error, "node", "spawn_failed", {"spec", spec}, {"error", ref.error().describe()});
+      ACTOR_LOG(error, "node", "spawn_failed", {"spec", text}, {"error", ref.error().describe()});
       return 1;
     }
-    ACTOR_LOG(info, "node", "spawned", {"type", type}, {"name", name}, {"id", ref->id()});
+    ACTOR_LOG(info, "node", "spawned", {"type", spec->type}, {"name", spec->name}, {"id", ref->id()});
   }
   ACTOR_LOG(info, "node", "ready", {"name", n->name()}, {"address", n->address()}, {"incarnation", n->incarnation()});
 

@@ -137,6 +137,8 @@ class actor_cell final : public endpoint {
   void become(behavior next);
   bool cancel_timer(timer_handle h);
   void quit();
+  void quit(stop_reason::kind why, std::string text);
+  void trap_stop(bool on);
   std::uint64_t send_request(const actor_ref& to, envelope* e, duration timeout);
   void set_continuation(std::uint64_t id, std::function<void(envelope&)> fn);
   timer_handle start_timer(duration d, bool periodic, std::function<envelope*()> make);
@@ -283,6 +285,16 @@ class actor_base {
 
   /// Stops this actor (reason normal) once the running handler returns.
   void quit() { cell_.quit(); }
+  /// Stops this actor with reason `why` once the running handler returns: its monitors and
+  /// links hear to_down_reason({why, text}) (e.g. shutdown: a supervisor that gives up).
+  /// kind::crashed is for the runtime (a handler that throws) and is taken as normal.
+  void quit(stop_reason::kind why, std::string text = {}) { cell_.quit(why, std::move(text)); }
+  /// On: a stop request (stop_msg: actorctl stop, the Bridge, actor_system::stop, a
+  /// supervisor) is handed to the behavior, which must have a handler for stop_msg, instead
+  /// of stopping this actor; the actor stops itself later with quit(), and the request is
+  /// answered `stopped` then unless the handler answered it. The system's shutdown still
+  /// stops it at once. For actors that must stop others first (a supervisor's children).
+  void trap_stop(bool on) { cell_.trap_stop(on); }
 
   /// Watches `whom`, local or remote: exactly one down_msg with the returned id reaches this
   /// actor when `whom` is gone (actor/monitor.hpp), also when it already was (noproc) or

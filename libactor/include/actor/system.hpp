@@ -90,6 +90,13 @@ class actor_system {
       }
     });
   }
+  /// Makes a type spawnable by name through a factory of one's own, for types that need
+  /// more than their config (the node registers "supervisor" so). The factory runs on the
+  /// spawning thread and returns a new actor (ownership passes to the system); throwing
+  /// rejects the config (spawn gives errc::bad_message with the exception's text).
+  void register_actor_factory(std::string name, std::function<actor_base*(const config&)> factory) {
+    add_actor_type(std::move(name), std::move(factory));
+  }
   /// Spawns an actor of a registered type; errc::unknown_type when the name is not
   /// registered, errc::bad_message when the configuration is rejected (its constructor threw).
   expected<actor_ref> spawn(std::string_view type_name, const config& cfg = {}, bool detached = false);

@@ -258,7 +258,7 @@ void actor_cell::start() noexcept {
     return;
   }
   if (extras_ && extras_->next_behavior) behavior_ = std::move(*std::exchange(extras_->next_behavior, std::nullopt));
-  if (state_ == state::stopping) terminate({quit_reason_, {}, {}});
+  if (state_ == state::stopping) terminate({quit_reason_, extras_ ? std::move(extras_->stop_text) : std::string{}, {}});
 }
 
 void actor_cell::handle_run(envelope* run) noexcept {
@@ -330,9 +330,13 @@ void actor_cell::handle(envelope* e) noexcept {
         if (e->type == nullptr || !e->type->runtime) {
           dispatch(*e);
         } else if (e->type == &type_of<stop_msg>()) {
-          quit_reason_ = system_access::state(*system_).shutting_down.load(std::memory_order_relaxed) ? stop_reason::kind::shutdown
-                                                                                         : stop_reason::kind::requested;
-          state_ = state::stopping;
+          const bool shutting_down = system_access::state(*system_).shutting_down.load(std::memory_order_relaxed);
+          if (!shutting_down && extras_ && extras_->trap_stop) {
+            dispatch(*e);  // the actor stops itself when it is ready (trap_stop)
+          } else {
+            quit_reason_ = shutting_down ? stop_reason::kind::shutdown : stop_reason::kind::requested;
+            state_ = state::stopping;
+          }
         } else if (!handle_watch(*e)) {
           dispatch(*e);
         }
@@ -411,6 +415,13 @@ void actor_cell::terminate(stop_reason why) noexcept {
     owner_.on_stop(why);
   } catch (...) {  // on_stop must not throw; if it does, the actor stops all the same
   }
+  {
+    // before the downs go out: whoever hears of the death (a supervisor restarting the
+    // actor under its name) finds the actor's names released already
+    auto& st = system_access::state(*system_);
+    std::lock_guard lk(st.observer_mu);
+    if (st.stop_observer) st.stop_observer(id());
+  }
   end_watches(why);
   close_and_drain(why);
   if (extras_) {
@@ -427,11 +438,6 @@ void actor_cell::terminate(stop_reason why) noexcept {
     extras_->pending.clear();
     extras_->timers.clear();
   }
-  {
-    auto& st = system_access::state(*system_);
-    std::lock_guard lk(st.observer_mu);
-    if (st.stop_observer) st.stop_observer(id());
-  }
   detail::live_list::remove(system_access::state(*system_), this);
 }
 
@@ -440,6 +446,17 @@ void actor_cell::quit() {
     quit_reason_ = stop_reason::kind::normal;
     state_ = state::stopping;
   }
+}
+
+void actor_cell::quit(stop_reason::kind why, std::string text) {
+  if (state_ != state::running) return;
+  quit_reason_ = why == stop_reason::kind::crashed ? stop_reason::kind::normal : why;
+  if (!text.empty() || extras_) extras().stop_text = std::move(text);
+  state_ = state::stopping;
+}
+
+void actor_cell::trap_stop(bool on) {
+  if (on || extras_) extras().trap_stop = on;
 }
 
 void actor_cell::become(behavior next) { extras().next_behavior = std::move(next); }

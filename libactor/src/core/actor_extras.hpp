@@ -55,6 +55,7 @@ struct actor_extras {
   std::unordered_map<watch_key, actor_ref, watch_key_hash> watchers;  // on this actor -> the watcher
   std::unordered_map<const endpoint*, link_entry> links;            // by partner endpoint
   bool trap_exit = false;
+  bool trap_stop = false;  // stop_msg goes to the behavior (actor_base::trap_stop)
   std::string stop_text;  // why the actor is stopping, when a watch message stopped it (linked)
 };
 

@@ -4,6 +4,7 @@
 
 #include "actor/log.hpp"
 #include "net/router.hpp"
+#include "node/supervisor.hpp"
 #include "registry/agent.hpp"
 #include "registry/local_names.hpp"
 
@@ -113,6 +114,10 @@ node::node(actor_system& sys, node_options opts) : sys_(sys) {
     if (auto names = weak_names.lock()) {
       for (auto& name : names->release(id)) sys.send(agent, detail::agent_release{std::move(name), key});
     }
+  });
+  // children on this node and others are spawned through the router's managers
+  sys_.register_actor_factory("supervisor", [net = std::weak_ptr<detail::router>(router_)](const config& c) {
+    return detail::make_supervisor(net, c);
   });
   // last: once the manager is reachable, peers' spawn requests use every member set above
   router_->set_service(manager_id, sys_.spawn<detail::manager_actor>(*this));

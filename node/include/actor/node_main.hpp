@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "actor/config.hpp"
+#include "actor/expected.hpp"
 #include "actor/system.hpp"
 
 namespace actor {
@@ -32,7 +34,7 @@ struct node_program_options {
   std::string advertise;
   std::vector<std::string> registries;
   std::string config_file;
-  std::vector<std::string> spawns;   ///< TYPE or TYPE:NAME
+  std::vector<std::string> spawns;   ///< TYPE, TYPE:NAME, TYPE=JSON or TYPE:NAME=JSON (parse_spawn)
   std::vector<std::string> plugins;  ///< shared libraries to load
   std::string log_level = "info";
   bool log_json = false;
@@ -53,6 +55,16 @@ struct node_parse_result {
   int exit_code = 0;
   std::string output;
 };
+
+/// One --spawn: a registered type, a name to register (may be empty) and a config.
+struct node_spawn {
+  std::string type;
+  std::string name;
+  actor::config config;
+};
+/// Reads TYPE, TYPE:NAME, TYPE=JSON or TYPE:NAME=JSON (JSON: the config, an object, e.g.
+/// supervisor:sup={"children":[{"type":"counter","name":"c"}]}); errc::bad_message saying why.
+[[nodiscard]] expected<node_spawn> parse_spawn(const std::string& text);
 
 /// Parses argv; `env` maps variable names to values (a test passes its own; the
 /// program passes the process environment).
