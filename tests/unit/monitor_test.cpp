@@ -157,7 +157,10 @@ class watcher final : public actor::actor_base {
     };
   }
   void on_start() override { trap_exit(trap_); }
-  void on_stop(const actor::stop_reason& why) override { journal_->stopped(self().id(), why); }
+  void on_stop(const actor::stop_reason& why) override {
+    journal_->stopped(self().id(), why);
+    journal_.reset();  // the journal holds refs to actors (downs' `who`): no cycle through it
+  }
 
  private:
   std::shared_ptr<journal> journal_;
