@@ -208,3 +208,45 @@ TEST_CASE("a remote child whose node is killed is restarted on a fallback node",
   CHECK(stats_of(me, *sup).children[0].last_reason.find("node_down") != std::string::npos);  // the down, then the start tried on b
   CHECK(me.lookup_at(c.address(), "svc").has_value());
 }
+
+// Its own node stopping (the system still up) fires node_down for the remote children; the
+// supervisor then has nowhere to start them from and shuts down (it once retried them in a
+// loop that never yielded its worker thread, or every 10 ms while the router object lived on).
+TEST_CASE("a supervisor whose own node stops shuts down instead of retrying its remote children",
+          "[integration][supervisor]") {
+  node_process b(fast_node_argv(ACTOR_TEST_NODE_BIN, "b"));
+  actor::system_options workers;
+  workers.workers = 2;
+  actor::actor_system sys(workers);
+  auto here = std::make_unique<actor::node>(sys, fast_node_options("sup-home"));
+  actor::supervisor_spec spec;
+  spec.backoff_min = std::chrono::milliseconds(0);
+  spec.backoff_max = std::chrono::milliseconds(0);
+  actor::child_spec kid;
+  kid.type = "counter";
+  kid.name = "far";
+  kid.node = b.address();
+  spec.children = {kid};
+  auto sup = here->spawn("supervisor", {}, spec.to_config());
+  REQUIRE(sup.has_value());
+  REQUIRE(poll_until(
+      [&] {
+        auto s = sys.request<actor::supervisor_stats>(*sup, actor::supervisor_stats_request{}, 2s).get();
+        return s.has_value() && s->children[0].state == "running";
+      },
+      10s));
+  // shutdown() keeps the node object (and its router) alive: the supervisor must see that its
+  // node stopped all the same
+  here->shutdown();
+  // the supervisor stops (a request to it fails with actor_stopped or no_such_actor) rather
+  // than spinning: a spinning one would leave this request unanswered
+  REQUIRE(poll_until(
+      [&] {
+        auto f = sys.request<actor::supervisor_stats>(*sup, actor::supervisor_stats_request{}, 2s);
+        if (f.wait_for(3s) != std::future_status::ready) return false;
+        auto s = f.get();
+        return !s.has_value() && s.error().code != actor::errc::timeout;
+      },
+      10s));
+  here.reset();
+}

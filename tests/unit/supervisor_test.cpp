@@ -333,6 +333,46 @@ TEST_CASE("restarts back off exponentially with jitter on the system's clock", "
   CHECK(f.stats(sup).children[0].next_restart_in_ms <= 120);
 }
 
+// A child waiting for its own backoff when a sibling's crash takes it into a group restart
+// restarts with the group, in start order: its old timer must not start it early.
+TEST_CASE("a child waiting for its backoff restarts with its group, not on its own old timer", "[supervisor]") {
+  fixture f;
+  actor::supervisor_spec spec;
+  spec.strategy = actor::supervisor_strategy::rest_for_one;
+  spec.intensity = 100;
+  spec.backoff_min = 100ms;
+  spec.backoff_max = 10s;
+  spec.backoff_jitter = 0;
+  spec.children = {child("a"), child("b"), child("c")};
+  auto sup = f.start(spec);
+  const auto state_of = [&](const char* name) { return f.kid(f.stats(sup), name).state; };
+  // a crashes twice: its backoff grows to 200 ms, then 400 ms for the next
+  for (auto wait : {100ms, 200ms}) {
+    f.ms.sys.send(f.kid(f.all_running(sup), "#0").ref, sup_boom{});
+    REQUIRE(wait_until([&] { return state_of("#0") == "restarting"; }));
+    f.ms.clk->advance(wait);
+  }
+  f.all_running(sup);
+  // c crashes: its own restart is due in 100 ms; then a crashes: the group (a, b, c) in 400 ms
+  f.ms.sys.send(f.kid(f.stats(sup), "#2").ref, sup_boom{});
+  REQUIRE(wait_until([&] { return state_of("#2") == "restarting"; }));
+  f.ms.sys.send(f.kid(f.stats(sup), "#0").ref, sup_boom{});
+  REQUIRE(wait_until([&] { return state_of("#0") == "restarting" && state_of("#1") == "restarting"; }));
+  const auto mark = f.log.size();
+  f.ms.clk->advance(150ms);  // c's old timer fires (the stats request is queued behind it)
+  auto s = f.stats(sup);
+  CHECK(f.kid(s, "#2").state == "restarting");
+  CHECK(f.kid(s, "#2").next_restart_in_ms > 200);
+  f.ms.clk->advance(300ms);
+  s = f.all_running(sup);
+  f.lines(mark + 3);
+  auto seen = f.log.since(mark);
+  std::sort(seen.begin(), seen.end());
+  CHECK(seen == std::vector<std::string>{"start:a", "start:b", "start:c"});
+  // c's restart is counted once: the two group restarts and its own (taken into the group)
+  CHECK(f.kid(s, "#2").restarts == 3);
+}
+
 TEST_CASE("the backoff's jitter spreads the restarts of identical supervisors", "[supervisor]") {
   fixture f;
   actor::supervisor_spec spec;

@@ -32,10 +32,18 @@
 ///  - More than `intensity` restarts within `period`: the supervisor stops its children
 ///    (ordered shutdown) and stops itself with reason shutdown, which its own monitors (a
 ///    parent supervisor) see. A child that cannot be spawned counts as a restart, unless the
-///    failure is its node being down or late (node_down, timeout): then the next start is
-///    tried on its node, then its fallback nodes in turn, with the backoff, indefinitely.
-///  - A child whose node goes down (reason node_down or node_restarted) is restarted on its
-///    node if that answers within spawn_timeout, else on the first fallback node that does.
+///    failure is its node being down, late or shutting down (node_down, timeout,
+///    shutting_down): then the next start is tried on the next node of its list (node, then
+///    fallback_nodes) in turn; after a whole round without success, the backoff (at least
+///    10 ms, whatever backoff_max says, so that no node to start on is never a busy loop) and
+///    the round again, indefinitely.
+///  - A child whose node goes down (reason node_down or node_restarted) is restarted, after
+///    the backoff, on the node it ran on if that answers within spawn_timeout, else on the next
+///    node of its list that does.
+///  - When the supervisor's own node stops (node::shutdown, or the node destroyed while the
+///    system lives on), nothing can be started from it any more: the supervisor stops its
+///    children (ordered shutdown) and itself, with reason shutdown and the text "the
+///    supervisor's node has stopped".
 ///  - A named child's name is released when it stops, before its supervisor hears of it, and
 ///    is claimed again by the new child: looking the name up again reaches the new actor.
 ///  - Ordered shutdown (a stop request to the supervisor, or intensity exceeded): children
@@ -110,7 +118,8 @@ struct supervisor_child_stats {
   std::string type;
   std::string node;   ///< where it runs now (empty: the supervisor's node)
   actor_ref ref;      ///< the running child, or nil while it is down
-  std::string state;  ///< starting, running, restarting (waiting for its backoff), stopped
+  std::string state;  ///< waiting (a start is queued), starting, running, stopping,
+                      ///< restarting (waiting for its backoff), stopped
   std::uint64_t restarts = 0;
   std::int64_t next_restart_in_ms = -1;  ///< while restarting: time left, on the system's clock
   std::string last_reason;               ///< the last down_reason, described

@@ -56,6 +56,7 @@ void router::start() {
 }
 
 void router::stop() {
+  stopped_.store(true, std::memory_order_release);
   if (transport_) transport_->stop();
   // no peer can be heard of any more: every watch across the edge ends here (and the proxies
   // its entries hold, which hold this router, go)

@@ -32,6 +32,8 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   void start();
   /// Stops the transport; remote sends afterwards fail with shutting_down.
   void stop();
+  /// True once stop() has begun (the node is going away; nothing is sent from it any more).
+  [[nodiscard]] bool stopped() const noexcept { return stopped_.load(std::memory_order_acquire); }
 
   [[nodiscard]] const std::string& name() const noexcept { return opts_.node_name; }
   [[nodiscard]] std::uint64_t incarnation() const noexcept { return opts_.incarnation; }
@@ -142,6 +144,7 @@ class router final : public ref_codec, public std::enable_shared_from_this<route
   actor_system& sys_;
   transport_options opts_;
   std::unique_ptr<transport> transport_;
+  std::atomic<bool> stopped_{false};
   std::atomic<std::uint64_t> decode_errors_{0};
   std::atomic<std::uint64_t> undeliverable_{0};
   // envelopes delivered from the network and not handled yet hold it with this router

@@ -66,6 +66,8 @@ struct child {
   unsigned backoff_n = 0;       // restarts since it last stayed up for backoff_max
   time_point started_at{};
   time_point restart_at{};
+  std::uint64_t timer_batch = 0;  // the restart timer it waits for (when restarting)
+  bool restart_counted = false;   // this restart is in restarts already (a group may schedule it again)
   std::string last_reason;
 
   [[nodiscard]] std::string id() const { return spec.name.empty() ? "#" + std::to_string(index) : spec.name; }
@@ -89,6 +91,10 @@ bool restartable(const child& c, const actor::down_reason& why) {
   }
   return false;
 }
+
+/// The least wait after every node of a child's list refused its start (a backoff of 0 must
+/// not turn a cluster with no node to start on into a busy loop).
+constexpr duration min_round_wait = std::chrono::milliseconds(10);
 
 bool node_lost(const actor::down_reason& why) {
   return why.what == actor::down_reason::kind::node_down || why.what == actor::down_reason::kind::node_restarted;
@@ -152,7 +158,13 @@ class supervisor_actor final : public actor_base {
       return start_failed(c, ref.error());
     }
     auto net = net_.lock();
-    if (!net) return start_failed(c, error{errc::shutting_down, "the node has stopped"});
+    if (!net || net->stopped()) {
+      // this supervisor's own node has stopped: nothing can be started from here any more
+      c.state = child_state::waiting;
+      c.last_reason = "start failed: this supervisor's node has stopped";
+      ACTOR_LOG(warn, "supervisor", "node_stopped", {"supervisor", self().id()}, {"child", c.id()});
+      return begin_shutdown(stop_reason::kind::shutdown, "the supervisor's node has stopped");
+    }
     const auto manager = c.spec.node.empty() ? net->manager() : net->remote(c.node(), 0, manager_id);
     busy_ = true;
     request(manager, spawn_request{c.spec.type, c.spec.name, c.spec.config}, spec_.spawn_timeout)
@@ -172,6 +184,7 @@ class supervisor_actor final : public actor_base {
   void started(child& c, const actor_ref& ref) {
     c.ref = ref;
     c.state = child_state::running;
+    c.restart_counted = false;
     c.started_at = now();
     c.node_tries = 0;
     c.monitor = monitor(ref);
@@ -193,6 +206,10 @@ class supervisor_actor final : public actor_base {
       c.state = child_state::stopped;
       return;
     }
+    if (own_node_stopped()) {
+      ACTOR_LOG(warn, "supervisor", "node_stopped", {"supervisor", self().id()}, {"child", c.id()});
+      return begin_shutdown(stop_reason::kind::shutdown, "the supervisor's node has stopped");
+    }
     if (node_trouble) {
       // the next node in turn; after a whole round, the backoff and the home node again
       c.node_choice = (c.node_choice + 1) % c.node_count();
@@ -202,10 +219,17 @@ class supervisor_actor final : public actor_base {
       }
       c.node_tries = 0;
       c.node_choice = 0;
-      return schedule({c.index}, next_backoff(c));
+      // a whole round of nodes refused: never a busy loop, whatever the configured backoff
+      return schedule({c.index}, std::max(next_backoff(c), min_round_wait));
     }
     if (!count_restart()) return;
     schedule({c.index}, next_backoff(c));
+  }
+
+  // This supervisor's own node has stopped (or is stopping): no child can be started from here.
+  [[nodiscard]] bool own_node_stopped() const {
+    auto net = net_.lock();
+    return !net || net->stopped();
   }
 
   void stop_child(child& c) {
@@ -268,7 +292,9 @@ class supervisor_actor final : public actor_base {
         if (i == c.index) continue;
         auto& s = children_[i];
         if (s.state == child_state::stopped) continue;
-        if (s.state == child_state::restarting) s.state = child_state::waiting;  // its own timer is void now
+        // waiting for its own backoff: it restarts with the group instead (its old timer, when it
+        // fires, finds another timer_batch and leaves it alone)
+        if (s.state == child_state::restarting) s.state = child_state::waiting;
         tasks_.push_back({task::kind::stop, i});
         group.push_back(i);
       }
@@ -316,8 +342,11 @@ class supervisor_actor final : public actor_base {
         c.state = child_state::stopped;
         continue;
       }
-      ++c.restarts;
-      ++restarts_;
+      if (!c.restart_counted) {
+        ++c.restarts;
+        ++restarts_;
+        c.restart_counted = true;
+      }
       due.push_back(i);
     }
     if (due.empty()) return;
@@ -326,11 +355,12 @@ class supervisor_actor final : public actor_base {
       return;
     }
     const auto at = now() + delay;
+    const auto batch = ++last_batch_;
     for (auto i : due) {
       children_[i].state = child_state::restarting;
       children_[i].restart_at = at;
+      children_[i].timer_batch = batch;
     }
-    const auto batch = ++last_batch_;
     timers_[batch] = {delayed_send(delay, supervisor_restart_due{batch}), std::move(due)};
   }
 
@@ -338,7 +368,7 @@ class supervisor_actor final : public actor_base {
     auto it = timers_.find(batch);
     if (it == timers_.end()) return;
     for (auto i : it->second.children) {
-      if (children_[i].state == child_state::restarting) {
+      if (children_[i].state == child_state::restarting && children_[i].timer_batch == batch) {
         children_[i].state = child_state::waiting;
         tasks_.push_back({task::kind::start, i});
       }
