@@ -8,7 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <set>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -270,8 +270,9 @@ class name_monitors {
   explicit name_monitors(actor::bridge& b) : bridge_(b) {}
   void follow(const std::string& name, const actor::actor_ref& ref) {
     if (!ref) return;
+    prune();
     const auto key = actor::format_ref(ref);
-    if (!seen_.insert(key).second) return;
+    if (handles_.count(key) != 0) return;
     auto m = bridge_.monitor(ref, 1s);
     if (!m) return;  // its node is unreachable: nothing to print for it
     (void)m->sync(1s);  // in place before the name is printed: a stop after that gives its reason
@@ -282,7 +283,7 @@ class name_monitors {
       out->lines.push_back("{\"event\":\"down\",\"name\":" + json_quote(name) + ",\"ref\":" + json_quote(key) +
                            ",\"monitor\":" + std::to_string(id) + ",\"reason\":" + reason_json(r) + "}");
     });
-    handles_.push_back(std::move(*m));
+    handles_.emplace(key, std::move(*m));
   }
   // The down lines that came since the last call.
   std::deque<std::string> take() {
@@ -295,10 +296,17 @@ class name_monitors {
     std::mutex mu;
     std::deque<std::string> lines;
   };
+  // the monitors whose down came are dropped (a watch over a churning prefix stays flat); an
+  // actor does not come back under its ref, so forgetting it is safe
+  void prune() {
+    for (auto it = handles_.begin(); it != handles_.end();) {
+      it = it->second.done() ? handles_.erase(it) : std::next(it);
+    }
+  }
+
   actor::bridge& bridge_;
-  std::set<std::string> seen_;
   std::shared_ptr<lines> downs_ = std::make_shared<lines>();
-  std::vector<actor::monitor_handle> handles_;
+  std::map<std::string, actor::monitor_handle> handles_;  // by the ref's text
 };
 
 int cmd_watch(const context& c) {
@@ -324,7 +332,8 @@ int cmd_watch(const context& c) {
       if (change.error().code == errc::timeout) continue;
       return fail(change.error());
     }
-    monitors.follow(change->name, change->ref);
+    // a ref that disappeared: its down is printed already, or will be
+    if (change->event != "disappeared") monitors.follow(change->name, change->ref);
     print_line("{\"event\":" + json_quote(change->event) + ",\"name\":" + json_quote(change->name) +
                ",\"ref\":" + ref_json(change->ref) + "}");
     ++seen;

@@ -231,6 +231,42 @@ TEST_CASE("a node restarted at the same address completes its bridge monitors wi
   CHECK(calls.count() == 1);
 }
 
+// The Bridge still speaks to the old run when it monitors an actor of the new one: the new run
+// drops that monitor (it does not know the client yet); the Bridge sends it again when it sees
+// the restart, and the actor's real reason comes (it once never came).
+TEST_CASE("a bridge monitor of the new run sent before the restart was seen hears its real down",
+          "[integration][bridge][monitor][liveness]") {
+  const auto port = unused_port();
+  const std::string listen = "tcp://127.0.0.1:" + std::to_string(port);
+  actor::bridge b(fast_bridge("newrun-bridge", ms(10000)));
+  std::optional<actor::monitor_handle> old;
+  {
+    node_process first(fast_node_argv(actor_node_path(), "newrun-mon", {"--listen", listen}));
+    auto c = b.spawn(listen, "counter", "", {}, 5s);
+    REQUIRE(c);
+    auto made = b.monitor(*c, 5s);
+    REQUIRE(made);
+    old.emplace(std::move(*made));
+    REQUIRE(old->sync(5s));
+    first.kill_and_reap();
+  }
+  node_process second(fast_node_argv(actor_node_path(), "newrun-mon", {"--listen", listen}));
+  actor::bridge other(fast_bridge("newrun-other"));
+  auto fresh = other.spawn(listen, "counter", "", {}, 5s);
+  REQUIRE(fresh);
+  auto m = b.monitor(*fresh, 5s);
+  REQUIRE(m);
+  if (!m->sync(5s)) REQUIRE(m->sync(5s));  // the ping may be the request that meets the restart
+  auto r_old = old->wait(5s);
+  REQUIRE(r_old);
+  CHECK(r_old->what == down_reason::kind::node_restarted);
+  CHECK_FALSE(m->done());
+  REQUIRE(other.stop({*fresh}, 5s).front());
+  auto r = m->wait(5s);
+  REQUIRE(r);
+  CHECK(r->what == down_reason::kind::stopped);
+}
+
 TEST_CASE("a node frozen past the bridge's down bound gives node_down once; nothing more when it resumes",
           "[integration][bridge][monitor][liveness]") {
   node_process proc(fast_node_argv(actor_node_path(), "frozen-mon"));
@@ -262,4 +298,32 @@ TEST_CASE("a node frozen past the bridge's down bound gives node_down once; noth
   auto same = m->wait(ms(0));
   REQUIRE(same);
   CHECK(same->what == down_reason::kind::node_down);
+}
+
+// An actor may monitor the Bridge client that called it (a session watching its client): the
+// down (node_down) comes when the node forgets the client. It once never came.
+TEST_CASE("an actor monitoring a Bridge client hears node_down when the client is gone", "[integration][bridge][monitor]") {
+  node_process proc(fast_node_argv(test_node_path(), "client-watch"));
+  local_node me;
+  auto w = me.spawn_at(proc.address(), "watcher");
+  REQUIRE(w);
+  {
+    actor::bridge b(fast_bridge("watched-client"));
+    auto ids = b.call<watch_ids>(*w, watch_target{{}, 1}, 5s);
+    REQUIRE(ids);
+    REQUIRE(ids->ids.size() == 1);
+    auto report = me.ask<watch_report>(*w, watch_report_request{});
+    REQUIRE(report);
+    CHECK(report->downs.empty());  // the client is still there
+  }
+  watch_report report;
+  REQUIRE(poll_until(
+      [&] {
+        auto r = me.ask<watch_report>(*w, watch_report_request{});
+        if (r) report = *r;
+        return r && !report.downs.empty();
+      },
+      10s));
+  REQUIRE(report.downs.size() == 1);
+  CHECK(report.downs[0].reason.what == down_reason::kind::node_down);
 }

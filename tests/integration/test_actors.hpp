@@ -219,7 +219,9 @@ class watcher final : public actor::actor_base {
     return {
         [this](const watch_target& w) {
           watch_ids out;
-          for (std::uint32_t i = 0; i < w.count; ++i) out.ids.push_back(monitor(w.target));
+          // no target: the sender of this request (a Bridge client, say)
+          const auto& target = w.target ? w.target : sender();
+          for (std::uint32_t i = 0; i < w.count; ++i) out.ids.push_back(monitor(target));
           return out;
         },
         [this](const unwatch& u) {

@@ -193,7 +193,8 @@ class Connection:
             if isinstance(frame, wire.Welcome):
                 if self._forgot_by is not None:
                     if frame.incarnation != self._forgot_by:
-                        return envelopes, NodeRestarted(f"node at {self.address} restarted: what was in flight is lost")
+                        return envelopes, NodeRestarted(f"node at {self.address} restarted: what was in flight is lost",
+                                                        frame.incarnation)
                     self._welcomed_again = True
                     self._forgot_by = None
                 self.welcome = frame
@@ -202,11 +203,13 @@ class Connection:
                 return envelopes, NodeDown(f"node at {self.address} refused the handshake: {frame.reason}")
             elif isinstance(frame, wire.Pong):
                 if self.welcome is not None and frame.incarnation != self.welcome.incarnation:
-                    return envelopes, NodeRestarted(f"node at {self.address} restarted: what was in flight is lost")
+                    return envelopes, NodeRestarted(f"node at {self.address} restarted: what was in flight is lost",
+                                                    frame.incarnation)
             elif isinstance(frame, wire.HelloAgain):
                 known = self.welcome.incarnation if self.welcome is not None else self._forgot_by
                 if known is not None and frame.incarnation != known:
-                    return envelopes, NodeRestarted(f"node at {self.address} restarted: what was in flight is lost")
+                    return envelopes, NodeRestarted(f"node at {self.address} restarted: what was in flight is lost",
+                                                    frame.incarnation)
                 # it forgot us: introduce ourselves again; what it lists was not delivered
                 if self.welcome is not None:
                     self._forgot_by = self.welcome.incarnation

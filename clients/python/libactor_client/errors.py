@@ -43,7 +43,12 @@ class NodeDown(ActorError):
 
 
 class NodeRestarted(NodeDown):
-    """A NodeDown because the node answered as another incarnation: what was in flight is lost."""
+    """A NodeDown because the node answered as another incarnation: what was in flight is lost.
+    ``incarnation`` is the new one, when known."""
+
+    def __init__(self, text="", incarnation=None):
+        super().__init__(text)
+        self.incarnation = incarnation
 
 
 class RemoteError(ActorError):

@@ -165,10 +165,26 @@ class MonitorsMixin:
     def _monitors_lost(self, conn, failure):
         """conn was given up (failure, a NodeDown): its monitors complete with node_down, or
         node_restarted when the node came back as another incarnation."""
-        what = "node_restarted" if isinstance(failure, NodeRestarted) else "node_down"
+        restarted = isinstance(failure, NodeRestarted)
+        new_run = getattr(failure, "incarnation", None) if restarted else None
+        text = str(failure) if failure is not None else ""
+        again = []
         for mon in [m for m in self._monitors.values() if m.route == conn.address]:
+            if restarted and mon.target.address != conn.address:
+                # through a gateway that restarted: the nodes behind it forgot what it carried
+                reason = DownReason("node_down", f"gateway {conn.address} restarted")
+            elif restarted and new_run is not None and mon.target.incarnation in (0, new_run):
+                again.append(mon)  # an actor of the new run (or a service): it lives; monitor it there
+                continue
+            else:
+                reason = DownReason("node_restarted" if restarted else "node_down", text)
             del self._monitors[mon.id]
-            mon.reason = DownReason(what, str(failure) if failure is not None else "")
+            mon.reason = reason
+        if again and not self._closed:
+            fresh = self._connection(conn.address)  # the node's new run: HELLO, then the monitors
+            for mon in again:
+                mon.route = fresh.address
+                self._send_watch(fresh, "actor.monitor", mon)
 
     def _monitors_welcomed_again(self, conn):
         """The node forgot us and welcomed us again (same incarnation): the live monitors go again."""
@@ -196,6 +212,11 @@ class MonitorsMixin:
             return True
 
     def _wait_monitor(self, mon, timeout):
+        # known already: at once, whoever holds the Bridge
+        if mon.reason is not None:
+            return mon.reason
+        if mon.closed is not None:
+            raise mon.closed
         deadline = time.monotonic() + timeout
         with self._locked(deadline):
             started = last_turn = time.monotonic()

@@ -8,7 +8,7 @@ import sys
 import time
 import unittest
 
-from libactor_client import Bridge, DownReason, NoSuchActor, RemoteError, ShuttingDown, Timeout, wire
+from libactor_client import Bridge, DownReason, NodeDown, NoSuchActor, RemoteError, ShuttingDown, Timeout, wire
 
 from nodes import SLOWDOWN, NodeTestCase, poll_until
 
@@ -110,6 +110,31 @@ class MonitorTest(NodeTestCase):
         bridge.stop([ref2])
         self.assertEqual(m2.wait(5).what, "stopped")
         self.assertIs(m.wait(0), reason)
+
+    def test_a_monitor_of_the_new_run_sent_before_the_restart_was_seen_hears_its_real_down(self):
+        # the Bridge still speaks to the old run when it monitors an actor of the new one: the new
+        # run drops that monitor (it does not know the client yet); the Bridge sends it again once it
+        # sees the restart, and the actor's real reason comes (it once came as node_restarted)
+        bridge = Bridge(name="pymon-newrun", heartbeat=0.1 * SLOWDOWN, down_after=10.0)
+        self.addCleanup(bridge.close)
+        first = self.start_node("pymon-newrun", *FAST)
+        address = first.address
+        old = bridge.monitor(bridge.spawn(address, "counter"))
+        old.sync()
+        first.kill()
+        self.start_node("pymon-newrun", *FAST, "--listen", address)
+        other = Bridge(name="pymon-other")
+        self.addCleanup(other.close)
+        fresh = other.spawn(address, "counter")
+        m = bridge.monitor(fresh)
+        try:
+            m.sync()  # the ping may be the request that meets the restart
+        except NodeDown:
+            m.sync()
+        self.assertEqual(old.wait(5).what, "node_restarted")
+        self.assertIsNone(m.reason)
+        other.stop([fresh])
+        self.assertEqual(m.wait(5).what, "stopped")
 
     def test_a_frozen_node_gives_node_down_once(self):
         node = self.start_node("pymon-frozen", *FAST)

@@ -185,7 +185,8 @@ class monitor_handle {
   [[nodiscard]] bool done() const;
   /// Calls fn once with the reason: on the Bridge's I/O thread when it comes (fn must not
   /// block, nor destroy the bridge), or at once on this thread when it came already. Replaces
-  /// an earlier fn; never called after cancel().
+  /// an earlier fn; never called after cancel() returns (cancel waits for a call under way on
+  /// the I/O thread, so what fn captures may be freed right after cancel()).
   void on_down(std::function<void(const down_reason&)> fn);
   /// Ends the monitor: no down afterwards; `actor.demonitor` goes to the target's node. True
   /// when it was still waiting for its down (false: done, or cancelled already).

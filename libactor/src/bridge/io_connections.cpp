@@ -255,10 +255,12 @@ void bridge_io::on_frame(connection& c, const void* data, std::size_t size) {
       if (ev.restarted) {
         // the node restarted: what was in flight to the old run is lost; introduce ourselves again
         ACTOR_LOG(info, "bridge", "node_restarted", {"node", c.address}, {"incarnation", p->incarnation});
-        fail_address(c.address, error{errc::node_down, "node at " + c.address + " restarted"});
-        drop_queued(c);  // failed above: they must not reach the new run
+        drop_queued(c);  // failed below: they must not reach the new run
         send_probe(c, ev.send);
+        // the monitors first, then the calls: a caller woken by its failed call finds its
+        // monitor complete (actorctl monitor's sync)
         tell({node_event::kind::restarted, c.address, p->incarnation, false, {}});
+        fail_address(c.address, error{errc::node_down, "node at " + c.address + " restarted"});
       }
       return;
     }
@@ -271,10 +273,7 @@ void bridge_io::welcomed(connection& c, const wire::welcome& w, steady_time now)
   const auto ev = c.link.welcome(w.incarnation, now);
   if (ev.ignored) return;  // refused already
   const bool restarted = ev.old_incarnation != 0 && ev.old_incarnation != ev.new_incarnation;
-  if (ev.was_welcomed && restarted) {
-    fail_address(c.address, error{errc::node_down, "node at " + c.address + " restarted"});
-    drop_queued(c);
-  }
+  if (ev.was_welcomed && restarted) drop_queued(c);  // (their calls fail below)
   const bool again = c.forgot_us && !restarted;
   c.forgot_us = false;
   c.reason.clear();
@@ -288,6 +287,8 @@ void bridge_io::welcomed(connection& c, const wire::welcome& w, steady_time now)
   for (auto& o : backlog) enqueue(c, std::move(o));
   if (restarted) tell({node_event::kind::restarted, c.address, w.incarnation, false, {}});
   if (!ev.was_welcomed) tell({node_event::kind::welcomed, c.address, w.incarnation, again, {}});
+  // after the monitors heard of it (see pong)
+  if (ev.was_welcomed && restarted) fail_address(c.address, error{errc::node_down, "node at " + c.address + " restarted"});
 }
 
 void bridge_io::forgotten(connection& c, const wire::hello_again& h, steady_time now) {
@@ -295,10 +296,10 @@ void bridge_io::forgotten(connection& c, const wire::hello_again& h, steady_time
   if (ev.send == probe::none) return;  // refused already
   if (ev.restarted) {
     ACTOR_LOG(info, "bridge", "node_restarted", {"node", c.address}, {"incarnation", h.incarnation});
-    fail_address(c.address, error{errc::node_down, "node at " + c.address + " restarted"});
-    drop_queued(c);  // failed above: they must not reach the new run
+    drop_queued(c);  // failed below: they must not reach the new run
     send_probe(c, ev.send);
-    tell({node_event::kind::restarted, c.address, h.incarnation, false, {}});
+    tell({node_event::kind::restarted, c.address, h.incarnation, false, {}});  // monitors first (see pong)
+    fail_address(c.address, error{errc::node_down, "node at " + c.address + " restarted"});
     return;
   }
   c.forgot_us = true;  // the WELCOME that follows says so (node_event::again)
@@ -363,8 +364,8 @@ void bridge_io::went_down(connection& c, const std::string& why) {
     std::lock_guard lk(mu_);
     down_[c.address] = why;
   }
+  tell({node_event::kind::down, c.address, 0, false, why});  // monitors first (see pong)
   fail_address(c.address, error{errc::node_down, why});
-  tell({node_event::kind::down, c.address, 0, false, why});
 }
 
 void bridge_io::drop_queued(connection& c) {

@@ -72,6 +72,7 @@ bool monitor_handle::cancel() {
   } catch (...) {  // allocation failure: the target keeps its entry until it dies
   }
   state_->close(error{errc::shutting_down, "the monitor was cancelled"});
+  state_->await_callback();  // a callback under way on the I/O thread ends first
   return was_live;
 }
 

@@ -25,6 +25,7 @@ bool monitor_state::finish(::actor::down_reason r) {
     reason = std::move(r);
     fn = std::move(callback);
     callback = nullptr;
+    if (fn) calling = std::this_thread::get_id();
   }
   cv.notify_all();
   if (fn) {
@@ -35,8 +36,19 @@ bool monitor_state::finish(::actor::down_reason r) {
     } catch (...) {
       ACTOR_LOG(warn, "bridge", "monitor_callback_threw", {"monitor", id});
     }
+    {
+      std::lock_guard lk(mu);
+      calling = {};
+    }
+    cv.notify_all();
   }
   return true;
+}
+
+void monitor_state::await_callback() {
+  std::unique_lock lk(mu);
+  const auto me = std::this_thread::get_id();
+  cv.wait(lk, [&] { return calling == std::thread::id{} || calling == me; });
 }
 
 void monitor_state::close(error e) {
@@ -141,8 +153,20 @@ void bridge_monitors::on_node_event(const node_event& ev) {
       const std::string text = "node at " + ev.address + " restarted";
       for (auto& m : gone) m->finish(reason_of(reason::kind::node_restarted, text));
       if (ev.what == node_event::kind::restarted) {
-        std::lock_guard lk(mu_);
-        owed_.erase(ev.address);  // the new run never knew them
+        // through a gateway that restarted: the nodes behind it forgot the watches it carried
+        auto cut = take_if([&](const monitor_state& m) { return m.route == ev.address && m.target.address != ev.address; });
+        for (auto& m : cut) m->finish(reason_of(reason::kind::node_down, "gateway " + ev.address + " restarted"));
+        // monitors of the new run (or of a service, incarnation 0) sent before the restart was
+        // seen were dropped by it, or here with the queue: they go again (a duplicate is harmless)
+        std::vector<std::shared_ptr<monitor_state>> again;
+        {
+          std::lock_guard lk(mu_);
+          owed_.erase(ev.address);  // the new run never knew them
+          for (const auto& [id, m] : live_) {
+            if (m->route == ev.address) again.push_back(m);
+          }
+        }
+        for (const auto& m : again) send_monitor(*m);
         return;
       }
       std::vector<std::pair<wire_ref, std::uint64_t>> owed;

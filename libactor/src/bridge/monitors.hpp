@@ -23,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -47,11 +48,15 @@ struct monitor_state {
   std::optional<::actor::down_reason> reason;  // the outcome, once
   std::optional<error> closed;        // cancelled, or the Bridge ended, before a down
   std::function<void(const ::actor::down_reason&)> callback;
+  std::thread::id calling;  // the thread running the callback now (none: nobody)
 
   /// Sets the outcome unless one is set; calls the callback (outside mu). False: set already.
   bool finish(::actor::down_reason r);
   /// Ends it without a down (wait() then gives `e`), unless it has an outcome.
   void close(error e);
+  /// Returns once no callback runs on another thread (cancel's promise: after it, the
+  /// callback's captures may be freed). From inside the callback: at once.
+  void await_callback();
 };
 
 class bridge_monitors {

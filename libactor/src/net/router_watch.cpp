@@ -41,7 +41,7 @@ bool router::watch_outbound(const remote_endpoint& to, const envelope& e, posted
   actor_ref remote_ref(const_cast<remote_endpoint*>(&to));
   using k = watch_kind;
   if (type == &type_of<monitor_request>() || type == &type_of<link_request>()) {
-    if (to.slot() == nullptr) return false;  // a Bridge client is not monitored
+    // a Bridge client is watched too: its down (node_down) comes when this node forgets it
     const bool link = type == &type_of<link_request>();
     const watch_table::key key{link ? k::linked : k::monitoring, local, remote.id, link ? 0 : e.correlation};
     watches_.add(peer, key, {e.sender, std::move(remote_ref), remote.incarnation, e.correlation});
@@ -107,7 +107,7 @@ transport_events router::watch_events() {
   ev.watch_dropped = [this](const std::string& address, const posted_extra& x, const std::string& why) {
     const watch_table::key key{x.watch_link ? watch_kind::linked : watch_kind::monitoring, x.requester_id,
                                x.watch_remote, x.watch_link ? 0 : x.correlation};
-    watches_.fire(address, key, actor::down_reason{actor::down_reason::kind::node_down, why, {}});
+    watches_.fire(address.empty() ? client_peer(x.client_id) : address, key, actor::down_reason{actor::down_reason::kind::node_down, why, {}});
   };
   ev.client_gone = [this](const std::string& client_id) {
     watches_.fire_peer(client_peer(client_id), actor::down_reason{actor::down_reason::kind::node_down, "client gone", {}});

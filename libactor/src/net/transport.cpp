@@ -389,8 +389,10 @@ void transport::reject(const posted_envelope& e, posted_extra* x, errc code, con
   if (e.k == wire::kind::request && x != nullptr && x->requester) {
     deliver(x->requester, make_error(error{code, text}, {}, x->correlation));
   }
-  if (e.watch && x != nullptr && e.to != nullptr && events_.watch_dropped) {  // its down must still come
-    events_.watch_dropped(static_cast<peer*>(e.to)->address, *x, text.empty() ? std::string(to_string(code)) : text);
+  if (e.watch && x != nullptr && events_.watch_dropped) {  // its down must still come
+    static const std::string client;  // a Bridge client: x->client_id names it
+    events_.watch_dropped(e.to != nullptr ? static_cast<peer*>(e.to)->address : client, *x,
+                          text.empty() ? std::string(to_string(code)) : text);
   }
 }
 

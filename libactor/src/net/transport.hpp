@@ -150,6 +150,7 @@ struct transport_events {
   /// The peer at `address` is another incarnation now (`incarnation`) than the one welcomed before.
   std::function<void(const std::string& address, std::uint64_t incarnation)> peer_restarted;
   /// A watch envelope (posted_envelope::watch) for the peer at `address` was dropped before being written.
+  /// (address is empty for a Bridge client: x.client_id names it)
   std::function<void(const std::string& address, const posted_extra& x, const std::string& why)> watch_dropped;
   /// The Bridge client with this routing id was forgotten (gone for down_after).
   std::function<void(const std::string& client_id)> client_gone;
