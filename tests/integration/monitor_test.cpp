@@ -305,7 +305,8 @@ TEST_CASE("a watcher's node killed: the target's node drops its watches", "[inte
   CHECK(stats_of(me, targets.address()).watches_watched_by == base.watches_watched_by + 50);
   CHECK(stats_of(me, watchers.address()).watches_monitoring == 50);
   watchers.kill_and_reap();
-  REQUIRE(poll_until([&] { return stats_of(me, targets.address()).monitors == base.monitors; }, 10s));
+  // kept while it could be paused only: dropped when it is forgotten (10 down bounds)
+  REQUIRE(poll_until([&] { return stats_of(me, targets.address()).monitors == base.monitors; }, 12 * fast_down_after + 5s));
   auto after = stats_of(me, targets.address());
   CHECK(after.watches_watched_by == base.watches_watched_by);
   CHECK(after.watches_fired >= 50);
@@ -330,4 +331,55 @@ TEST_CASE("a monitor of an actor on a node that never answers, or is down alread
   CHECK_THAT(r.downs[1].reason.text, Contains(addr));
   CHECK(me.node.stats().watches_monitoring == 0);
   CHECK(me.node.stats().watches_fired == 2);
+}
+
+// A watcher's node paused past the target node's down bound, then resumed: the target's node
+// declared it down, but it did not declare anyone down (its own silence, not theirs). Its
+// monitors must still hear their downs, once: a target stopped while it was paused (the down
+// kept for it and sent when it is heard again), and one stopped after it resumed (the watch
+// kept). Both once never came.
+TEST_CASE("a watcher's node paused past the down bound still hears every down, once", "[integration][monitor][liveness]") {
+  node_process targets(fast_node_argv(test_node_path(), "p-targets", {"--spawn", "sink:early", "--spawn", "sink:late"}));
+  node_process watchers(fast_node_argv(test_node_path(), "p-watchers", {"--spawn", "watcher:w"}));
+  local_node me;
+  auto early = me.lookup_at(targets.address(), "early");
+  auto late = me.lookup_at(targets.address(), "late");
+  auto w = me.lookup_at(watchers.address(), "w");
+  REQUIRE(early);
+  REQUIRE(late);
+  REQUIRE(w);
+  REQUIRE(me.ask<watch_ids>(*w, watch_target{*early, 1}));
+  REQUIRE(me.ask<watch_ids>(*w, watch_target{*late, 1}));
+  REQUIRE(poll_until([&] { return stats_of(me, targets.address()).watches_watched_by == 2; }, 5s));
+  const auto fired_before = stats_of(me, targets.address()).watches_fired;
+
+  REQUIRE(watchers.stop());  // SIGSTOP
+  // the targets' node declares the watchers' node down (its watches of ours stay)
+  REQUIRE(targets.wait_for_line("event=peer_down peer=" + watchers.address(), 10s).has_value());
+  CHECK(stats_of(me, targets.address()).watches_watched_by == 2);
+  CHECK(stats_of(me, targets.address()).watches_fired == fired_before);
+  REQUIRE(me.ask<actor::stopped>(*early, actor::stop_msg{}));  // its down is kept for the paused node
+  REQUIRE(watchers.resume());  // SIGCONT
+
+  // (this process may have declared the paused node down too: until it hears it again, a
+  // request to it fails at once)
+  watch_report seen;
+  auto report_has = [&](std::size_t n) {
+    auto r = me.ask<watch_report>(*w, watch_report_request{}, 2s);
+    if (r) seen = *r;
+    return r && seen.downs.size() >= n;
+  };
+  REQUIRE(poll_until([&] { return report_has(1); }, 10s));
+  REQUIRE(seen.downs.size() == 1);
+  CHECK(seen.downs[0].reason.what == actor::down_reason::kind::stopped);
+  CHECK(seen.downs[0].who == *early);
+  REQUIRE(targets.wait_for_line("event=owed_sent", 5s).has_value());
+
+  // the watch of the other one held through the pause
+  REQUIRE(me.ask<actor::stopped>(*late, actor::stop_msg{}));
+  REQUIRE(poll_until([&] { return report_has(2); }, 10s));
+  REQUIRE(seen.downs.size() == 2);
+  CHECK(seen.downs[1].reason.what == actor::down_reason::kind::stopped);
+  CHECK(seen.downs[1].who == *late);
+  CHECK(stats_of(me, targets.address()).watches_watched_by == 0);
 }

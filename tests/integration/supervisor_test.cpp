@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "actor/builtins.hpp"
 #include "actor/node.hpp"
 #include "actor/supervisor.hpp"
 #include "harness.hpp"
@@ -249,4 +250,44 @@ TEST_CASE("a supervisor whose own node stops shuts down instead of retrying its 
       },
       10s));
   here.reset();
+}
+
+// node_down means "not heard from", not "dead": a child whose node was paused is restarted on a
+// fallback node, and the old one, still running when its node resumes, is stopped then (it
+// once ran on, unsupervised, holding its name).
+TEST_CASE("a child lost with a paused node is replaced, and stopped when its node resumes", "[integration][supervisor]") {
+  node_process b(fast_node_argv(ACTOR_TEST_NODE_BIN, "b"));
+  node_process c(fast_node_argv(ACTOR_TEST_NODE_BIN, "c"));
+  local_node me;
+  actor::supervisor_spec spec;
+  spec.backoff_min = std::chrono::milliseconds(0);
+  spec.backoff_max = std::chrono::milliseconds(0);
+  spec.spawn_timeout = std::chrono::milliseconds(1000);
+  actor::child_spec kid;
+  kid.type = "counter";
+  kid.name = "svc";
+  kid.node = b.address();
+  kid.fallback_nodes = {c.address()};
+  spec.children = {kid};
+  auto sup = me.node.spawn("supervisor", {}, spec.to_config());
+  REQUIRE(sup.has_value());
+  REQUIRE(poll_until([&] { return stats_of(me, *sup).children[0].state == "running"; }, 10s));
+  const auto old = stats_of(me, *sup).children[0].ref;
+
+  REQUIRE(b.stop());  // SIGSTOP: declared down, the child restarted on c
+  REQUIRE(poll_until(
+      [&] {
+        auto s = stats_of(me, *sup);
+        return s.children[0].state == "running" && s.children[0].node == c.address();
+      },
+      15s));
+  CHECK(stats_of(me, *sup).orphans == 1);
+  REQUIRE(b.resume());
+  // the old child is asked to stop once b answers again
+  REQUIRE(poll_until([&] { return stats_of(me, *sup).orphans == 0; }, 15s));
+  auto gone = me.ask<actor::counter_value>(old, actor::counter_get{}, 2s);
+  REQUIRE_FALSE(gone.has_value());
+  CHECK((gone.error().code == actor::errc::actor_stopped || gone.error().code == actor::errc::no_such_actor));
+  CHECK_FALSE(me.lookup_at(b.address(), "svc").has_value());
+  CHECK(me.lookup_at(c.address(), "svc").has_value());
 }

@@ -130,7 +130,10 @@ struct supervisor_stats {
   std::uint64_t restarts = 0;  ///< restarts since start
   std::uint64_t restarts_in_period = 0;
   std::vector<supervisor_child_stats> children;  ///< in start order
-  ACTOR_FIELDS(strategy, restarts, restarts_in_period, children)
+  /// earlier children lost with their node (node_down) that may still run: asked to stop every
+  /// second until their node answers (for at most 10 minutes)
+  std::uint64_t orphans = 0;
+  ACTOR_FIELDS(strategy, restarts, restarts_in_period, children, orphans)
 };
 
 }  // namespace actor

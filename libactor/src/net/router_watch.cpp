@@ -57,8 +57,10 @@ bool router::watch_outbound(const remote_endpoint& to, const envelope& e, posted
     watches_.remove(peer, {k::monitoring, local, remote.id, e.correlation});
   } else if (type == &type_of<unlink_request>() || type == &type_of<exit_msg>()) {
     watches_.remove(peer, {k::linked, local, remote.id, 0});
+    o.owed = type == &type_of<exit_msg>() && to.slot() != nullptr;
   } else if (type == &type_of<down_msg>()) {
     watches_.remove(peer, {k::watched_by, local, remote.id, e.correlation});
+    o.owed = to.slot() != nullptr;
   }
   return false;
 }
@@ -98,7 +100,12 @@ transport_events router::watch_events() {
   transport_events ev;
   // (the transport is the router's: these run on its I/O thread while the router lives)
   ev.peer_down = [this](const std::string& address, const std::string& why) {
-    watches_.fire_peer(address, actor::down_reason{actor::down_reason::kind::node_down, why, {}});
+    // our side's watches of its actors fire; its watches of ours wait (it may be paused only)
+    watches_.fire_watching(address, actor::down_reason{actor::down_reason::kind::node_down, why, {}});
+  };
+  ev.peer_forgotten = [this](const std::string& address) {
+    watches_.fire_peer(address, actor::down_reason{actor::down_reason::kind::node_down,
+                                                   "peer " + address + " forgotten (down for long)", {}});
   };
   ev.peer_restarted = [this](const std::string& address, std::uint64_t incarnation) {
     watches_.fire_restarted(address, incarnation,

@@ -396,6 +396,32 @@ void transport::reject(const posted_envelope& e, posted_extra* x, errc code, con
   }
 }
 
+void transport::keep_owed(peer& p, const posted_envelope& e, posted_extra* x, std::string_view bytes,
+                          std::string_view buffer) {
+  if (p.owed.size() >= transport_detail::max_owed) {
+    reject(e, x, errc::node_down, "peer " + p.address + " is down", drop_reason::node_down);
+    return;
+  }
+  outbound& o = p.owed.emplace_back();
+  o.e = e;
+  o.e.repeat_of = posted_envelope::no_repeat;
+  o.bytes = e.repeat_of != posted_envelope::no_repeat
+                ? wire::expand_repeat({bytes, e.repeat_body, buffer.substr(e.repeat_of), e.layout}, o.e.layout)
+                : std::string(bytes);
+  if (x != nullptr) o.x = *x;
+}
+
+void transport::send_owed(peer& p) {
+  auto owed = std::move(p.owed);
+  p.owed.clear();
+  ACTOR_LOG(info, "transport", "owed_sent", {"peer", p.address}, {"envelopes", owed.size()});
+  for (auto& o : owed) {
+    o.e.offset = 0;
+    o.e.size = o.bytes.size();
+    route(o.e, o.e.extra == posted_envelope::no_extra ? nullptr : &o.x, o.bytes, o.bytes, 0);
+  }
+}
+
 void transport::route(const posted_envelope& e, posted_extra* x, std::string_view bytes, std::string_view buffer,
                       std::uint64_t serial) {
   if (e.to == nullptr) {  // a reply to a Bridge client
@@ -415,6 +441,7 @@ void transport::route(const posted_envelope& e, posted_extra* x, std::string_vie
              drop_reason::node_down);
       return;
     case peer_state::down:
+      if (e.owed) return keep_owed(p, e, x, bytes, buffer);
       reject(e, x, errc::node_down, "peer " + p.address + " is down", drop_reason::node_down);
       return;
     default:

@@ -95,6 +95,10 @@ struct posted_envelope {
   // An actor.monitor or actor.link (net/watch_table.hpp): when it is dropped before being
   // written, transport_events::watch_dropped hears of it (its extra names the watch).
   bool watch = false;
+  // An actor.down or actor.exit to a node: while that peer is down it is kept (peer::owed, up
+  // to max_owed), and sent when the same run is heard again; dropped when it restarted or is
+  // forgotten. A watcher that was only paused still hears its down, once.
+  bool owed = false;
 };
 
 /// What a request (who to fail when it cannot be delivered) or a reply to a
@@ -152,6 +156,9 @@ struct transport_events {
   /// A watch envelope (posted_envelope::watch) for the peer at `address` was dropped before being written.
   /// (address is empty for a Bridge client: x.client_id names it)
   std::function<void(const std::string& address, const posted_extra& x, const std::string& why)> watch_dropped;
+  /// The peer at `address` was down for long (transport_detail::forget_after down bounds): its
+  /// socket is closed and the downs kept for it are dropped.
+  std::function<void(const std::string& address)> peer_forgotten;
   /// The Bridge client with this routing id was forgotten (gone for down_after).
   std::function<void(const std::string& client_id)> client_gone;
 };
@@ -247,6 +254,10 @@ class transport {
   void answer_stranger(const std::string& id, const std::vector<strangers::request_id>& dropped, time_point now);
   void send_hello_again(const std::string& id, time_point now);
   // the peer's connection showed another incarnation: what was in flight fails, what was queued is dropped
+  // a down or exit for a down peer (posted_envelope::owed): kept for when it is heard again
+  void keep_owed(peer& p, const posted_envelope& e, posted_extra* x, std::string_view bytes, std::string_view buffer);
+  // the peer is heard again after being down (the same run): what was kept for it goes out
+  void send_owed(peer& p);
   void peer_restarted(peer& p, std::uint64_t incarnation);
   // drops (and counts under why) what is queued for p, not yet written
   void drop_queued(peer& p, drop_reason why);

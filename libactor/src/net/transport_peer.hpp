@@ -29,6 +29,7 @@ constexpr std::size_t max_batch_bytes = 64u << 10;
 constexpr int socket_hwm = 64;
 constexpr int read_budget = 4096;  // messages read from one socket before polling again
 constexpr int forget_after = 10;   // down_after periods a down peer keeps its socket
+constexpr std::size_t max_owed = 10000;  // downs and exits kept per down peer (posted_envelope::owed)
 constexpr int max_sockets = 4096;  // per node (zmq's default is 1023); each is a file descriptor too
 // how long the I/O thread waits for the resolver before a connect (net/resolve.hpp); a slower
 // resolver leaves the name to ZeroMQ
@@ -76,6 +77,7 @@ struct transport::peer : peer_slot {
   bool repeats = false;              // the peer's WELCOME listed feature_repeat
   std::deque<std::pair<std::string, std::size_t>> stalled;  // frames zmq would not take yet, with envelope counts
   std::vector<outbound> backlog;                             // waiting for WELCOME
+  std::deque<outbound> owed;  // downs and exits that came while it was down (posted_envelope::owed)
   std::size_t queued = 0;                                    // envelopes in batch + stalled + backlog
   struct inflight_entry {
     actor_ref requester;

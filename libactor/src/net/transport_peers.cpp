@@ -94,6 +94,7 @@ void transport::after_heard(peer& p, const connection_event& ev) {
   if (ev.was == peer_state::down || ev.was == peer_state::suspect) {
     ACTOR_LOG(info, "transport", "peer_up", {"peer", p.address}, {"was", std::string(to_string(ev.was))});
   }
+  if (!p.owed.empty()) send_owed(p);
 }
 
 void transport::publish(peer& p, const std::string* why) {
@@ -148,6 +149,11 @@ void transport::drop_queued(peer& p, drop_reason why) {
       if (o.e.watch) events_.watch_dropped(p.address, o.x, "peer " + p.address + " " + std::string(to_string(why)));
     }
   }
+  if (why == drop_reason::node_down) {  // downs and exits wait for it (posted_envelope::owed)
+    for (auto& o : p.backlog) {
+      if (o.e.owed && p.owed.size() < transport_detail::max_owed) p.owed.push_back(std::move(o));
+    }
+  }
   p.backlog.clear();
   p.stalled.clear();
   p.batch.clear();
@@ -158,6 +164,9 @@ void transport::drop_queued(peer& p, drop_reason why) {
 void transport::peer_restarted(peer& p, std::uint64_t incarnation) {
   ACTOR_LOG(debug, "transport", "inflight_lost", {"peer", p.address}, {"incarnation", incarnation});
   fail_inflight(p, errc::node_down, "peer " + p.address + " restarted");
+  // downs kept for the old run: its watchers are gone with it
+  counters_.dropped[static_cast<std::size_t>(drop_reason::restarted)].fetch_add(p.owed.size(), std::memory_order_relaxed);
+  p.owed.clear();
   restart_seen(p, incarnation);
   // written for the old run's connection; the backlog waited for this handshake and stays
   const std::size_t written = p.queued - std::min(p.queued, p.backlog.size());
@@ -239,10 +248,16 @@ void transport::tick(time_point now) {
     if (p->conn.state() == peer_state::down && now - p->conn.down_since() > forget_after * opts_.down_after) {
       // down for long: close its socket (sockets are a bounded resource); a new
       // message to it opens a fresh one
-      ACTOR_LOG(info, "transport", "peer_forgotten", {"peer", p->address});
-      std::lock_guard lk(mu_);
-      p->dealer.reset();
-      p->conn.socket_closed();
+      ACTOR_LOG(info, "transport", "peer_forgotten", {"peer", p->address}, {"owed_dropped", p->owed.size()});
+      counters_.dropped[static_cast<std::size_t>(drop_reason::node_down)].fetch_add(p->owed.size(),
+                                                                                    std::memory_order_relaxed);
+      p->owed.clear();
+      {
+        std::lock_guard lk(mu_);
+        p->dealer.reset();
+        p->conn.socket_closed();
+      }
+      if (events_.peer_forgotten) events_.peer_forgotten(p->address);
       continue;
     }
     const auto ev = p->conn.tick(now);

@@ -53,6 +53,26 @@ void watch_table::fire_peer(const std::string& peer, const actor::down_reason& w
   deliver_fired(out, why);
 }
 
+void watch_table::fire_watching(const std::string& peer, const actor::down_reason& why) {
+  std::vector<taken> out;
+  {
+    std::lock_guard lk(mu_);
+    auto p = peers_.find(peer);
+    if (p == peers_.end()) return;
+    for (auto it = p->second.begin(); it != p->second.end();) {
+      if (it->first.kind == watch_kind::watched_by) {
+        ++it;
+        continue;
+      }
+      counted(it->first.kind, -1);
+      out.push_back({it->first, std::move(it->second)});
+      it = p->second.erase(it);
+    }
+    if (p->second.empty()) peers_.erase(p);
+  }
+  deliver_fired(out, why);
+}
+
 void watch_table::fire_restarted(const std::string& peer, std::uint64_t incarnation, const std::string& text) {
   std::vector<taken> out;
   {

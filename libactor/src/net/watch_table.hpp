@@ -55,8 +55,13 @@ class watch_table {
   bool remove(const std::string& peer, const key& k);
   /// Fires the entry under k (if still there) with `why`: removed, then delivered.
   void fire(const std::string& peer, const key& k, const actor::down_reason& why);
-  /// Fires every entry of `peer` (declared down, refused, a client gone): reason `why`.
+  /// Fires every entry of `peer` (forgotten: down for long, a client gone): reason `why`.
   void fire_peer(const std::string& peer, const actor::down_reason& why);
+  /// Fires the entries of `peer` whose watcher is here (monitoring, linked): the peer was
+  /// declared down. Its watches of actors here (watched_by) stay: it may only be paused, and
+  /// the downs those owe when it comes back are kept for it (transport: peer::owed) until it is
+  /// forgotten (fire_peer) or seen restarted (fire_restarted).
+  void fire_watching(const std::string& peer, const actor::down_reason& why);
   /// The peer came back as `incarnation`: fires (node_restarted, `text`) the entries whose
   /// remote ref names another incarnation.
   void fire_restarted(const std::string& peer, std::uint64_t incarnation, const std::string& text);

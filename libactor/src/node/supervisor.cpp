@@ -25,9 +25,15 @@ struct supervisor_restart_due {
   ACTOR_FIELDS(batch)
 };
 
+/// Internal: time to ask the orphans to stop again.
+struct supervisor_orphans_due {
+  ACTOR_NO_FIELDS
+};
+
 }  // namespace actor::detail
 
 ACTOR_MESSAGE(actor::detail::supervisor_restart_due, "actor.supervisor.internal.restart");
+ACTOR_MESSAGE(actor::detail::supervisor_orphans_due, "actor.supervisor.internal.orphans");
 
 namespace actor::detail {
 
@@ -96,6 +102,12 @@ bool restartable(const child& c, const actor::down_reason& why) {
 /// not turn a cluster with no node to start on into a busy loop).
 constexpr duration min_round_wait = std::chrono::milliseconds(10);
 
+/// Orphans (children lost with their node that may still run) are asked to stop this often, for
+/// at most this long, at most this many at once.
+constexpr duration orphan_retry = std::chrono::seconds(1);
+constexpr duration orphan_patience = std::chrono::minutes(10);
+constexpr std::size_t max_orphans = 1000;
+
 bool node_lost(const actor::down_reason& why) {
   return why.what == actor::down_reason::kind::node_down || why.what == actor::down_reason::kind::node_restarted;
 }
@@ -116,6 +128,7 @@ class supervisor_actor final : public actor_base {
     return {
         [this](const down_msg& d) { on_down(d); },
         [this](const supervisor_restart_due& r) { on_restart_due(r.batch); },
+        [this](const supervisor_orphans_due&) { stop_orphans(); },
         [this](const supervisor_stats_request&) { return stats(); },
         [this](const stop_msg&) {
           stop_promises_.push_back(make_response_promise());
@@ -139,6 +152,8 @@ class supervisor_actor final : public actor_base {
       }
       it->ref = {};
     }
+    for (auto& o : orphans_) send(o.ref, stop_msg{});
+    orphans_.clear();
     for (auto& p : stop_promises_) p.deliver(stopped{});
     stop_promises_.clear();
     ACTOR_LOG(info, "supervisor", "stopped", {"id", self().id()}, {"reason", std::string(actor::to_string(why.what))},
@@ -267,6 +282,7 @@ class supervisor_actor final : public actor_base {
     auto& c = *it;
     c.ref = {};
     c.last_reason = d.reason.describe();
+    if (d.reason.what == actor::down_reason::kind::node_down) remember_orphan(c, d.who);
     const bool restart = !shutting_down_ && restartable(c, d.reason);
     ACTOR_LOG(warn, "supervisor", "child_down", {"supervisor", self().id()}, {"child", c.id()}, {"type", c.spec.type},
               {"node", c.node()}, {"id", d.who.id()}, {"what", std::string(actor::to_string(d.reason.what))},
@@ -301,6 +317,61 @@ class supervisor_actor final : public actor_base {
     }
     std::sort(group.begin(), group.end());
     stop_then_schedule(std::move(group), delay);
+  }
+
+  // ---- orphans: children given up for lost with their node, which may still run ------------
+  //
+  // node_down means "not heard from", not "dead": a child on a node that was cut off or paused
+  // may still run (holding its name) after its replacement started elsewhere. It is asked to
+  // stop every orphan_retry until its node answers (stopped, or gone: actor_stopped,
+  // no_such_actor), for at most orphan_patience.
+
+  void remember_orphan(const child& c, const actor_ref& who) {
+    if (!who || orphans_.size() >= max_orphans) return;
+    orphans_.push_back({who, c.id(), now()});
+    if (!orphan_timer_armed_) {
+      orphan_timer_armed_ = true;
+      delayed_send(orphan_retry, supervisor_orphans_due{});
+    }
+  }
+
+  void stop_orphans() {
+    orphan_timer_armed_ = false;
+    const auto t = now();
+    for (auto it = orphans_.begin(); it != orphans_.end();) {
+      if (it->since + orphan_patience <= t) {
+        ACTOR_LOG(warn, "supervisor", "orphan_given_up", {"supervisor", self().id()}, {"child", it->child},
+                  {"id", it->ref.id()});
+        it = orphans_.erase(it);
+        continue;
+      }
+      if (!it->asking) {
+        it->asking = true;
+        request(it->ref, stop_msg{}, spec_.spawn_timeout)
+            .then([this, ref = it->ref](const stopped&) { orphan_answered(ref, true); },
+                  [this, ref = it->ref](const error& e) {
+                    // its node still does not answer: asked again later
+                    orphan_answered(ref, e.code != errc::node_down && e.code != errc::timeout);
+                  });
+      }
+      ++it;
+    }
+    if (!orphans_.empty() && !orphan_timer_armed_) {
+      orphan_timer_armed_ = true;
+      delayed_send(orphan_retry, supervisor_orphans_due{});
+    }
+  }
+
+  void orphan_answered(const actor_ref& ref, bool done) {
+    auto it = std::find_if(orphans_.begin(), orphans_.end(), [&](const orphan& o) { return o.ref == ref; });
+    if (it == orphans_.end()) return;
+    if (!done) {
+      it->asking = false;
+      return;
+    }
+    ACTOR_LOG(info, "supervisor", "orphan_stopped", {"supervisor", self().id()}, {"child", it->child},
+              {"id", ref.id()});
+    orphans_.erase(it);
   }
 
   // After the stops queued so far: the group waits `delay`, then starts in start order.
@@ -430,6 +501,7 @@ class supervisor_actor final : public actor_base {
     supervisor_stats s;
     s.strategy = std::string(actor::to_string(spec_.strategy));
     s.restarts = restarts_;
+    s.orphans = orphans_.size();
     const auto t = now();
     for (auto r : recent_) {
       if (r + std::chrono::duration_cast<duration>(spec_.period) > t) ++s.restarts_in_period;
@@ -475,6 +547,14 @@ class supervisor_actor final : public actor_base {
   };
   std::map<std::uint64_t, restart_batch> pending_batches_;
   std::map<std::uint64_t, armed> timers_;
+  struct orphan {
+    actor_ref ref;
+    std::string child;  // its id, for the log
+    time_point since;
+    bool asking = false;  // a stop request is under way
+  };
+  std::vector<orphan> orphans_;
+  bool orphan_timer_armed_ = false;
   std::mt19937_64 rng_{std::random_device{}()};
 };
 
