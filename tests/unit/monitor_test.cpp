@@ -56,8 +56,13 @@ struct watch_ids {
   ACTOR_FIELDS(ids)
 };
 
+struct relink {
+  ACTOR_NO_FIELDS
+};
+
 }  // namespace monitor_test
 
+ACTOR_MESSAGE(monitor_test::relink, "test.monitor.relink");
 ACTOR_MESSAGE(monitor_test::watch, "test.monitor.watch");
 ACTOR_MESSAGE(monitor_test::watch_many, "test.monitor.watch_many");
 ACTOR_MESSAGE(monitor_test::unwatch, "test.monitor.unwatch");
@@ -372,6 +377,57 @@ TEST_CASE("a link stops the other side on an abnormal death, both ways, not on a
     CHECK(f.log->downs().at(0).reason.what == actor::down_reason::kind::linked);
     CHECK(f.log->downs().at(0).reason.text.find("noproc") != std::string::npos);
   }
+}
+
+// Links to `other`; on relink (held until `go`), unlinks and links again at once.
+class relinker final : public actor::actor_base {
+ public:
+  relinker(actor::actor_ref other, std::shared_ptr<test::event> entered, std::shared_ptr<test::event> go)
+      : other_(std::move(other)), entered_(std::move(entered)), go_(std::move(go)) {}
+
+ protected:
+  actor::behavior make_behavior() override {
+    return {
+        [this](const relink&) {
+          entered_->set();
+          go_->wait_for();
+          unlink(other_);
+          link(other_);
+        },
+        [](const monitor_test::boom&) { throw std::runtime_error("kaboom"); },
+        [](const monitor_test::ping&) { return monitor_test::pong{}; },
+    };
+  }
+  void on_start() override { link(other_); }
+
+ private:
+  actor::actor_ref other_;
+  std::shared_ptr<test::event> entered_, go_;
+};
+
+// Erlang's unlink ids (OTP 23): an unlink from the other side, still on its way when this side
+// unlinked and linked again, must not end the new link (it once did, leaving it one-sided: a
+// crash then reached nobody).
+TEST_CASE("an unlink crossing an unlink and a new link leaves the new link whole", "[monitor][link]") {
+  fixture f;
+  auto b = f.spawn();
+  auto entered = std::make_shared<test::event>();
+  auto go = std::make_shared<test::event>();
+  auto a = f.sys.spawn<relinker>(b, entered, go);
+  REQUIRE(wait_until([&] { return f.sys.stats().links == 2; }));
+  f.sys.send(a, relink{});
+  REQUIRE(entered->wait_for());  // a is in its handler: what comes now waits behind it
+  f.ask(b, monitor_test::unlink_from{a});  // b forgets the link; its unlink waits in a's mailbox
+  go->set();  // a unlinks and links again, then reads b's (older) unlink
+  await_value(f.sys.request<monitor_test::pong>(a, monitor_test::ping{}, far_timeout));
+  f.ask(b, monitor_test::ping{});
+  CHECK(f.sys.stats().links == 2);
+  auto watch_b = f.spawn();
+  f.watch_of(watch_b, b);
+  f.sys.send(a, monitor_test::boom{});  // the new link carries the crash to b
+  REQUIRE(f.downs_reach(1));
+  CHECK(f.log->downs().at(0).who == b);
+  CHECK(f.log->downs().at(0).reason.what == actor::down_reason::kind::linked);
 }
 
 TEST_CASE("an actor that traps exits receives the exit instead of stopping", "[monitor][link]") {

@@ -184,7 +184,10 @@ void bridge_monitors::on_node_event(const node_event& ev) {
         }
       }
       for (const auto& [target, id] : owed) {
-        if (target.incarnation == 0 || target.incarnation == ev.incarnation) send_demonitor(target, id);
+        // (through a gateway, ev.incarnation is the gateway's: the node behind it decides)
+        if (target.address != ev.address || target.incarnation == 0 || target.incarnation == ev.incarnation) {
+          send_demonitor(target, id);
+        }
       }
       if (!again.empty()) {
         ACTOR_LOG(info, "bridge", "monitors_sent_again", {"node", ev.address}, {"monitors", again.size()});

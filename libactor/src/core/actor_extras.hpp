@@ -39,7 +39,10 @@ struct watch_key_hash {
 /// A link of this actor: the partner and the link's id (the linker chose it).
 struct link_entry {
   actor_ref peer;
-  std::uint64_t id = 0;
+  std::uint64_t id = 0;        // the link id (the linker's)
+  std::uint64_t other_id = 0;  // the other side's, when both linked at once (two ids for one link)
+  // Whether an unlink carrying `link` ends this link (not an older one, unlinked and made again).
+  [[nodiscard]] bool named_by(std::uint64_t link) const noexcept { return link == id || (other_id != 0 && link == other_id); }
 };
 
 struct actor_extras {

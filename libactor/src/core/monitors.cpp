@@ -127,13 +127,23 @@ bool actor_cell::handle_watch(envelope& e) {
     return true;
   }
   if (type == &type_of<link_request>()) {
-    if (from != nullptr && from != this && extras().links.try_emplace(from, link_entry{e.sender, e.correlation}).second) {
+    if (from == nullptr || from == this) return true;
+    auto [it, added] = extras().links.try_emplace(from, link_entry{e.sender, e.correlation});
+    if (added) {
       counts.links.fetch_add(1, std::memory_order_relaxed);
+    } else if (it->second.id != e.correlation) {
+      it->second.other_id = e.correlation;  // both sides linked at once: either id may unlink it
     }
     return true;
   }
   if (type == &type_of<unlink_request>()) {
-    if (extras_ && extras_->links.erase(from) != 0) counts.links.fetch_sub(1, std::memory_order_relaxed);
+    // only the link it names: one made again since (a new id) stays
+    if (!extras_) return true;
+    auto it = extras_->links.find(from);
+    if (it != extras_->links.end() && it->second.named_by(e.correlation)) {
+      extras_->links.erase(it);
+      counts.links.fetch_sub(1, std::memory_order_relaxed);
+    }
     return true;
   }
   if (type == &type_of<down_msg>()) {
