@@ -19,9 +19,11 @@ $CHAOS_REPORT (JSON) when set.
 Exit status as cluster_test.py's: 0 passed, 1 failed, 77 skipped (no Docker engine answers).
 """
 
+import datetime
 import json
 import os
 import random
+import re
 import sys
 import threading
 import time
@@ -116,6 +118,31 @@ class Load:
         return max(b - a for a, b in zip(points, points[1:]))
 
 
+STAMP = re.compile(r"^(?:\S+\s+\|\s+)?(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z")
+
+
+def show_logs_around(c, slow, limit=300):
+    """The services' log lines (node1 holds the supervisor) from each slow fault's start to its end,
+    to say where the time went."""
+    p = c.run_compose("logs", "--no-color", check=False, timeout=120)
+    lines = (p.stdout + p.stderr).splitlines()
+    for f in slow[:5]:
+        t0 = f["at"] - 0.5
+        t1 = f["at"] + f["hold_s"] + (f["outage_s"] or 10) + 1.0
+        shown = []
+        for line in lines:
+            m = STAMP.search(line)
+            if not m:
+                continue
+            t = datetime.datetime.fromisoformat(m.group(1)).replace(tzinfo=datetime.timezone.utc).timestamp()
+            if t0 <= t <= t1 and "component=supervisor" in line or (t0 <= t <= t1 and "component=registry" in line) \
+                    or (t0 <= t <= t1 and ("peer_down" in line or "peer_up" in line or "claim" in line)):
+                shown.append(line)
+        ct.log(f"---- logs around {f} ({len(shown)} lines, at most {limit}) ----")
+        for line in shown[:limit]:
+            print(line, flush=True)
+
+
 def fault(c, rng):
     """Injects one random fault on a random node the service may run on: (kind, node, start, undo)."""
     node = rng.choice(FAULT_TARGETS)
@@ -153,6 +180,7 @@ def scenario_chaos(c):
     deadline = time.monotonic() + CHAOS_SECONDS
     try:
         while time.monotonic() < deadline:
+            wall = time.time()
             kind, node, start, hold, undo = fault(c, rng)
             time.sleep(max(0.0, start + hold - time.monotonic()))  # the fault's length, chosen at random
             undo()
@@ -162,7 +190,7 @@ def scenario_chaos(c):
             ct.poll_until(lambda: load.longest_gap(start, healthy) is not None, RECOVERY_BOUND + 5, pause=0.05)
             recovery = load.longest_gap(start, healthy)
             faults.append({"kind": kind, "node": node, "hold_s": round(hold, 2),
-                           "outage_s": None if recovery is None else round(recovery, 3)})
+                           "outage_s": None if recovery is None else round(recovery, 3), "at": round(wall, 3)})
             ct.log(f"fault {len(faults)}: {kind} {node} for {hold:.1f} s; longest time without a reply "
                    f"{'(no reply since)' if recovery is None else f'{recovery:.2f} s'}")
     finally:
@@ -183,6 +211,9 @@ def scenario_chaos(c):
     ct.measured("chaos.max_outage", report["max_outage_s"] or 0)
     if load.hung:
         ct.fail(f"{len(load.hung)} requests hung past their deadline: {load.hung[:5]}")
+    slow = [f for f in faults if f["outage_s"] is None or f["outage_s"] > RECOVERY_BOUND]
+    if slow:
+        show_logs_around(c, slow)
     over = [f for f in faults if f["outage_s"] is not None and RECOVERY_BOUND < f["outage_s"] <= OUTAGE_GATE]
     if over:
         ct.log(f"WARN: {len(over)} faults went over the {RECOVERY_BOUND} s target (within the gate of "

@@ -37,9 +37,10 @@
 ///    fallback_nodes) in turn; after a whole round without success, the backoff (at least
 ///    10 ms, whatever backoff_max says, so that no node to start on is never a busy loop) and
 ///    the round again, indefinitely.
-///  - A child whose node goes down (reason node_down or node_restarted) is restarted, after
-///    the backoff, on the node it ran on if that answers within spawn_timeout, else on the next
-///    node of its list that does.
+///  - A child whose node is declared down (node_down) is restarted, after the backoff, on the
+///    next node of its list (node, then fallback_nodes, wrapping around: the node it ran on is
+///    tried last), each try bounded by spawn_timeout; one whose node restarted
+///    (node_restarted: it is up again) on that node first.
 ///  - When the supervisor's own node stops (node::shutdown, or the node destroyed while the
 ///    system lives on), nothing can be started from it any more: the supervisor stops its
 ///    children (ordered shutdown) and itself, with reason shutdown and the text "the

@@ -294,7 +294,12 @@ class supervisor_actor final : public actor_base {
     }
     c.state = child_state::waiting;
     if (node_lost(d.reason)) {
-      c.node_tries = 0;  // its node first (node_choice), then the others in turn
+      c.node_tries = 0;
+      // node_down: the node it ran on does not answer; the next node of its list is tried first
+      // (then the others in turn, its own last). node_restarted: its node is up again, so there.
+      if (d.reason.what == actor::down_reason::kind::node_down && c.node_count() > 1) {
+        c.node_choice = (c.node_choice + 1) % c.node_count();
+      }
     } else if (!count_restart()) {
       return;
     }
