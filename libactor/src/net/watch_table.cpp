@@ -37,59 +37,37 @@ void watch_table::fire(const std::string& peer, const key& k, const actor::down_
   deliver_fired(out, why);
 }
 
-void watch_table::fire_peer(const std::string& peer, const actor::down_reason& why) {
+template <class Pred>
+std::vector<watch_table::taken> watch_table::take_if(const std::string& peer, Pred pred) {
   std::vector<taken> out;
-  {
-    std::lock_guard lk(mu_);
-    auto p = peers_.find(peer);
-    if (p == peers_.end()) return;
-    out.reserve(p->second.size());
-    for (auto& [k, e] : p->second) {
-      counted(k.kind, -1);
-      out.push_back({k, std::move(e)});
+  std::lock_guard lk(mu_);
+  auto p = peers_.find(peer);
+  if (p == peers_.end()) return out;
+  for (auto it = p->second.begin(); it != p->second.end();) {
+    if (!pred(it->first, it->second)) {
+      ++it;
+      continue;
     }
-    peers_.erase(p);
+    counted(it->first.kind, -1);
+    out.push_back({it->first, std::move(it->second)});
+    it = p->second.erase(it);
   }
+  if (p->second.empty()) peers_.erase(p);
+  return out;
+}
+
+void watch_table::fire_peer(const std::string& peer, const actor::down_reason& why) {
+  auto out = take_if(peer, [](const key&, const entry&) { return true; });
   deliver_fired(out, why);
 }
 
 void watch_table::fire_watching(const std::string& peer, const actor::down_reason& why) {
-  std::vector<taken> out;
-  {
-    std::lock_guard lk(mu_);
-    auto p = peers_.find(peer);
-    if (p == peers_.end()) return;
-    for (auto it = p->second.begin(); it != p->second.end();) {
-      if (it->first.kind == watch_kind::watched_by) {
-        ++it;
-        continue;
-      }
-      counted(it->first.kind, -1);
-      out.push_back({it->first, std::move(it->second)});
-      it = p->second.erase(it);
-    }
-    if (p->second.empty()) peers_.erase(p);
-  }
+  auto out = take_if(peer, [](const key& k, const entry&) { return k.kind != watch_kind::watched_by; });
   deliver_fired(out, why);
 }
 
 void watch_table::fire_restarted(const std::string& peer, std::uint64_t incarnation, const std::string& text) {
-  std::vector<taken> out;
-  {
-    std::lock_guard lk(mu_);
-    auto p = peers_.find(peer);
-    if (p == peers_.end()) return;
-    for (auto it = p->second.begin(); it != p->second.end();) {
-      if (it->second.remote_incarnation == incarnation) {
-        ++it;
-        continue;
-      }
-      counted(it->first.kind, -1);
-      out.push_back({it->first, std::move(it->second)});
-      it = p->second.erase(it);
-    }
-    if (p->second.empty()) peers_.erase(p);
-  }
+  auto out = take_if(peer, [&](const key&, const entry& e) { return e.remote_incarnation != incarnation; });
   deliver_fired(out, actor::down_reason{actor::down_reason::kind::node_restarted, text, {}});
 }
 

@@ -89,6 +89,9 @@ class watch_table {
     key k;
     entry e;
   };
+  // Removes and returns the entries of `peer` for which pred(key, entry) holds (under the lock).
+  template <class Pred>
+  std::vector<taken> take_if(const std::string& peer, Pred pred);
   // Delivers what fired entries owe (outside the lock).
   void deliver_fired(std::vector<taken>& out, const actor::down_reason& why) noexcept;
   void counted(watch_kind k, std::int64_t d) noexcept {
