@@ -1,9 +1,13 @@
 #include "actor/builtins.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
+#include <optional>
+#include <vector>
 
 #include "actor/actor_base.hpp"
+#include "actor/receiver.hpp"
 #include "actor/system.hpp"
 
 namespace actor {
@@ -61,12 +65,75 @@ class kv_actor final : public actor_base {
   std::map<std::string, std::string> data_;  // ordered: keys come back sorted
 };
 
+// ---- printer: the Concurrence seed's printer as receive-style actors (docs/receivers.md) ----
+
+// The name a greeting or farewell names: its first positional argument (["World"], as scripts
+// send it) or its "who" field ({"who": "World"}).
+std::optional<std::string> who_of(const received& m) {
+  const std::string bytes = m.body();
+  msgpack::zone zone;
+  auto o = unpack_bounded(bytes, zone);
+  if (!o) return std::nullopt;
+  const msgpack::object* who = nullptr;
+  if (o->type == msgpack::type::ARRAY && o->via.array.size >= 1) {
+    who = &o->via.array.ptr[0];
+  } else if (o->type == msgpack::type::MAP) {
+    for (std::uint32_t i = 0; i < o->via.map.size; ++i) {
+      const auto& kv = o->via.map.ptr[i];
+      if (kv.key.type == msgpack::type::STR && kv.key.as<std::string_view>() == "who") who = &kv.val;
+    }
+  }
+  if (who == nullptr || who->type != msgpack::type::STR) return std::nullopt;
+  return who->as<std::string>();
+}
+
+// One message to a printer (either kind): prints a greeting or a farewell, answers printer.lines.
+template <class Self>
+void print_one(Self& self, received& m, std::vector<std::string>& lines) {
+  const bool hello = m.match("printer.greeting");
+  if (hello || m.match("printer.farewell")) {
+    auto who = who_of(m);
+    if (!who) {
+      if (m.is_request()) self.reply(m, error{errc::bad_message, std::string(m.type_name()) + R"( takes ["name"] or {"who": "name"})"});
+      return;
+    }
+    std::string line = (hello ? "Hello " : "Goodbye ") + *who;
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+    if (lines.size() == printer_lines_kept) lines.erase(lines.begin());
+    lines.push_back(line);
+    if (m.is_request()) self.reply(m, dynamic_message::of("printer.printed", std::map<std::string, std::string>{{"line", line}}));
+  } else if (m.match("printer.lines")) {
+    self.reply(m, dynamic_message::of("printer.line_list", std::map<std::string, std::vector<std::string>>{{"lines", lines}}));
+  } else if (m.is_request()) {
+    self.reply(m, error{errc::bad_message, "a printer does not understand " + std::string(m.type_name())});
+  }
+}
+
+receiver_task co_printer(co_receiver& self) {
+  std::vector<std::string> lines;
+  for (;;) {
+    auto m = co_await self.receive();
+    print_one(self, m, lines);
+  }
+}
+
+void thread_printer(receiver& self) {
+  std::vector<std::string> lines;
+  for (;;) {
+    auto m = self.receive();
+    print_one(self, m, lines);
+  }
+}
+
 }  // namespace
 
 void register_builtin_types(actor_system& sys) {
   sys.register_actor_type<echo_actor>("echo");
   sys.register_actor_type<counter_actor>("counter");
   sys.register_actor_type<kv_actor>("kv");
+  register_receiver_type(sys, "printer", co_printer);
+  register_receiver_type(sys, "thread_printer", thread_printer);
 }
 
 }  // namespace actor

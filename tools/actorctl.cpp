@@ -62,16 +62,20 @@ std::string error_json(const actor::error& e) {
 
 std::string ref_json(const actor::actor_ref& r) { return r ? json_quote(actor::format_ref(r)) : "null"; }
 
-bool is_map(std::string_view msgpack) {
+bool is_map_or_array(std::string_view msgpack) {
   const auto first = static_cast<unsigned char>(msgpack.front());
-  return (first & 0xF0) == 0x80 || first == 0xDE || first == 0xDF;  // fixmap, map16, map32
+  return (first & 0xF0) == 0x80 || first == 0xDE || first == 0xDF ||  // fixmap, map16, map32
+         (first & 0xF0) == 0x90 || first == 0xDC || first == 0xDD;    // fixarray, array16, array32
 }
 
-// A body given on the command line: a JSON object, as MessagePack.
+// A body given on the command line: a JSON object (a typed message's fields) or array (a dynamic
+// message's positional arguments, for receivers: docs/receivers.md), as MessagePack.
 actor::expected<std::string> body_from(const std::string& json) {
   auto bytes = json_to_msgpack(json);
-  if (bytes && !is_map(*bytes)) {
-    return actor::error{errc::bad_message, "a message body must be a JSON object (the message's fields), not " + json};
+  if (bytes && !is_map_or_array(*bytes)) {
+    return actor::error{errc::bad_message,
+                        "a message body must be a JSON object (the message's fields) or array (positional "
+                        "arguments), not " + json};
   }
   return bytes;
 }

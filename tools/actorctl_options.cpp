@@ -44,7 +44,8 @@ targets:
                                   (e.g. n1@tcp://127.0.0.1:7100#7733619457346/16)
 
 message bodies are JSON objects sent as the MessagePack map of the type's fields,
-e.g.  actorctl call c1 actor.counter.incr '{"by": 2}'
+e.g.  actorctl call c1 actor.counter.incr '{"by": 2}', or JSON arrays of positional
+arguments for receive-style actors, e.g.  actorctl call p printer.greeting '["World"]'
 
 exit codes:
   0 ok                            4 no_such_actor

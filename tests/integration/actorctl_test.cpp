@@ -265,9 +265,9 @@ TEST_CASE("actorctl exit codes say what happened", "[integration][actorctl]") {
     auto r = actorctl({"call", echo, "actor.counter.incr", R"({"by": 2,})"});
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Contains("malformed JSON at line 1, column 10") && Contains("expected a string key"));
-    auto not_object = actorctl({"call", echo, "actor.counter.incr", "[1,2]"});
+    auto not_object = actorctl({"call", echo, "actor.counter.incr", "42"});
     CHECK(not_object.exit_code == 2);
-    CHECK_THAT(not_object.err, Contains("JSON object"));
+    CHECK_THAT(not_object.err, Contains("JSON object") && Contains("or array"));
   }
   SECTION("2: a message type the node does not know") {
     const auto echo = spawn(proc.address(), "echo");
@@ -422,5 +422,23 @@ TEST_CASE("actorctl monitor prints the reason an actor is gone as one JSON line"
     auto r = m.wait(10s);
     CHECK(r.exit_code == 0);
     CHECK_THAT(r.out, Contains(R"("reason":{"what":"stopped",)"));
+  }
+}
+
+TEST_CASE("actorctl drives a receive-style printer with positional arguments", "[integration][actorctl][receiver]") {
+  for (const std::string kind : {"printer", "thread_printer"}) {
+    INFO(kind);
+    node_process proc(fast_node_argv(actor_node_path(), "printer-node", {"--spawn", kind + ":p1"}));
+    auto hello = actorctl({"--node", proc.address(), "call", "p1", "printer.greeting", R"(["World"])"});
+    CHECK(hello.exit_code == 0);
+    CHECK(hello.out == "{\"line\":\"Hello World\"}\n");
+    auto bye = actorctl({"--node", proc.address(), "send", "p1", "printer.farewell", R"(["World"])"});
+    CHECK(bye.exit_code == 0);
+    auto lines = actorctl({"--node", proc.address(), "call", "p1", "printer.lines", "[]"});
+    CHECK(lines.out == "{\"lines\":[\"Hello World\",\"Goodbye World\"]}\n");
+    CHECK(proc.wait_for_line("Goodbye World", 5s).has_value());  // printed on the node's stdout
+    auto wrong = actorctl({"--node", proc.address(), "call", "p1", "printer.greeting", "[1]"});
+    CHECK(wrong.exit_code == 2);
+    CHECK_THAT(wrong.err, Contains("bad_message") && Contains(R"(["name"])"));
   }
 }

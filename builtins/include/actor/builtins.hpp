@@ -1,12 +1,20 @@
 #pragma once
-/// The actor types every node hosts by name: "echo", "counter" and "kv".
+/// The actor types every node hosts by name: "echo", "counter", "kv", "printer" and "thread_printer".
 ///
 ///   echo     answers every message with a copy of it
 ///   counter  counter_incr{by} -> counter_value{value}; counter_get -> counter_value
 ///            config: {"start": int}
 ///   kv       kv_put{key, value} -> kv_ok; kv_get{key} -> kv_value{found, value};
 ///            kv_delete{key} -> kv_ok{existed}; kv_keys -> kv_key_list{keys} (sorted)
+///   printer  the Concurrence seed's printer, a receive-style actor (coroutine; "thread_printer":
+///            the same on a thread of its own; docs/receivers.md). Its messages are dynamic,
+///            matched by name, with positional arguments as scripts send them:
+///            printer.greeting ["name"] prints "Hello name", printer.farewell ["name"] prints
+///            "Goodbye name" (a call of either is answered printer.printed {"line": ...});
+///            printer.lines -> printer.line_list {"lines": [the last 1,000 lines]}.
+///            {"who": "name"} is taken for ["name"].
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -59,7 +67,10 @@ struct kv_key_list {
   ACTOR_FIELDS(keys)
 };
 
-/// Registers "echo", "counter" and "kv" with sys.
+/// How many printed lines a printer keeps for printer.lines.
+inline constexpr std::size_t printer_lines_kept = 1000;
+
+/// Registers "echo", "counter", "kv", "printer" and "thread_printer" with sys.
 void register_builtin_types(actor_system& sys);
 
 }  // namespace actor

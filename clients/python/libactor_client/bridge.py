@@ -34,7 +34,8 @@ _FAILOVER = (NodeDown, ShuttingDown, Overloaded)  # registry errors that make th
 
 
 class Reply:
-    """A reply: its registered type name and its body (a dict). ``reply["value"]`` reads the body."""
+    """A reply: its type name and its body (a dict; a receiver may answer any value). ``reply["value"]``
+    reads the body."""
 
     __slots__ = ("type", "body")
 
@@ -304,8 +305,11 @@ class Bridge(MonitorsMixin):
             body = {}
         if not isinstance(type, str) or not type:
             raise BadMessage(f"a message type is a non-empty str, not {type!r}")
-        if not isinstance(body, dict):
-            raise BadMessage(f"a message body is a dict of its fields, not {body!r}")
+        if isinstance(body, tuple):
+            body = list(body)
+        if not isinstance(body, (dict, list)):
+            raise BadMessage(f"a message body is a dict of its fields, or a list of positional arguments "
+                             f"(for receive-style actors: docs/receivers.md), not {body!r}")
         if not isinstance(receiver, Ref) or not receiver.address:
             raise BadMessage(f"cannot send to {receiver!r}: not the ref of an actor on a node")
         if _nests_deeper(body, MAX_BODY_DEPTH):

@@ -134,9 +134,11 @@ class BridgeTest(NodeTestCase):
             self.bridge.call(counter, "no.such.type", {})
         with self.assertRaises(BadMessage):  # no handler for it
             self.bridge.call(counter, "actor.kv.keys")
-        # refused before anything is sent
-        with self.assertRaises(BadMessage):
+        with self.assertRaisesRegex(BadMessage, "does not fit"):  # positional arguments: a receiver's, not a counter's
             self.bridge.call(counter, "actor.counter.incr", [1, 2])
+        # refused before anything is sent
+        with self.assertRaisesRegex(BadMessage, "a list of positional arguments"):
+            self.bridge.call(counter, "actor.counter.incr", 42)
         with self.assertRaises(BadMessage):
             self.bridge.call(counter, "actor.counter.incr", {"by": object()})
         with self.assertRaisesRegex(BadMessage, "nest at most 30"):  # a node would drop the whole frame

@@ -45,6 +45,7 @@ namespace detail {
 class executor;
 struct actor_extras;
 struct live_list;
+struct cell_access;
 }  // namespace detail
 
 /// Why an actor stopped.
@@ -123,6 +124,7 @@ class actor_cell final : public endpoint {
   void enqueue_chain(envelope* newest, envelope* oldest) noexcept override;
   [[nodiscard]] bool finished() const noexcept override { return finished_.load(std::memory_order_acquire); }
   [[nodiscard]] bool decodes_bodies() const noexcept override { return true; }
+  [[nodiscard]] bool accepts_dynamic() const noexcept override { return accepts_dynamic_; }
 
   /// What resume() tells the executor.
   enum class resume_result : std::uint8_t { again, idle, done };
@@ -148,6 +150,20 @@ class actor_cell final : public endpoint {
   void link(const actor_ref& other);
   void unlink(const actor_ref& other);
   void trap_exit(bool on);
+
+  // for receive-style actors (core/receiver.cpp)
+  /// Takes the envelope being handled: the runtime neither frees nor answers it afterwards.
+  envelope* adopt_current() noexcept;
+  /// Before the actor is spawned: it runs on a thread of its own (spawn or not spawn_detached),
+  /// and it takes messages of unregistered types (accepts_dynamic).
+  void set_receiver_flags(bool own_thread, bool accepts_dynamic) noexcept {
+    own_thread_ = own_thread;
+    accepts_dynamic_ = accepts_dynamic;
+  }
+  /// Only for an actor on a thread of its own, from its own code (on_start): handles its
+  /// messages as they come until done(ctx) is true or the actor stops; between them it blocks
+  /// its thread, or (block false) returns once none is queued. True while the actor runs.
+  bool pump(bool (*done)(void* ctx) noexcept, void* ctx, bool block) noexcept;
 
  protected:
   void destroy() noexcept override;  // deletes the actor, which holds this cell
@@ -187,6 +203,8 @@ class actor_cell final : public endpoint {
   enum class state : std::uint8_t { created, running, stopping, stopped };
   state state_ = state::created;
   bool answered_ = false;  // the current message has been answered
+  bool own_thread_ = false;       // set_receiver_flags
+  bool accepts_dynamic_ = false;  // set_receiver_flags
   std::atomic<bool> finished_{false};  // terminated: readable from any thread
   stop_reason::kind quit_reason_ = stop_reason::kind::normal;
 };
@@ -313,11 +331,19 @@ class actor_base {
  private:
   friend class actor_system;
   friend class detail::actor_cell;
+  friend struct detail::cell_access;
 
   // The one name of the base besides the protected ones above; the runtime's
   // state and functions are the cell's.
   detail::actor_cell cell_;
 };
+
+namespace detail {
+/// Internal: an actor's runtime half, for the library's own kinds of actor (receivers).
+struct cell_access {
+  static actor_cell& cell(actor_base& a) noexcept { return a.cell_; }
+};
+}  // namespace detail
 
 template <class OnReply, class OnError>
 void request_handle::then(OnReply on_reply, OnError on_error) {

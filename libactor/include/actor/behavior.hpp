@@ -105,6 +105,14 @@ class behavior {
     (add(std::forward<Fs>(fs)), ...);
   }
 
+  /// Internal (receive-style actors): a behavior of one fallback that gets every envelope
+  /// itself, and returns its reply (or null).
+  static behavior raw(std::function<detail::envelope*(detail::envelope&)> fn) {
+    behavior b;
+    b.handlers_.push_back({nullptr, std::move(fn)});
+    return b;
+  }
+
   /// True when no handler (and no fallback) is set.
   [[nodiscard]] bool empty() const noexcept { return handlers_.empty(); }
 

@@ -45,6 +45,9 @@ struct system_stats {
   std::uint64_t actors_spawned = 0;
   std::uint64_t actors_crashed = 0;
   std::uint64_t dead_letters = 0;  ///< messages that reached a stopped actor, or no handler
+  /// Replies (and errors) to an actor's requests that came after the request's outcome, its
+  /// timeout: dropped, never handled as messages.
+  std::uint64_t late_replies = 0;
   std::size_t monitors = 0;  ///< monitors on this system's actors (by local or remote watchers)
   std::size_t links = 0;     ///< link entries held by this system's actors (a local pair counts twice)
 };
@@ -156,6 +159,9 @@ struct reply_receiver {
   std::shared_ptr<void> target;
   void (*complete)(void* target, envelope& outcome) noexcept;
 };
+
+/// Internal: starts an actor made elsewhere (a receiver); the system owns it from here.
+actor_ref launch_actor(actor_system& sys, actor_base* a);
 
 /// Internal: sends e (a request envelope, null when `to` is empty) from a
 /// one-shot endpoint that hands its first outcome to r and then stops waiting.

@@ -306,8 +306,11 @@ void actor_cell::handle(envelope* e) noexcept {
   }
   handler_scope scope(this);  // this actor's remote sends leave together, when the handler is done
   std::unique_ptr<envelope> owned(e);
-  current_ = e;
-  answered_ = false;
+  // a receiver on a thread of its own handles messages inside its own code (pump): the outer
+  // message, if any, is the one being handled again afterwards
+  envelope* const outer = std::exchange(current_, e);
+  const bool outer_answered = std::exchange(answered_, false);
+  const bool is_stop = e->type == &type_of<stop_msg>();
   try {
     switch (e->kind) {
       case envelope_kind::reply:
@@ -347,14 +350,34 @@ void actor_cell::handle(envelope* e) noexcept {
   } catch (...) {
     crash("unknown exception", "");
   }
+  if (current_ != e) (void)owned.release();  // adopted (adopt_current): the receiver owns it now
   if (state_ == state::stopping) {
     terminate({quit_reason_, extras_ ? std::move(extras_->stop_text) : std::string{}, {}});
     // after the stop is complete: the requester may count the actors alive
-    if (e->type == &type_of<stop_msg>()) answer(detail::make_envelope(stopped{}, envelope_kind::reply, {}));
+    if (is_stop) answer(detail::make_envelope(stopped{}, envelope_kind::reply, {}));
   } else if (extras_ && extras_->next_behavior) {
     behavior_ = std::move(*std::exchange(extras_->next_behavior, std::nullopt));
   }
-  current_ = nullptr;
+  current_ = outer;
+  answered_ = outer_answered;
+}
+
+envelope* actor_cell::adopt_current() noexcept {
+  answered_ = true;  // the adopter answers it, or its receiver does (actor/receiver.hpp)
+  return std::exchange(current_, nullptr);
+}
+
+bool actor_cell::pump(bool (*done)(void* ctx) noexcept, void* ctx, bool block) noexcept {
+  while (state_ == state::running && !done(ctx)) {
+    if (auto* e = take_next()) {
+      handle(e);
+    } else if (!block) {
+      break;
+    } else if (try_block()) {
+      executor_->wait_scheduled(this);
+    }
+  }
+  return state_ == state::running;
 }
 
 void actor_cell::dispatch(envelope& e) {
@@ -372,9 +395,15 @@ void actor_cell::dispatch(envelope& e) {
 }
 
 void actor_cell::handle_outcome(envelope& e) {
-  if (!extras_) return;
+  if (!extras_) {
+    system_access::state(*system_).late_replies.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   auto it = extras_->pending.find(e.correlation);
-  if (it == extras_->pending.end()) return;  // a late reply: the request already has its outcome
+  if (it == extras_->pending.end()) {  // a late reply: the request already has its outcome
+    system_access::state(*system_).late_replies.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   auto p = std::move(it->second);
   extras_->pending.erase(it);
   if (p.deadline_timer != 0) system_->clock().cancel(p.deadline_timer);

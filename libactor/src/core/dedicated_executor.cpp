@@ -26,6 +26,15 @@ void dedicated_executor::schedule(actor_cell*) noexcept {
   cv_.notify_one();
 }
 
+void dedicated_executor::wait_scheduled(actor_cell* a) noexcept {
+  {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [this] { return scheduled_ > 0; });
+    --scheduled_;
+  }
+  a->release();  // never the last: the system's list of running actors holds a
+}
+
 void dedicated_executor::run() noexcept {
   auto& sys = sys_;
   for (;;) {

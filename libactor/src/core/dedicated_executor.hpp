@@ -16,6 +16,7 @@ class dedicated_executor final : public executor {
   /// Starts the thread; it runs a once scheduled.
   static dedicated_executor* start(system_state& sys, actor_cell* a);
   void schedule(actor_cell* a) noexcept override;
+  void wait_scheduled(actor_cell* a) noexcept override;
 
  private:
   dedicated_executor(system_state& sys, actor_cell* a) : sys_(sys), actor_(a) {}

@@ -1,5 +1,8 @@
 #include "core/scheduler.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "actor/actor_base.hpp"
 
 namespace actor::detail {
@@ -46,6 +49,12 @@ void scheduler::schedule(actor_cell* a) noexcept {
     queued_.fetch_add(1, std::memory_order_relaxed);
   }
   wake_one_unless_polled();
+}
+
+void scheduler::wait_scheduled(actor_cell*) noexcept {
+  std::fputs("libactor: actor_cell::pump called on the worker pool (a bug: only actors on a thread of their own pump)\n",
+             stderr);
+  std::abort();
 }
 
 // A polling worker will take what is queued. The seq_cst order of polling_

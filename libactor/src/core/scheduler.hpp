@@ -27,6 +27,8 @@ class scheduler final : public executor {
   scheduler& operator=(const scheduler&) = delete;
 
   void schedule(actor_cell* a) noexcept override;
+  /// The pool runs no actor that pumps its own mailbox (receivers with a thread are dedicated).
+  void wait_scheduled(actor_cell* a) noexcept override;
   [[nodiscard]] std::size_t workers() const noexcept { return threads_.size(); }
 
  private:

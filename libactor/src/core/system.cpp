@@ -133,10 +133,15 @@ void actor_system::set_stop_observer(std::function<void(std::uint64_t)> fn) {
   state_->stop_observer = std::move(fn);
 }
 
+namespace detail {
+actor_ref launch_actor(actor_system& sys, actor_base* a) { return system_access::launch(sys, a); }
+}  // namespace detail
+
 actor_ref actor_system::launch(actor_base* actor, bool detached) {
   auto* a = &actor->cell_;
   a->set_id(next_id());
   a->system_ = this;
+  if (a->own_thread_) detached = true;  // a receiver that may block its thread
   a->executor_ = detached ? static_cast<detail::executor*>(detail::dedicated_executor::start(*state_, a))
                           : static_cast<detail::executor*>(state_->pool.get());
   detail::live_list::add(*state_, a);
@@ -191,6 +196,7 @@ system_stats actor_system::stats() const {
   s.actors_spawned = state_->spawned.load();
   s.actors_crashed = state_->crashed.load();
   s.dead_letters = state_->dead_letters.load();
+  s.late_replies = state_->late_replies.load();
   s.monitors = static_cast<std::size_t>(std::max<std::int64_t>(0, state_->monitors.load()));
   s.links = static_cast<std::size_t>(std::max<std::int64_t>(0, state_->links.load()));
   return s;

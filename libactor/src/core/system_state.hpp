@@ -28,6 +28,7 @@ struct system_state {
   std::atomic<std::uint64_t> spawned{0};
   std::atomic<std::uint64_t> crashed{0};
   std::atomic<std::uint64_t> dead_letters{0};
+  std::atomic<std::uint64_t> late_replies{0};  // outcomes of requests that had one already (a timeout)
   std::atomic<std::int64_t> monitors{0};  // watcher entries held by actors (core/monitors.cpp)
   std::atomic<std::int64_t> links{0};     // link entries held by actors
 
@@ -52,6 +53,7 @@ struct system_state {
 // The runtime's access to an actor_system's state.
 struct system_access {
   static system_state& state(actor_system& sys) noexcept { return *sys.state_; }
+  static actor_ref launch(actor_system& sys, actor_base* a) { return sys.launch(a, false); }
 };
 
 // Access to actor_cell's list links.

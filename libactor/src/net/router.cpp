@@ -5,6 +5,7 @@
 #include "core/network_hooks.hpp"
 #include "core/system_state.hpp"
 
+#include "actor/dynamic_message.hpp"
 #include "actor/log.hpp"
 
 namespace actor::detail {
@@ -322,9 +323,11 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
   byte_sink& out = entry != nullptr ? entry->batch.bytes : alone;
   if (entry == nullptr) out.bytes.clear();
   const std::size_t start = out.bytes.size();
+  // a message of no registered type: its own name and body (actor/dynamic_message.hpp)
+  const auto* dynamic = e->type == &type_of<dynamic_message>() ? static_cast<const dynamic_message*>(e->data) : nullptr;
   // the same receiver and type as the envelope before it in the outbox: a repeat of that one
   const bool repeat = entry != nullptr && o.to != nullptr && entry->last_to.endpoint() == &to &&
-                      entry->last_type == e->type;
+                      entry->last_type == e->type && dynamic == nullptr;
   try {
     ref_codec_scope scope(this);
     msgpack::packer<byte_sink> pk(out);
@@ -357,10 +360,16 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
       o.repeat_body = at();
     } else {
       o.layout.type_begin = at();
-      pk.pack(e->type->name);
+      pk.pack(dynamic != nullptr ? std::string_view(dynamic->type) : e->type->name);
       o.layout.type_end = at();
     }
-    e->type->pack(e->data, pk);
+    if (dynamic != nullptr) {
+      msgpack::zone zone;  // one MessagePack value, or the frame would be corrupt
+      if (auto checked = dynamic->args(zone); !checked) throw std::invalid_argument(checked.error().text);
+      out.bytes += dynamic->body;
+    } else {
+      e->type->pack(e->data, pk);
+    }
   } catch (const std::exception& ex) {
     out.bytes.resize(start);
     decode_errors_.fetch_add(1, std::memory_order_relaxed);
@@ -462,13 +471,28 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
       if (type != nullptr) last_type_ = {std::string(v.type), type};
     }
   }
+  // a message of a type not registered here: for a receiver (actor/receiver.hpp), and any reply
+  // (its requester learns at once what came: a dynamic_message, not the type it asked for)
+  envelope* dynamic = nullptr;
   if (type == nullptr) {
-    decode_errors_.fetch_add(1, std::memory_order_relaxed);
-    ACTOR_LOG(debug, "router", "unknown_type", {"from", source}, {"type", std::string(v.type)});
-    answer_error(errc::bad_message, "unknown message type '" + std::string(v.type) + "'");
-    return;
+    const bool wanted = v.k == wire::kind::reply ||
+                        ((v.k == wire::kind::send || v.k == wire::kind::request) && target.endpoint()->accepts_dynamic());
+    if (!wanted) {
+      decode_errors_.fetch_add(1, std::memory_order_relaxed);
+      ACTOR_LOG(debug, "router", "unknown_type", {"from", source}, {"type", std::string(v.type)});
+      answer_error(errc::bad_message, "unknown message type '" + std::string(v.type) + "'");
+      return;
+    }
+    dynamic_message m{std::string(v.type), std::string(v.body_bytes)};
+    if (m.body.empty() && v.body != nullptr) {  // decoded the general way: its bytes again
+      byte_sink out;
+      msgpack::packer<byte_sink>(out).pack(*v.body);
+      m.body = std::move(out.bytes);
+    }
+    dynamic = detail::make_envelope(std::move(m), envelope_kind::send, {});
+    type = &type_of<dynamic_message>();
   }
-  previous_type_ = type;
+  previous_type_ = dynamic != nullptr ? nullptr : type;  // a repeat of a dynamic one: by its name again
   if (v.k == wire::kind::error && type != &type_of<error>()) {
     decode_errors_.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -476,7 +500,7 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
   if (type->runtime && v.k == wire::kind::send) [[unlikely]] watch_inbound(*type, v, from, target, sender, nullptr);
   auto& g = gathered_;
   // a send like the one gathered just before it, for the same actor: into the same envelope (a run)
-  if (v.k == wire::kind::send && v.correlation == 0 && last_target_.decodes && g.newest != nullptr &&
+  if (dynamic == nullptr && v.k == wire::kind::send && v.correlation == 0 && last_target_.decodes && g.newest != nullptr &&
       g.to.endpoint() == target.endpoint() && g.newest->type == type &&
       g.newest->sender.endpoint() == sender.endpoint() && can_join(g.newest, v.body_bytes)) {
     envelope* joined = join(g.newest, v.body_bytes);
@@ -485,9 +509,9 @@ void router::deliver_inbound(const wire::envelope_view& v, const origin& from) {
     ++g.count;
     return;
   }
-  envelope* e = nullptr;
+  envelope* e = dynamic;
   // a small body of a message for an actor: the actor decodes it (encoded_envelope.hpp)
-  if ((v.k == wire::kind::send || v.k == wire::kind::request) && last_target_.decodes) {
+  if (e == nullptr && (v.k == wire::kind::send || v.k == wire::kind::request) && last_target_.decodes) {
     e = make_encoded_envelope(type, v.body_bytes);
   }
   if (e == nullptr) {

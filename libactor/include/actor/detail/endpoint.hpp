@@ -36,6 +36,9 @@ class endpoint {
   /// may be enqueued here: the endpoint decodes them itself (an actor does,
   /// when it comes to handle them).
   [[nodiscard]] virtual bool decodes_bodies() const noexcept { return false; }
+  /// True when messages of a type this process has not registered may be delivered here
+  /// as actor::dynamic_message (receive-style actors take them; actor/receiver.hpp).
+  [[nodiscard]] virtual bool accepts_dynamic() const noexcept { return false; }
 
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   /// n references at once (for refs that adopt them: actor_ref::adopt).
