@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "actor/builtins.hpp"
+#include "actor/dynamic_message.hpp"
 #include "actor/monitor.hpp"
 #include "actor/node.hpp"
 #include "actor/registry.hpp"
@@ -171,6 +172,13 @@ int main() {
         "tcp://127.0.0.1:7000: look up the name c1 (reply actor.registry.found {name, ref}).",
         batch({env(kind::request, &client_ref, wire_ref{"registry", "tcp://127.0.0.1:7000", 0, 1}, 7, 2000,
                    "actor.registry.lookup", actor::registry_lookup{"c1"})}));
+
+  // a dynamic message (docs/receivers.md): a type the receiving node has not registered, for a receiver
+  frame("batch_dynamic_request",
+        "BATCH of one request to a receive-style actor (actor-node's printer, id 16): type printer.greeting, "
+        "which no C++ struct describes, with positional arguments: the body is the array [\"World\"].",
+        batch({env(kind::request, &client_ref, counter_ref, 8, 5000, "printer.greeting",
+                   actor::dynamic_message::of("printer.greeting", std::vector<std::string>{"World"}))}));
 
   // monitors and links (docs/protocol.md "Monitors and links"): kind send, the watch id in correlation
   using actor::down_reason;
