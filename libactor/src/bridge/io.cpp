@@ -65,20 +65,24 @@ std::uint64_t bridge_io::request(const wire_ref& to, std::uint64_t from, std::st
   }
   const auto sender = self(from);
   const std::uint64_t corr = next_correlation_.fetch_add(1, std::memory_order_relaxed);
-  outgoing o{{}, wire::encode_envelope(wire::kind::request, &sender, to, corr, ttl_until(deadline), type, body), corr};
+  // what can be built before the lock is: callers and the I/O thread share mu_
+  const bool direct = opts_.gateways.empty();  // else the route depends on which gateways are down
+  outgoing o{direct ? to.address : std::string(),
+             wire::encode_envelope(wire::kind::request, &sender, to, corr, ttl_until(deadline), type, body), corr};
+  pending_call call{o.address, std::move(done), {}, false};
   std::unique_lock lk(mu_);
-  o.address = route_of(to.address);
+  if (!direct) call.address = o.address = route_of(to.address);
   if (stopping_) {
     lk.unlock();
-    done(error{errc::shutting_down, "the bridge is shutting down"});
+    call.done(error{errc::shutting_down, "the bridge is shutting down"});
     return 0;
   }
   if (queue_.size() >= opts_.queue_limit) {
     lk.unlock();
-    done(error{errc::overloaded, "too many messages queued in the bridge"});
+    call.done(error{errc::overloaded, "too many messages queued in the bridge"});
     return 0;
   }
-  pending_.emplace(corr, pending_call{o.address, std::move(done), o.bytes});
+  pending_.emplace(corr, std::move(call));
   deadlines_.emplace_back(deadline, corr);
   std::push_heap(deadlines_.begin(), deadlines_.end(), std::greater<>{});
   compact_deadlines();
@@ -360,6 +364,18 @@ void bridge_io::drain_queue() {
   }
   for (auto& o : draining_) route(o);
   draining_.clear();
+  keep_written();
+}
+
+void bridge_io::keep_written() {
+  if (written_.empty()) return;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [correlation, bytes] : written_) {
+      if (auto it = pending_.find(correlation); it != pending_.end()) it->second.bytes = std::move(bytes);
+    }
+  }
+  written_.clear();
 }
 
 }  // namespace actor::detail

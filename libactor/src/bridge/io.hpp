@@ -132,7 +132,9 @@ class bridge_io {
   struct pending_call {
     std::string address;
     reply_fn done;
-    std::string bytes;    // the encoded request, sent again (once) when a HELLO_AGAIN lists it
+    // the encoded request once written, sent again (once) when a HELLO_AGAIN lists it: moved in
+    // by the I/O thread (keep_written), not copied by the caller under mu_
+    std::string bytes;
     bool resent = false;
   };
 
@@ -142,6 +144,8 @@ class bridge_io {
   connection& connection_for(const std::string& address);
   void open_socket(connection& c);
   void enqueue(connection& c, outgoing&& o);  // into the batch being filled
+  // Hands the bytes of the requests enqueue wrote (written_) to their pending calls, under one lock.
+  void keep_written();
   void send_batch(connection& c);
   void flush();
   bool send_raw(connection& c, const std::string& frame);
@@ -188,6 +192,7 @@ class bridge_io {
   mutable std::mutex mu_;
   std::vector<outgoing> queue_;
   std::vector<outgoing> draining_;  // I/O thread: swapped with queue_
+  std::vector<std::pair<std::uint64_t, std::string>> written_;  // I/O thread: requests written, for keep_written
   bool stopping_ = false;
   std::unordered_map<std::uint64_t, pending_call> pending_;
   using deadline_entry = std::pair<steady_time, std::uint64_t>;

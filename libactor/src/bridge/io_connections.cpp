@@ -160,6 +160,8 @@ void bridge_io::enqueue(connection& c, outgoing&& o) {
   if (c.batch_count == 0) wire::begin_batch(c.batch, 0);
   c.batch += bytes;
   ++c.batch_count;
+  // a request's bytes go to its pending call, to be sent again if the node forgets us (forgotten)
+  if (o.correlation != 0) written_.emplace_back(o.correlation, std::move(o.bytes));
   if (c.batch.size() >= limit) send_batch(c);
 }
 
@@ -285,6 +287,7 @@ void bridge_io::welcomed(connection& c, const wire::welcome& w, steady_time now)
   auto backlog = std::move(c.backlog);
   c.backlog.clear();
   for (auto& o : backlog) enqueue(c, std::move(o));
+  keep_written();
   if (restarted) tell({node_event::kind::restarted, c.address, w.incarnation, false, {}});
   if (!ev.was_welcomed) tell({node_event::kind::welcomed, c.address, w.incarnation, again, {}});
   // after the monitors heard of it (see pong)
@@ -303,6 +306,7 @@ void bridge_io::forgotten(connection& c, const wire::hello_again& h, steady_time
     return;
   }
   c.forgot_us = true;  // the WELCOME that follows says so (node_event::again)
+  keep_written();  // (drain_queue did already; to be sure every request written has its bytes)
   // It forgot us (we were silent past its down bound: stopped, or starved): what it lists
   // was not delivered, so it may go again, once, after the new WELCOME.
   ACTOR_LOG(info, "bridge", "node_forgot_us", {"node", c.address}, {"requests", h.dropped.size()});
