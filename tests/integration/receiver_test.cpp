@@ -80,6 +80,14 @@ TEST_CASE("receivers and behaviors call a remote receiver in dynamic messages", 
     std::promise<std::string> from_behavior;
     here.sys.spawn<asker>(*p1, from_behavior);
     CHECK(get_within(from_behavior.get_future()) == "printer.printed Hello behavior");
+    // a dynamic message may not pose as the runtime's own (here actor.stop): refused before it leaves
+    std::promise<std::string> disguised;
+    actor::spawn_receiver(here.sys, [&, p = *p1](actor::co_receiver& self) -> actor::receiver_task {
+      auto r = co_await self.call(p, dynamic_message::of("actor.stop", std::map<std::string, int>{}), 5s);
+      auto after = co_await self.call(p, greeting("still here"), 5s);
+      disguised.set_value((r ? std::string("a reply") : std::string(actor::to_string(r.error().code))) + ", " + line_of(after));
+    });
+    CHECK(get_within(disguised.get_future()) == "bad_message, Hello still here");
   }
 }
 

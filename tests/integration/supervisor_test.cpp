@@ -178,7 +178,8 @@ TEST_CASE("a remote child is spawned on its node, restarted there by name, and o
         return second.has_value() && !(*second == *first);
       },
       10s));
-  CHECK(stats_of(me, *sup).children[0].ref == *second);
+  // the name is on node b before the spawn's reply reaches the supervisor: its stats follow
+  CHECK(poll_until([&] { return stats_of(me, *sup).children[0].ref == *second; }, 10s));
 }
 
 // The node_down comes from the node layer's watch table (net/watch_table).

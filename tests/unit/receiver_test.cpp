@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "actor/receiver.hpp"
@@ -452,10 +453,63 @@ TEST_CASE("a receiver stopped from outside ends where it waits", "[receiver]") {
     });
   }
   REQUIRE(waiting.wait_for());
+  auto down = watch(sys, r);
   auto stopped = sys.stop(r, wait_limit);
   CHECK(await(stopped).has_value());
-  REQUIRE(test::wait_until([&] { return unwound == 1; }));
-  CHECK(await_down(sys, r).what == actor::down_reason::kind::noproc);
+  // nothing hears of the death while the receiver's code still runs: its locals are gone first
+  CHECK(unwound == 1);
+  CHECK(await(down).what == actor::down_reason::kind::stopped);
+  CHECK(unwound == 1);
+}
+
+TEST_CASE("receive with a zero timeout returns while messages keep coming", "[receiver]") {
+  actor::actor_system sys;
+  std::atomic<bool> stop_flood{false};
+  std::promise<std::string> result;
+  actor::actor_ref r;
+  SECTION("thread receiver") {
+    r = actor::spawn_receiver(sys, [&](actor::receiver& self) {
+      (void)self.receive(wait_limit, of<num>);  // the flood has begun
+      auto none = self.receive(0ms, of<farewell>);
+      result.set_value(none ? "a farewell" : "nothing");
+    });
+  }
+  SECTION("coroutine receiver") {
+    r = actor::spawn_receiver(sys, [&](actor::co_receiver& self) -> actor::receiver_task {
+      (void)co_await self.receive(wait_limit, of<num>);
+      auto none = co_await self.receive(0ms, of<farewell>);
+      result.set_value(none ? "a farewell" : "nothing");
+    });
+  }
+  std::thread flood([&] {
+    for (int i = 0; !stop_flood.load(); ++i) sys.send(r, num{i});
+  });
+  auto f = result.get_future();
+  const bool returned = f.wait_for(wait_limit) == std::future_status::ready;
+  stop_flood = true;
+  flood.join();
+  REQUIRE(returned);
+  CHECK(f.get() == "nothing");
+}
+
+// Answers every message with a copy of it.
+class echoer final : public actor::actor_base {
+ protected:
+  actor::behavior make_behavior() override {
+    return {actor::others([](const actor::message& m) { return actor::any_message(m); })};
+  }
+};
+
+TEST_CASE("call<R> with a request of the reply's own type (an echo)", "[receiver]") {
+  actor::actor_system sys;
+  auto echo = sys.spawn<echoer>();
+  std::promise<std::string> got;
+  actor::spawn_receiver(sys, [&](actor::receiver& self) {
+    auto typed = self.call<num>(echo, num{3}, wait_limit);
+    auto any = self.call(echo, num{4}, wait_limit);
+    got.set_value(std::to_string(typed ? typed->v : -1) + " " + std::to_string(any ? any->as<num>().v : -1));
+  });
+  CHECK(await(got.get_future()) == "3 4");
 }
 
 TEST_CASE("100000 coroutine receivers wait at once and then all wake", "[receiver]") {

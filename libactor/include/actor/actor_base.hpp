@@ -161,9 +161,13 @@ class actor_cell final : public endpoint {
     accepts_dynamic_ = accepts_dynamic;
   }
   /// Only for an actor on a thread of its own, from its own code (on_start): handles its
-  /// messages as they come until done(ctx) is true or the actor stops; between them it blocks
-  /// its thread, or (block false) returns once none is queued. True while the actor runs.
-  bool pump(bool (*done)(void* ctx) noexcept, void* ctx, bool block) noexcept;
+  /// messages as they come until done(ctx) is true or the actor stops, blocking its thread
+  /// between them. True while the actor runs. A stop met here only marks the actor stopping:
+  /// it stops (on_stop, its monitors hear of it, a stop request is answered) once on_start
+  /// has returned, so nothing hears of its death while its code still runs.
+  bool pump(bool (*done)(void* ctx) noexcept, void* ctx) noexcept;
+  /// False once the actor is stopping or stopped. Its own thread only.
+  [[nodiscard]] bool running() const noexcept { return state_ == state::running; }
 
  protected:
   void destroy() noexcept override;  // deletes the actor, which holds this cell
@@ -205,6 +209,7 @@ class actor_cell final : public endpoint {
   bool answered_ = false;  // the current message has been answered
   bool own_thread_ = false;       // set_receiver_flags
   bool accepts_dynamic_ = false;  // set_receiver_flags
+  bool pumping_ = false;          // in pump(): a stop is completed after on_start returns
   std::atomic<bool> finished_{false};  // terminated: readable from any thread
   stop_reason::kind quit_reason_ = stop_reason::kind::normal;
 };

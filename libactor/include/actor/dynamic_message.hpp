@@ -14,8 +14,9 @@
 ///    network as dynamic_message; other actors answer them bad_message ("unknown message type").
 ///    A reply of an unregistered type reaches any requester as a dynamic_message (a request that
 ///    expected another type fails with bad_message at once, not at its deadline).
-///  - body holds exactly one MessagePack value; the network refuses to send one that does not
-///    (bad_message to a request's sender, counted as an encode failure).
+///  - body holds exactly one MessagePack value; the network refuses to send one that does not,
+///    or one named after a runtime message (actor.stop, actor.monitor, ...): bad_message to a
+///    request's sender, counted as an encode failure.
 
 #include <string>
 #include <utility>

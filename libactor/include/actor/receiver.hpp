@@ -45,8 +45,13 @@
 ///    coroutine receiver where it is suspended (its locals' destructors run).
 ///  - Messages of a type this process has not registered, from the network, arrive as
 ///    actor::dynamic_message and match their own type name.
+///  - A thread receiver notices a stop only in receive() and call(): one blocked elsewhere (a
+///    library call, a long computation) stops when it next calls them, and the system's
+///    shutdown waits for it. Its monitors hear of its death only once its function returned.
 ///  - Every member of receiver / co_receiver is for the receiver's own function only (its thread
-///    or its coroutine), and a received must not outlive its receiver.
+///    or its coroutine), and a received must not outlive its receiver. The accessors of an empty
+///    received (moved from) give empty values, except view(), whose precondition is one that
+///    is not empty; as<T>() throws.
 
 #include <coroutine>
 #include <cstdint>
@@ -248,7 +253,9 @@ class receiver {
     return reply_as_owned<R>(call_envelope(to, detail::make_envelope(std::forward<T>(msg), detail::envelope_kind::request, self()), timeout));
   }
   /// Sends a request and waits for its outcome, whatever its type (a dynamic_message too).
-  template <registered_message T>
+  /// (The barrier keeps call<R>(to, R{...}) from choosing this one: its type is deduced only.)
+  template <int&... deduced_only, class T>
+    requires registered_message<T>
   expected<received> call(const actor_ref& to, T&& msg, duration timeout) {
     return outcome(call_envelope(to, detail::make_envelope(std::forward<T>(msg), detail::envelope_kind::request, self()), timeout));
   }
@@ -463,8 +470,8 @@ class co_receiver::call_awaiter {
   ~call_awaiter() { delete e_; }  // never awaited
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h) {
+    core_.begin_call(to_, std::exchange(e_, nullptr), timeout_);  // its outcome comes later, in a handler
     static_cast<detail::co_receiver_actor&>(core_).suspend(h);
-    core_.begin_call(to_, std::exchange(e_, nullptr), timeout_);
   }
   /// The reply, or the error.
   expected<received> await_resume();

@@ -35,6 +35,13 @@ std::string exception_type(const std::exception& ex) {
   return out;
 }
 
+// now + d, for any d: a timeout as long as actor::forever (duration::max) must not overflow
+// into the past; a century is as good as never
+time_point later(time_point now, duration d) noexcept {
+  constexpr duration century = std::chrono::hours(24 * 365 * 100);
+  return now + std::min(d, century);
+}
+
 envelope* const blocked_tag = reinterpret_cast<envelope*>(std::uintptr_t{1});
 envelope* const closed_tag = reinterpret_cast<envelope*>(std::uintptr_t{2});
 bool is_tag(envelope* e) noexcept { return e == blocked_tag || e == closed_tag; }
@@ -250,15 +257,15 @@ void actor_cell::start() noexcept {
   try {
     behavior_ = owner_.make_behavior();
     owner_.on_start();
+    if (extras_ && extras_->next_behavior) behavior_ = std::move(*std::exchange(extras_->next_behavior, std::nullopt));
   } catch (const std::exception& ex) {
     crash(ex.what(), exception_type(ex).c_str());
-    return;
   } catch (...) {
     crash("unknown exception", "");
-    return;
   }
-  if (extras_ && extras_->next_behavior) behavior_ = std::move(*std::exchange(extras_->next_behavior, std::nullopt));
   if (state_ == state::stopping) terminate({quit_reason_, extras_ ? std::move(extras_->stop_text) : std::string{}, {}});
+  // a stop a receiver met in pump(): answered now that the actor has stopped
+  if (extras_ && extras_->stop_answer) std::exchange(extras_->stop_answer, std::nullopt)->deliver(stopped{});
 }
 
 void actor_cell::handle_run(envelope* run) noexcept {
@@ -351,7 +358,10 @@ void actor_cell::handle(envelope* e) noexcept {
     crash("unknown exception", "");
   }
   if (current_ != e) (void)owned.release();  // adopted (adopt_current): the receiver owns it now
-  if (state_ == state::stopping) {
+  if (state_ == state::stopping && pumping_) {
+    // met by a receiver's own code (pump): the actor stops once that code has returned (start)
+    if (is_stop && !answered_) extras().stop_answer = make_response_promise();
+  } else if (state_ == state::stopping) {
     terminate({quit_reason_, extras_ ? std::move(extras_->stop_text) : std::string{}, {}});
     // after the stop is complete: the requester may count the actors alive
     if (is_stop) answer(detail::make_envelope(stopped{}, envelope_kind::reply, {}));
@@ -364,19 +374,24 @@ void actor_cell::handle(envelope* e) noexcept {
 
 envelope* actor_cell::adopt_current() noexcept {
   answered_ = true;  // the adopter answers it, or its receiver does (actor/receiver.hpp)
-  return std::exchange(current_, nullptr);
+  envelope* e = std::exchange(current_, nullptr);
+  if (e != nullptr && e->inbound != nullptr) {  // decoded: no longer the node's inbound work
+    inbound_account::release(e->inbound);
+    e->inbound = nullptr;
+  }
+  return e;
 }
 
-bool actor_cell::pump(bool (*done)(void* ctx) noexcept, void* ctx, bool block) noexcept {
+bool actor_cell::pump(bool (*done)(void* ctx) noexcept, void* ctx) noexcept {
+  pumping_ = true;
   while (state_ == state::running && !done(ctx)) {
     if (auto* e = take_next()) {
       handle(e);
-    } else if (!block) {
-      break;
     } else if (try_block()) {
       executor_->wait_scheduled(this);
     }
   }
+  pumping_ = false;
   return state_ == state::running;
 }
 
@@ -401,7 +416,7 @@ void actor_cell::handle_outcome(envelope& e) {
   }
   auto it = extras_->pending.find(e.correlation);
   if (it == extras_->pending.end()) {  // a late reply: the request already has its outcome
-    system_access::state(*system_).late_replies.fetch_add(1, std::memory_order_relaxed);
+    if (e.sender.endpoint() != this) system_access::state(*system_).late_replies.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   auto p = std::move(it->second);
@@ -497,10 +512,11 @@ std::uint64_t actor_cell::send_request(const actor_ref& to, envelope* e, duratio
   auto id = ++x.last_request_id;
   e->correlation = id;
   auto& clk = system_->clock();
-  e->deadline = clk.now() + timeout;
+  e->deadline = later(clk.now(), timeout);
   auto& p = x.pending[id];
   p.deadline_timer = clk.schedule_at(e->deadline, [me = actor_ref{this}, id] {
-    detail::deliver(me, detail::make_error(error{errc::timeout, "no reply before the deadline"}, {}, id));
+    // from the actor itself: an outcome that loses the race with the reply is not a late reply
+    detail::deliver(me, detail::make_error(error{errc::timeout, "no reply before the deadline"}, me, id));
   });
   if (to) {
     detail::deliver(to, e);
@@ -529,7 +545,7 @@ timer_handle actor_cell::start_timer(duration d, bool periodic, std::function<en
   x.timers.emplace(st->id, st);
   auto& clk = system_->clock();
   std::lock_guard lk(st->mu);
-  detail::arm(clk, st, clk.now() + d);
+  detail::arm(clk, st, later(clk.now(), d));
   return timer_handle{st->id};
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "actor/actor_base.hpp"
 #include "actor/actor_ref.hpp"
 #include "actor/behavior.hpp"
 #include "actor/clock.hpp"
@@ -60,6 +61,7 @@ struct actor_extras {
   bool trap_exit = false;
   bool trap_stop = false;  // stop_msg goes to the behavior (actor_base::trap_stop)
   std::string stop_text;  // why the actor is stopping, when a watch message stopped it (linked)
+  std::optional<response_promise> stop_answer;  // a stop met in pump(): answered once the actor stopped
 };
 
 }  // namespace actor::detail

@@ -38,15 +38,20 @@ using detail::envelope_kind;
 // ---- received ------------------------------------------------------------------
 
 std::string_view received::type_name() const noexcept {
+  if (e_ == nullptr) return {};
   if (e_->type == &type_of<dynamic_message>()) return static_cast<const dynamic_message*>(e_->data)->type;
   return e_->type != nullptr ? e_->type->name : std::string_view{};
 }
 
-const actor_ref& received::sender() const noexcept { return e_->sender; }
+const actor_ref& received::sender() const noexcept {
+  static const actor_ref nobody;
+  return e_ != nullptr ? e_->sender : nobody;
+}
 
-bool received::is_request() const noexcept { return e_->kind == envelope_kind::request; }
+bool received::is_request() const noexcept { return e_ != nullptr && e_->kind == envelope_kind::request; }
 
 std::string received::body() const {
+  if (e_ == nullptr) return {};
   if (e_->type == &type_of<dynamic_message>()) return static_cast<const dynamic_message*>(e_->data)->body;
   return e_->view().pack();
 }
@@ -75,7 +80,7 @@ void received::release() noexcept {
       // a request taken and dropped: its caller learns now, not at its deadline
       const std::string who = "actor " + std::to_string(self_->id());
       try {
-        if (self_->finished()) {
+        if (!self_->running()) {
           answer(detail::make_error(error{errc::actor_stopped, who + " stopped before it answered"}, {}, 0));
         } else if (std::uncaught_exceptions() > 0) {
           answer(detail::make_error(error{errc::remote_error, who + " failed before it answered"}, {}, 0));
@@ -149,9 +154,6 @@ envelope* receiver_core::take_saved(const matcher& m) {
 }
 
 void receiver_core::begin_wait(const matcher& m, duration timeout) {
-  waiting_ = &m;
-  result_ = nullptr;
-  deadline_passed_ = false;
   const auto seq = ++wait_seq_;
   if (timeout <= duration::zero()) {
     // a wait for nothing: a marker behind what is queued now, so that is looked at first
@@ -161,6 +163,10 @@ void receiver_core::begin_wait(const matcher& m, duration timeout) {
       return detail::make_envelope(receive_deadline{seq}, envelope_kind::timer, {});
     });
   }
+  // last: what can throw above leaves no wait behind pointing at a matcher about to go
+  result_ = nullptr;
+  deadline_passed_ = false;
+  waiting_ = &m;
 }
 
 envelope* receiver_core::end_wait() noexcept {
@@ -191,6 +197,8 @@ void receiver_core::drop_saved(const stop_reason& why) noexcept {
   auto fail = [&](envelope* e) {
     if (why.what == stop_reason::kind::shutdown) {
       detail::reject(*e, errc::shutting_down, "the system is shutting down");
+    } else if (why.what == stop_reason::kind::crashed) {
+      detail::reject(*e, errc::actor_stopped, "actor " + std::to_string(cell().id()) + " crashed: " + why.text);
     } else {
       detail::reject(*e, errc::actor_stopped, "actor " + std::to_string(cell().id()) + " has stopped");
     }
@@ -245,9 +253,9 @@ void thread_receiver_actor::on_start() {
   try {
     fn_(self_);
   } catch (const receiver_stopped&) {
-    return;  // stopped from outside: the runtime has stopped the actor already
+    // stopped from outside: the runtime completes the stop once this returns (actor_cell::pump)
   }
-  quit();  // it returned: a normal stop (nothing, if it had stopped already)
+  quit();  // it returned: a normal stop (nothing when it is stopping already)
 }
 
 }  // namespace detail
@@ -265,10 +273,10 @@ received receiver::receive() {
 }
 
 std::optional<received> receiver::receive_matching(const detail::matcher& m, duration timeout) {
+  if (!core_.cell().running()) throw receiver_stopped{};  // e.g. from a destructor while it unwinds
   if (auto* e = core_.take_saved(m)) return core_.wrap(e);
-  const bool block = timeout > duration::zero();
-  core_.begin_wait(m, block ? timeout : forever);
-  const bool running = core_.cell().pump(&wait_over, &core_, block);
+  core_.begin_wait(m, timeout);
+  const bool running = core_.cell().pump(&wait_over, &core_);
   auto* e = core_.end_wait();
   if (!running) {
     delete e;
@@ -279,8 +287,12 @@ std::optional<received> receiver::receive_matching(const detail::matcher& m, dur
 }
 
 envelope* receiver::call_envelope(const actor_ref& to, envelope* e, duration timeout) {
+  if (!core_.cell().running()) {  // nothing goes out from an actor that is stopping
+    delete e;
+    throw receiver_stopped{};
+  }
   core_.begin_call(to, e, timeout);
-  const bool running = core_.cell().pump(&call_over, &core_, true);
+  const bool running = core_.cell().pump(&call_over, &core_);
   auto* out = core_.end_call();
   if (!running) {
     delete out;

@@ -364,6 +364,10 @@ void router::send_remote(const remote_endpoint& to, envelope* e) noexcept {
       o.layout.type_end = at();
     }
     if (dynamic != nullptr) {
+      // the runtime's own messages (monitors, links, stop) keep their books: never in disguise
+      if (const auto* t = find_message_type(dynamic->type); t != nullptr && t->runtime) {
+        throw std::invalid_argument("'" + dynamic->type + "' is the runtime's own message, not a dynamic one");
+      }
       msgpack::zone zone;  // one MessagePack value, or the frame would be corrupt
       if (auto checked = dynamic->args(zone); !checked) throw std::invalid_argument(checked.error().text);
       out.bytes += dynamic->body;
