@@ -179,6 +179,7 @@ class actor_cell final : public endpoint {
   actor_extras& extras();
   void start() noexcept;
   void handle(envelope* e) noexcept;
+  [[gnu::noinline]] void stop_after_handler(bool is_stop) noexcept;
   void dispatch(envelope& e);
   void handle_outcome(envelope& e);
   void terminate(stop_reason why) noexcept;

@@ -313,11 +313,8 @@ void actor_cell::handle(envelope* e) noexcept {
   }
   handler_scope scope(this);  // this actor's remote sends leave together, when the handler is done
   std::unique_ptr<envelope> owned(e);
-  // a receiver on a thread of its own handles messages inside its own code (pump): the outer
-  // message, if any, is the one being handled again afterwards
-  envelope* const outer = std::exchange(current_, e);
-  const bool outer_answered = std::exchange(answered_, false);
-  const bool is_stop = e->type == &type_of<stop_msg>();
+  current_ = e;
+  answered_ = false;
   try {
     switch (e->kind) {
       case envelope_kind::reply:
@@ -357,19 +354,31 @@ void actor_cell::handle(envelope* e) noexcept {
   } catch (...) {
     crash("unknown exception", "");
   }
-  if (current_ != e) (void)owned.release();  // adopted (adopt_current): the receiver owns it now
-  if (state_ == state::stopping && pumping_) {
-    // met by a receiver's own code (pump): the actor stops once that code has returned (start)
-    if (is_stop && !answered_) extras().stop_answer = make_response_promise();
-  } else if (state_ == state::stopping) {
-    terminate({quit_reason_, extras_ ? std::move(extras_->stop_text) : std::string{}, {}});
-    // after the stop is complete: the requester may count the actors alive
-    if (is_stop) answer(detail::make_envelope(stopped{}, envelope_kind::reply, {}));
+  const bool adopted = current_ != e;  // by a receiver (adopt_current): it owns e now, and may have freed it
+  if (adopted) (void)owned.release();
+  if (state_ == state::stopping) [[unlikely]] {
+    stop_after_handler(!adopted && e->type == &type_of<stop_msg>());
   } else if (extras_ && extras_->next_behavior) {
     behavior_ = std::move(*std::exchange(extras_->next_behavior, std::nullopt));
   }
-  current_ = outer;
-  answered_ = outer_answered;
+  current_ = nullptr;
+}
+
+// Out of handle()'s way (the hot path): the actor stops after the handler that asked for it.
+void actor_cell::stop_after_handler(bool is_stop) noexcept {
+  if (pumping_) {
+    // met by a receiver's own code (pump): the actor stops once that code has returned (start)
+    if (is_stop && !answered_) {
+      try {
+        extras().stop_answer = make_response_promise();
+      } catch (...) {  // no memory: the stop's requester gets its answer from its deadline
+      }
+    }
+    return;
+  }
+  terminate({quit_reason_, extras_ ? std::move(extras_->stop_text) : std::string{}, {}});
+  // after the stop is complete: the requester may count the actors alive
+  if (is_stop) answer(detail::make_envelope(stopped{}, envelope_kind::reply, {}));
 }
 
 envelope* actor_cell::adopt_current() noexcept {
@@ -383,6 +392,7 @@ envelope* actor_cell::adopt_current() noexcept {
 }
 
 bool actor_cell::pump(bool (*done)(void* ctx) noexcept, void* ctx) noexcept {
+  // called from the actor's own code (on_start), not from a handler: no message is being handled
   pumping_ = true;
   while (state_ == state::running && !done(ctx)) {
     if (auto* e = take_next()) {
