@@ -74,6 +74,7 @@ class receiver;
 class co_receiver;
 namespace detail {
 class receiver_core;
+class receiver_base;
 }
 
 /// Thrown out of a thread receiver's receive() or call() when the actor was stopped from outside.
@@ -130,8 +131,7 @@ class received {
 
  private:
   friend class detail::receiver_core;
-  friend class receiver;
-  friend class co_receiver;
+  friend class detail::receiver_base;
   received(detail::envelope* e, detail::actor_cell* self, bool owns) noexcept : e_(e), self_(self), owns_(owns) {}
   [[noreturn]] void throw_not_a(std::string_view wanted) const;
   bool answer(detail::envelope* r) noexcept;  // takes r; false when answered already
@@ -232,7 +232,43 @@ class receiver_core : public actor_base {
 /// What a thread receiver's function gets: its mailbox and its ways to send. Every member may
 /// block the receiver's thread (and only it); receive and call throw receiver_stopped when the
 /// actor is stopped from outside.
-class receiver {
+namespace detail {
+/// What both kinds of receiver give their function besides receive and call.
+class receiver_base {
+ public:
+  template <registered_message T>
+  void send(const actor_ref& to, T&& msg) {
+    detail::deliver(to, detail::make_envelope(std::forward<T>(msg), detail::envelope_kind::send, self()));
+  }
+  /// Answers m (see the contract); false when it was answered already.
+  template <registered_message T>
+  bool reply(received& m, T&& value) {
+    return m.answer(detail::to_reply(std::forward<T>(value)));
+  }
+  bool reply(received& m, error e) { return m.answer(detail::to_reply(std::move(e))); }
+
+  [[nodiscard]] actor_ref self() noexcept { return actor_ref{&core_.cell()}; }
+  [[nodiscard]] actor_system& system() noexcept { return core_.cell().system(); }
+  [[nodiscard]] time_point now() const { return core_.cell().now(); }
+  /// Monitors and links, as actor_base's (actor/monitor.hpp): a down_msg or exit_msg is received
+  /// as a message.
+  std::uint64_t monitor(const actor_ref& whom) { return core_.cell().monitor(whom); }
+  bool demonitor(std::uint64_t id) { return core_.cell().demonitor(id); }
+  void link(const actor_ref& other) { core_.cell().link(other); }
+  void unlink(const actor_ref& other) { core_.cell().unlink(other); }
+  void trap_exit(bool on) { core_.cell().trap_exit(on); }
+
+  receiver_base(const receiver_base&) = delete;
+  receiver_base& operator=(const receiver_base&) = delete;
+
+ protected:
+  explicit receiver_base(receiver_core& core) noexcept : core_(core) {}
+  ~receiver_base() = default;
+  receiver_core& core_;
+};
+}  // namespace detail
+
+class receiver : public detail::receiver_base {
  public:
   /// The next message; waits as long as it takes.
   received receive();
@@ -260,31 +296,7 @@ class receiver {
     return outcome(call_envelope(to, detail::make_envelope(std::forward<T>(msg), detail::envelope_kind::request, self()), timeout));
   }
 
-  template <registered_message T>
-  void send(const actor_ref& to, T&& msg) {
-    detail::deliver(to, detail::make_envelope(std::forward<T>(msg), detail::envelope_kind::send, self()));
-  }
-  /// Answers m (see the contract); false when it was answered already.
-  template <registered_message T>
-  bool reply(received& m, T&& value) {
-    return answer(m, detail::to_reply(std::forward<T>(value)));
-  }
-  bool reply(received& m, error e) { return answer(m, detail::to_reply(std::move(e))); }
-
-  [[nodiscard]] actor_ref self() noexcept { return actor_ref{&core_.cell()}; }
-  [[nodiscard]] actor_system& system() noexcept { return core_.cell().system(); }
-  [[nodiscard]] time_point now() const { return core_.cell().now(); }
-  /// Monitors and links, as actor_base's (actor/monitor.hpp): a down_msg or exit_msg is received
-  /// as a message.
-  std::uint64_t monitor(const actor_ref& whom) { return core_.cell().monitor(whom); }
-  bool demonitor(std::uint64_t id) { return core_.cell().demonitor(id); }
-  void link(const actor_ref& other) { core_.cell().link(other); }
-  void unlink(const actor_ref& other) { core_.cell().unlink(other); }
-  void trap_exit(bool on) { core_.cell().trap_exit(on); }
-
-  explicit receiver(detail::receiver_core& core) noexcept : core_(core) {}
-  receiver(const receiver&) = delete;
-  receiver& operator=(const receiver&) = delete;
+  explicit receiver(detail::receiver_core& core) noexcept : receiver_base(core) {}
 
  private:
   std::optional<received> receive_matching(const detail::matcher& m, duration timeout);
@@ -295,9 +307,6 @@ class receiver {
     std::unique_ptr<detail::envelope> owned(e);
     return detail::reply_as<R>(*e);
   }
-  bool answer(received& m, detail::envelope* r) noexcept { return m.answer(r); }
-
-  detail::receiver_core& core_;
 };
 
 /// What a coroutine receiver returns: write the function as `actor::receiver_task f(actor::co_receiver& self)`.
@@ -336,7 +345,7 @@ class receiver_task {
 
 /// What a coroutine receiver's function gets. receive and call are awaited (co_await); the
 /// coroutine runs on the worker pool and must not block its thread.
-class co_receiver {
+class co_receiver : public detail::receiver_base {
  public:
   template <class Tuple, bool Timed>
   class receive_awaiter;
@@ -357,32 +366,7 @@ class co_receiver {
   template <registered_message T>
   [[nodiscard]] call_awaiter call(const actor_ref& to, T&& msg, duration timeout);
 
-  template <registered_message T>
-  void send(const actor_ref& to, T&& msg) {
-    detail::deliver(to, detail::make_envelope(std::forward<T>(msg), detail::envelope_kind::send, self()));
-  }
-  template <registered_message T>
-  bool reply(received& m, T&& value) {
-    return answer(m, detail::to_reply(std::forward<T>(value)));
-  }
-  bool reply(received& m, error e) { return answer(m, detail::to_reply(std::move(e))); }
-
-  [[nodiscard]] actor_ref self() noexcept { return actor_ref{&core_.cell()}; }
-  [[nodiscard]] actor_system& system() noexcept { return core_.cell().system(); }
-  [[nodiscard]] time_point now() const { return core_.cell().now(); }
-  std::uint64_t monitor(const actor_ref& whom) { return core_.cell().monitor(whom); }
-  bool demonitor(std::uint64_t id) { return core_.cell().demonitor(id); }
-  void link(const actor_ref& other) { core_.cell().link(other); }
-  void unlink(const actor_ref& other) { core_.cell().unlink(other); }
-  void trap_exit(bool on) { core_.cell().trap_exit(on); }
-
-  explicit co_receiver(detail::receiver_core& core) noexcept : core_(core) {}
-  co_receiver(const co_receiver&) = delete;
-  co_receiver& operator=(const co_receiver&) = delete;
-
- private:
-  bool answer(received& m, detail::envelope* r) noexcept { return m.answer(r); }
-  detail::receiver_core& core_;
+  explicit co_receiver(detail::receiver_core& core) noexcept : receiver_base(core) {}
 };
 
 namespace detail {
