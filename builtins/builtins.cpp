@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <vector>
 
 #include "actor/actor_base.hpp"
@@ -23,13 +24,16 @@ class echo_actor final : public actor_base {
 
 class counter_actor final : public actor_base {
  public:
-  explicit counter_actor(const config& cfg) : value_(cfg.get_or<std::int64_t>("start", 0)) {}
+  explicit counter_actor(const config& cfg) : value_(cfg.get_or<std::int64_t>("start", 0)) {
+    declare_outputs<counter_value>();
+  }
 
  protected:
   behavior make_behavior() override {
     return {
         [this](const counter_incr& m) {
           value_ += m.by;
+          notify(counter_value{value_});
           return counter_value{value_};
         },
         [this](const counter_get&) { return counter_value{value_}; },
@@ -63,6 +67,45 @@ class kv_actor final : public actor_base {
 
  private:
   std::map<std::string, std::string> data_;  // ordered: keys come back sorted
+};
+
+// ---- observer: observes a name and keeps what it received (actor/observe.hpp) ----
+
+class observer_actor final : public actor_base {
+ public:
+  explicit observer_actor(const config& cfg) {
+    auto name = cfg.get<std::string>("observe");
+    if (!name) throw std::invalid_argument(name.error().text + " (the name to observe)");
+    name_ = std::move(*name);
+    if (name_.empty()) throw std::invalid_argument("config key 'observe' is empty: the name to observe");
+    opts_.types = cfg.get_or<std::vector<std::string>>("types", {});
+    const auto queue = cfg.get_or<std::int64_t>("queue", 0);
+    if (queue < 0) throw std::invalid_argument("config key 'queue' must not be negative");
+    opts_.queue = static_cast<std::size_t>(queue);
+  }
+
+ protected:
+  behavior make_behavior() override {
+    return {
+        [this](const observer_report_request&) { return report_; },
+        [this](const notifications_lost& l) { report_.lost += l.count; },
+        [this](const observed_restarted&) { ++report_.restarts; },
+        others([this](const message& m) {
+          if (!sender()) return;  // notifications come from the observed actor
+          ++report_.notes;
+          if (report_.last.size() == observer_notes_kept) report_.last.erase(report_.last.begin());
+          const auto bytes = m.pack();
+          report_.last.push_back({std::string(m.type_name()), sender(), std::vector<char>(bytes.begin(), bytes.end())});
+        }),
+    };
+  }
+  void on_start() override { (void)observe(name_, opts_); }
+  void on_stop(const stop_reason&) override { report_.last.clear(); }
+
+ private:
+  std::string name_;
+  observe_options opts_;
+  observer_report report_;
 };
 
 // ---- printer: the Concurrence seed's printer as receive-style actors (docs/receivers.md) ----
@@ -132,6 +175,7 @@ void register_builtin_types(actor_system& sys) {
   sys.register_actor_type<echo_actor>("echo");
   sys.register_actor_type<counter_actor>("counter");
   sys.register_actor_type<kv_actor>("kv");
+  sys.register_actor_type<observer_actor>("observer");
   register_receiver_type(sys, "printer", co_printer);
   register_receiver_type(sys, "thread_printer", thread_printer);
 }

@@ -345,6 +345,53 @@ int cmd_watch(const context& c) {
   return exit_ok;
 }
 
+// Observes TARGET and prints one JSON line per event, until SIGINT/SIGTERM, --count
+// notifications or --for seconds (docs/observe.md "From outside").
+int cmd_observe(const context& c) {
+  on_stop_signals();
+  auto to = c.target(c.args[0]);
+  if (!to) return usage(to.error().text);
+  actor::observe_options o;
+  o.types.assign(c.args.begin() + 1, c.args.end());
+  o.queue = c.opts.queue;
+  auto obs = c.bridge.observe(*to, o, c.timeout);
+  if (!obs) return fail(obs.error());
+  std::string outputs;
+  for (const auto& t : obs->outputs()) outputs += (outputs.empty() ? "" : ", ") + t;
+  std::fprintf(stderr, "actorctl: observing %s (observation %llu; outputs: %s)\n",
+               actor::format_ref(obs->target()).c_str(), static_cast<unsigned long long>(obs->id()),
+               outputs.empty() ? "none" : outputs.c_str());
+  std::fflush(stderr);
+  const auto until = c.opts.for_seconds > 0
+                         ? std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                                   std::chrono::duration<double>(c.opts.for_seconds))
+                         : std::chrono::steady_clock::time_point::max();
+  std::size_t notes = 0;
+  while (interrupted == 0 && (c.opts.count == 0 || notes < c.opts.count) && std::chrono::steady_clock::now() < until) {
+    auto e = obs->next(200ms);
+    if (!e) {
+      if (e.error().code == errc::timeout) continue;
+      return fail(e.error());  // the observed actor is gone (and no name to follow), or its node
+    }
+    switch (e->what) {
+      case actor::observed::kind::notification: {
+        auto body = msgpack_to_json(e->msg.body);
+        print_line("{\"event\":\"notification\",\"seq\":" + std::to_string(e->seq) + ",\"from\":" + ref_json(e->from) +
+                   ",\"type\":" + json_quote(e->msg.type) + ",\"body\":" + (body ? *body : std::string("null")) + "}");
+        ++notes;
+        break;
+      }
+      case actor::observed::kind::lost:
+        print_line("{\"event\":\"lost\",\"count\":" + std::to_string(e->count) + ",\"from\":" + ref_json(e->from) + "}");
+        break;
+      case actor::observed::kind::restarted:
+        print_line("{\"event\":\"restarted\",\"target\":" + json_quote(c.args[0]) + ",\"ref\":" + ref_json(e->from) + "}");
+        break;
+    }
+  }
+  return exit_ok;
+}
+
 struct command {
   const char* name;
   std::size_t min_args;
@@ -366,6 +413,7 @@ constexpr command commands[] = {
     {"ping", 0, 1, cmd_ping, "ping [ADDRESS]"},
     {"watch", 0, 1, cmd_watch, "watch [PREFIX]"},
     {"monitor", 1, 1, cmd_monitor, "monitor TARGET"},
+    {"observe", 1, many, cmd_observe, "observe TARGET [TYPE...]"},
 };
 
 int run(const options& o) {

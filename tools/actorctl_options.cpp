@@ -35,6 +35,14 @@ commands:
                                   shutdown, linked, noproc (gone already), node_down,
                                   node_restarted. Once the monitor is in place, says
                                   "actorctl: monitoring REF" on stderr. Still there at --timeout: exit 3
+  observe TARGET [TYPE...]        observe the actor's outputs (only TYPEs, when given) and print one
+                                  JSON line per event until SIGINT/SIGTERM, --count notifications or
+                                  --for seconds (exit 0): {"event": "notification", "seq", "from",
+                                  "type", "body"}, {"event": "lost", "count", "from"} (the oldest were
+                                  dropped: --queue was full), {"event": "restarted", "target", "ref"}
+                                  (a NAME target is followed to the actor that holds it next). Says
+                                  "actorctl: observing REF" on stderr once in place. The actor gone
+                                  (not a NAME): exit 1 (node down: 5)
 
 targets:
   NAME                            resolved through the registries (--registry); without any
@@ -75,7 +83,9 @@ po::options_description describe(options& o) {
     ("heartbeat-ms", po::value(&o.heartbeat_ms)->default_value(o.heartbeat_ms), "ping interval to nodes")
     ("down-after-ms", po::value(&o.down_after_ms)->default_value(o.down_after_ms), "silence before a node is down")
     ("max-message-size", po::value(&o.max_message_size)->default_value(o.max_message_size), "largest accepted message, bytes")
-    ("count", po::value(&o.count)->default_value(o.count), "watch: exit after this many lines after the names (changes and downs; 0: never)");
+    ("count", po::value(&o.count)->default_value(o.count), "watch: exit after this many lines after the names (changes and downs); observe: after this many notifications (0: never)")
+    ("for", po::value(&o.for_seconds)->default_value(o.for_seconds), "observe: exit after this many seconds (0: never)")
+    ("queue", po::value(&o.queue)->default_value(o.queue), "observe: notifications outstanding at most; past it the oldest are dropped (0: 1024)");
   // clang-format on
   return d;
 }
@@ -86,6 +96,7 @@ std::string validate(const options& o) {
   if (o.timeout_ms <= 0) return "--timeout must be a positive number of milliseconds";
   if (o.heartbeat_ms <= 0 || o.down_after_ms <= 0) return "--heartbeat-ms and --down-after-ms must be positive";
   if (o.max_message_size < 1024) return "--max-message-size must be at least 1024";
+  if (o.for_seconds < 0) return "--for must not be negative";
   for (const auto& g : o.gateways) {
     if (g.find("://") == std::string::npos) return "--gateway must be an address like tcp://host:port, not '" + g + "'";
   }

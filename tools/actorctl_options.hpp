@@ -32,7 +32,9 @@ struct options {
   int heartbeat_ms = 500;
   int down_after_ms = 2000;
   std::size_t max_message_size = 16u << 20;
-  std::size_t count = 0;  ///< watch: stop after this many changes (0: until SIGINT/SIGTERM)
+  std::size_t count = 0;  ///< watch: stop after this many changes; observe: notifications (0: until SIGINT/SIGTERM)
+  double for_seconds = 0;  ///< observe: stop after this long (0: until SIGINT/SIGTERM)
+  std::size_t queue = 0;   ///< observe: the observation's queue bound (0: the default, 1,024)
   std::string command;
   std::vector<std::string> args;
 };

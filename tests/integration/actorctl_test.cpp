@@ -442,3 +442,41 @@ TEST_CASE("actorctl drives a receive-style printer with positional arguments", "
     CHECK_THAT(wrong.err, Contains("bad_message") && Contains(R"(["name"])"));
   }
 }
+
+TEST_CASE("actorctl observe prints a counter's notifications as JSON lines", "[integration][actorctl][observe]") {
+  node_process proc(fast_node_argv(actor_node_path(), "obs-ctl"));
+  const auto counter = spawn(proc.address(), "counter", "o1");
+
+  SECTION("--count notifications, then exit 0") {
+    actorctl_process o({"--node", proc.address(), "--count", "3", "observe", "o1"});
+    REQUIRE(poll_until([&] { return o.err().find("observing") != std::string::npos; }, 10s));
+    CHECK_THAT(o.err(), Contains("outputs: actor.counter.value"));
+    for (int i = 0; i < 3; ++i) REQUIRE(actorctl({"send", counter, "actor.counter.incr", R"({"by": 2})"}).exit_code == 0);
+    auto r = o.wait(10s);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == R"({"event":"notification","seq":1,"from":")" + counter +
+                       R"(","type":"actor.counter.value","body":{"value":2}})" "\n"
+                       R"({"event":"notification","seq":2,"from":")" + counter +
+                       R"(","type":"actor.counter.value","body":{"value":4}})" "\n"
+                       R"({"event":"notification","seq":3,"from":")" + counter +
+                       R"(","type":"actor.counter.value","body":{"value":6}})" "\n");
+  }
+  SECTION("--for seconds with nothing to print: exit 0, no lines") {
+    auto r = actorctl({"--for", "0.3", "observe", counter});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.empty());
+  }
+  SECTION("a type that is not an output: exit 2, the type named") {
+    auto r = actorctl({"observe", counter, "actor.counter.nothing"});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains("no output 'actor.counter.nothing'"));
+  }
+  SECTION("the actor stops: exit 1, the reason said") {
+    actorctl_process o({"observe", counter});
+    REQUIRE(poll_until([&] { return o.err().find("observing") != std::string::npos; }, 10s));
+    REQUIRE(actorctl({"stop", counter}).exit_code == 0);
+    auto r = o.wait(10s);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Contains("the observed actor is gone: stopped"));
+  }
+}

@@ -246,3 +246,54 @@ TEST_CASE("the monitor vectors decode into the watch messages, as the Bridge rea
                                  [&](const msgpack::object& o) { (void)o.as<actor::down_msg>(); });
   CHECK_FALSE(r);
 }
+
+TEST_CASE("the observe vectors decode into the observe messages and a numbered notification",
+          "[wire][vectors][observe]") {
+  std::map<std::string, std::string> frames;
+  for (const auto& entry : load_vectors().items) frames[entry.at("name").s] = vectors::from_hex(entry.at("hex").s);
+  auto only_envelope = [&](const std::string& name) {
+    INFO("vector " << name);
+    REQUIRE(frames.count(name) == 1);
+    const auto& bytes = frames[name];
+    auto f = wire::decode_frame(bytes.data(), bytes.size(), wire::limits(1 << 20));
+    REQUIRE(f.has_value());
+    REQUIRE(f->size == 2);
+    auto v = wire::read_envelope(f->items[1]);
+    REQUIRE(v.has_value());
+    CHECK(v->k == wire::kind::send);
+    msgpack::sbuffer body;
+    msgpack::pack(body, *v->body);
+    return std::make_pair(*v, actor::raw_message{std::string(v->type), std::string(body.data(), body.size())});
+  };
+  {
+    auto [v, m] = only_envelope("batch_observe");
+    CHECK(m.type == "actor.observe");
+    CHECK(v.correlation == 21);
+    CHECK(v.sender.id == 3000);
+    std::optional<actor::detail::observe_request> r;
+    REQUIRE(actor::bridge::unpack(m, m.type, [&](const msgpack::object& o) { r.emplace(o.as<actor::detail::observe_request>()); }));
+    CHECK(r->types.empty());
+    CHECK(r->queue == 0);
+  }
+  {
+    auto [v, m] = only_envelope("batch_observe_reply");
+    CHECK(v.correlation == 21);
+    std::optional<actor::detail::observe_reply> r;
+    REQUIRE(actor::bridge::unpack(m, m.type, [&](const msgpack::object& o) { r.emplace(o.as<actor::detail::observe_reply>()); }));
+    CHECK(r->outputs == std::vector<std::string>{"actor.counter.value"});
+    CHECK(r->error.empty());
+  }
+  {
+    auto [v, m] = only_envelope("batch_notification");
+    CHECK(m.type == "actor.counter.value");
+    CHECK(v.correlation == 3);  // the sequence number
+    CHECK(v.receiver.id == 3000);
+  }
+  {
+    auto [v, m] = only_envelope("batch_observe_ack");
+    CHECK(v.correlation == 21);
+    std::optional<actor::detail::observe_ack> r;
+    REQUIRE(actor::bridge::unpack(m, m.type, [&](const msgpack::object& o) { r.emplace(o.as<actor::detail::observe_ack>()); }));
+    CHECK(r->seq == 256);
+  }
+}

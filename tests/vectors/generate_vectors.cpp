@@ -13,6 +13,7 @@
 #include "actor/builtins.hpp"
 #include "actor/dynamic_message.hpp"
 #include "actor/monitor.hpp"
+#include "actor/observe.hpp"
 #include "actor/node.hpp"
 #include "actor/registry.hpp"
 #include "bridge/refs.hpp"  // the Bridge's ref codec: refs in bodies (actor.down's who) as wire refs
@@ -32,6 +33,7 @@ const wire_ref counter_ref{"n1", addr_n1, inc_n1, 16};
 const wire_ref forwarder_ref{"n2", addr_n2, inc_n2, 17};
 const wire_ref client_ref{"script", "", 0, 1};
 const wire_ref client_monitor_ref{"script", "", 0, 2};  // the id a Bridge monitors from
+const wire_ref client_observe_ref{"script", "", 0, 3000};  // the id of one Bridge observation
 const wire_ref missing_ref{"n1", addr_n1, inc_n1, 99};    // no such actor on n1
 
 struct envelope_spec {
@@ -209,6 +211,28 @@ int main() {
         "id 5; body {from, reason}).",
         batch({env(kind::send, &counter_ref, forwarder_ref, 5, 0, "actor.exit",
                    actor::exit_msg{actor::detail::make_bridge_ref(counter_ref), crashed})}));
+
+  // observe and notify (docs/protocol.md "Observe and notify"): sends, the observation id (or a
+  // notification's sequence number) in correlation
+  frame("batch_observe",
+        "BATCH of one actor.observe (kind 0): a Bridge client, from its id 3000, observes the counter's outputs "
+        "(types [] : all of them) with the default queue (0: 1,024); correlation 21 is the observation id.",
+        batch({env(kind::send, &client_observe_ref, counter_ref, 21, 0, "actor.observe",
+                   actor::detail::observe_request{{}, 0})}));
+  frame("batch_observe_reply",
+        "BATCH of one actor.observe.reply from the counter to observation 21: the outputs it will receive; error "
+        "empty (an observation was made).",
+        batch({env(kind::send, &counter_ref, client_observe_ref, 21, 0, "actor.observe.reply",
+                   actor::detail::observe_reply{{"actor.counter.value"}, {}})}));
+  frame("batch_notification",
+        "BATCH of one notification: an ordinary send of the counter's output actor.counter.value {value: 7} from "
+        "the counter to the observer; correlation 3 is its sequence number in the observation (a plain send has 0).",
+        batch({env(kind::send, &counter_ref, client_observe_ref, 3, 0, "actor.counter.value",
+                   actor::counter_value{7})}));
+  frame("batch_observe_ack",
+        "BATCH of one actor.observe.ack: the observer has handled 256 notifications of observation 21 in all.",
+        batch({env(kind::send, &client_observe_ref, counter_ref, 21, 0, "actor.observe.ack",
+                   actor::detail::observe_ack{256})}));
 
   const auto ref_bytes = pack(counter_ref);
   v.push_back({"ref", "A ref on its own: actor 16 of node n1 at tcp://127.0.0.1:7100, incarnation 0x1122334455667788.",

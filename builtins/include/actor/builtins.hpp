@@ -1,9 +1,16 @@
 #pragma once
-/// The actor types every node hosts by name: "echo", "counter", "kv", "printer" and "thread_printer".
+/// The actor types every node hosts by name: "echo", "counter", "kv", "observer", "printer" and
+/// "thread_printer".
 ///
 ///   echo     answers every message with a copy of it
 ///   counter  counter_incr{by} -> counter_value{value}; counter_get -> counter_value
-///            config: {"start": int}
+///            config: {"start": int}. Its output (actor/observe.hpp): counter_value, notified at
+///            every change, so `actorctl observe NAME` follows a counter.
+///   observer observes the actor named in its config and keeps what it received:
+///            config {"observe": "name", "types": ["type", ...], "queue": int} ("observe" is
+///            required; the name is followed across restarts); observer_report_request ->
+///            observer_report{notes, lost, restarts, last} (the last 100 notifications, bodies
+///            as MessagePack).
 ///   kv       kv_put{key, value} -> kv_ok; kv_get{key} -> kv_value{found, value};
 ///            kv_delete{key} -> kv_ok{existed}; kv_keys -> kv_key_list{keys} (sorted)
 ///   printer  the Concurrence seed's printer, a receive-style actor (coroutine; "thread_printer":
@@ -19,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "actor/actor_ref.hpp"
 #include "actor/message.hpp"
 
 namespace actor {
@@ -67,10 +75,30 @@ struct kv_key_list {
   ACTOR_FIELDS(keys)
 };
 
+/// One notification an observer received.
+struct observer_note {
+  std::string type;
+  actor_ref from;
+  std::vector<char> body;  ///< the message, MessagePack (a map of its fields)
+  ACTOR_FIELDS(type, from, body)
+};
+struct observer_report_request {
+  ACTOR_NO_FIELDS
+};
+struct observer_report {
+  std::uint64_t notes = 0;     ///< notifications received
+  std::uint64_t lost = 0;      ///< notifications lost (notifications_lost), in all
+  std::uint64_t restarts = 0;  ///< times the observed name moved to another actor
+  std::vector<observer_note> last;  ///< the last observer_notes_kept, oldest first
+  ACTOR_FIELDS(notes, lost, restarts, last)
+};
+/// How many notifications an observer keeps for its report.
+inline constexpr std::size_t observer_notes_kept = 100;
+
 /// How many printed lines a printer keeps for printer.lines.
 inline constexpr std::size_t printer_lines_kept = 1000;
 
-/// Registers "echo", "counter", "kv", "printer" and "thread_printer" with sys.
+/// Registers "echo", "counter", "kv", "observer", "printer" and "thread_printer" with sys.
 void register_builtin_types(actor_system& sys);
 
 }  // namespace actor
@@ -85,3 +113,5 @@ ACTOR_MESSAGE(actor::kv_keys, "actor.kv.keys");
 ACTOR_MESSAGE(actor::kv_ok, "actor.kv.ok");
 ACTOR_MESSAGE(actor::kv_value, "actor.kv.value");
 ACTOR_MESSAGE(actor::kv_key_list, "actor.kv.key_list");
+ACTOR_MESSAGE(actor::observer_report_request, "actor.observer.report");
+ACTOR_MESSAGE(actor::observer_report, "actor.observer.report_reply");

@@ -23,10 +23,12 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "actor/actor_ref.hpp"
 #include "actor/behavior.hpp"
@@ -34,8 +36,10 @@
 #include "actor/detail/endpoint.hpp"
 #include "actor/detail/envelope.hpp"
 #include "actor/error.hpp"
+#include "actor/expected.hpp"
 #include "actor/message.hpp"
 #include "actor/monitor.hpp"
+#include "actor/observe.hpp"
 
 namespace actor {
 
@@ -44,6 +48,8 @@ class actor_system;
 namespace detail {
 class executor;
 struct actor_extras;
+struct observe_state;
+struct observation;
 struct live_list;
 struct cell_access;
 }  // namespace detail
@@ -150,6 +156,12 @@ class actor_cell final : public endpoint {
   void link(const actor_ref& other);
   void unlink(const actor_ref& other);
   void trap_exit(bool on);
+  // observe and notify (core/observe.cpp)
+  void declare_outputs(std::initializer_list<const message_type*> types);
+  void notify(const message_type& t, const void* value);
+  expected<std::uint64_t> observe(const actor_ref& target, observe_options opts);
+  std::uint64_t observe(std::string name, observe_options opts);
+  bool unobserve(std::uint64_t id);
 
   // for receive-style actors (core/receiver.cpp)
   /// Takes the envelope being handled: the runtime neither frees nor answers it afterwards.
@@ -188,6 +200,18 @@ class actor_cell final : public endpoint {
   bool handle_watch(envelope& e);  // true: e was a watch message, handled here
   void end_watches(const stop_reason& why) noexcept;
   void answer_watch_of_gone(envelope& e, const down_reason& why) noexcept;
+  // observe and notify (core/observe.cpp)
+  observe_state& observing();
+  [[nodiscard]] bool is_output(const message_type* t) const noexcept;
+  [[gnu::noinline]] void handle_notification(envelope& e);  // a send with a sequence number
+  bool handle_observe(envelope& e);  // true: e was an observe message, handled here
+  bool observe_down(envelope& e);    // a down of an observer, or of an observed actor
+  void add_subscriber(envelope& e);
+  void remove_subscriber(std::size_t index, bool demonitor_observer) noexcept;
+  void attach(std::uint64_t id, observation& o, const actor_ref& target);
+  void resolve(std::uint64_t id, observation& o);
+  void retry_later(std::uint64_t id, observation& o);
+  void end_observes() noexcept;
   void bounce(envelope* e) noexcept;  // an envelope for a stopped actor
   envelope* take_next() noexcept;
   void handle_run(envelope* run) noexcept;  // a run of encoded sends (wire/encoded_envelope.hpp)
@@ -204,6 +228,8 @@ class actor_cell final : public endpoint {
   actor_cell* live_prev_ = nullptr;  // the system's list of running actors
   actor_cell* live_next_ = nullptr;
   std::unique_ptr<actor_extras> extras_;  // allocated on first use of requests/timers/become
+  // declared in the constructor (declare_outputs), read-only once spawned: other actors read it
+  std::unique_ptr<const std::vector<const message_type*>> outputs_;
   behavior behavior_;
   enum class state : std::uint8_t { created, running, stopping, stopped };
   state state_ = state::created;
@@ -333,6 +359,32 @@ class actor_base {
   void unlink(const actor_ref& other) { cell_.unlink(other); }
   /// On: a linked actor's death arrives as an exit_msg instead of stopping this actor.
   void trap_exit(bool on) { cell_.trap_exit(on); }
+
+  // ---- observe and notify (actor/observe.hpp) ----
+  /// Declares message types this actor notifies. Only in the constructor (std::logic_error
+  /// once spawned): observers on other threads read them.
+  template <registered_message... Ts>
+  void declare_outputs() {
+    cell_.declare_outputs({&type_of<Ts>()...});
+  }
+  /// Sends msg to every current observer of its type, with this actor as sender, in notify
+  /// order per observer. std::logic_error when T is not a declared output.
+  template <registered_message T>
+  void notify(const T& msg) {
+    cell_.notify(type_of<T>(), &msg);
+  }
+  /// Observes `target` (local or remote): its notifications reach this actor's handlers from
+  /// now on. The id ends it (unobserve). errc::bad_message when target is local and an output
+  /// it observes has no handler here, or opts.types names no output of target. Call it from
+  /// on_start or a handler (the check reads the current behavior).
+  expected<std::uint64_t> observe(const actor_ref& target, observe_options opts = {}) {
+    return cell_.observe(target, std::move(opts));
+  }
+  /// Observes the actor registered under `name` (through the node's name service), and
+  /// whichever actor takes the name after it is gone (observed_restarted tells).
+  std::uint64_t observe(std::string name, observe_options opts = {}) { return cell_.observe(std::move(name), std::move(opts)); }
+  /// Ends an observation; no notification of it is handled afterwards. False when `id` is not one.
+  bool unobserve(std::uint64_t id) { return cell_.unobserve(id); }
 
  private:
   friend class actor_system;

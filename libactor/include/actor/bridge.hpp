@@ -38,6 +38,7 @@
 #include "actor/message.hpp"
 #include "actor/monitor.hpp"
 #include "actor/node.hpp"
+#include "actor/observe.hpp"
 #include "actor/registry.hpp"
 
 namespace actor {
@@ -81,6 +82,7 @@ namespace detail {
 class bridge_core;
 struct watch_state;
 struct monitor_state;
+struct observation_state;
 }  // namespace detail
 
 /// Where a bridge call goes: an actor ref that came from the network (a reply, a
@@ -199,6 +201,54 @@ class monitor_handle {
   std::weak_ptr<detail::bridge_core> core_;
 };
 
+/// One event of a Bridge observation (bridge::observe; docs/observe.md).
+struct observed {
+  enum class kind : std::uint8_t {
+    notification,  ///< `msg` from `from`, number `seq` in this observation
+    lost,          ///< `count` notifications were lost just before the next one (dropped at `from`)
+    restarted,     ///< the observed name now names `from`, which is observed from now on
+  };
+  kind what = kind::notification;
+  raw_message msg;
+  actor_ref from;
+  std::uint64_t seq = 0;
+  std::uint64_t count = 0;
+};
+
+/// An observation of one actor, from bridge::observe. Move-only; destroying it (or cancel())
+/// ends it: `actor.unobserve` goes to the observed actor. next() may be called from one thread
+/// at a time.
+class observation_handle {
+ public:
+  observation_handle(observation_handle&&) noexcept;
+  observation_handle& operator=(observation_handle&&) noexcept;
+  ~observation_handle();  // cancel()
+  /// The observation's id: the Bridge's sender id for it, and the correlation of its messages.
+  [[nodiscard]] std::uint64_t id() const noexcept;
+  /// The outputs it receives (the observed actor's answer).
+  [[nodiscard]] std::vector<std::string> outputs() const;
+  /// The actor observed now.
+  [[nodiscard]] actor_ref target() const;
+  /// The next event, waiting up to `timeout`: errc::timeout when none came (wait again). When
+  /// the observed actor is gone: an observation of a name looks the name up again (every 10 ms
+  /// doubling to 1 s, within the timeout) and observes the actor that holds it now (an event
+  /// `restarted`); any other ends, with actor_stopped (its down reason in the text) or node_down,
+  /// and so does every later call. errc::shutting_down after cancel() or the bridge's end.
+  /// Taking a notification acknowledges it: a caller that stops calling next() stops the stream
+  /// at the observed actor's queue bound, where the oldest are dropped (an event `lost` then).
+  expected<observed> next(std::chrono::milliseconds timeout);
+  /// Notifications lost in all.
+  [[nodiscard]] std::uint64_t lost() const;
+  /// Ends the observation; true when it was still running.
+  bool cancel();
+
+ private:
+  friend class detail::bridge_core;
+  observation_handle(std::shared_ptr<detail::observation_state> s, std::weak_ptr<detail::bridge_core> core);
+  std::shared_ptr<detail::observation_state> state_;
+  std::weak_ptr<detail::bridge_core> core_;
+};
+
 /// One call of a multi_call.
 struct bridge_call {
   target to;
@@ -278,6 +328,20 @@ class bridge {
   /// bad_message (malformed text), overloaded, shutting_down.
   expected<monitor_handle> monitor(const target& target,
                                    std::chrono::milliseconds resolve_timeout = std::chrono::seconds(5));
+  /// Observes the actor `target` names (docs/observe.md): its notifications of the outputs in
+  /// opts.types (all when empty) reach next() of the handle, or `on_event` when given (on the
+  /// Bridge's I/O thread, in order; it must not block: it runs before anything else the bridge
+  /// reads; `on_end` then gets the error that ends the observation, and names are not followed).
+  /// A name target is resolved first and, with next(), followed across restarts. Waits for the
+  /// observed actor's answer within `timeout`. Errors: those of resolving, bad_message (an
+  /// output it does not have: the text names it), actor_stopped / node_down (gone before it
+  /// answered), timeout, overloaded, shutting_down.
+  expected<observation_handle> observe(const target& target, observe_options opts = {},
+                                       std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                                       std::function<void(const observed&)> on_event = {},
+                                       std::function<void(const error&)> on_end = {});
+  /// Observations running; for tests.
+  [[nodiscard]] std::size_t observations() const;
   /// Monitors waiting for their down; for tests.
   [[nodiscard]] std::size_t monitors() const;
 

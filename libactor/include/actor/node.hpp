@@ -134,10 +134,17 @@ struct node_stats {
   std::uint64_t watches_linked = 0;      ///< links between a local and a remote actor
   std::uint64_t watches_watched_by = 0;  ///< remote actors (or Bridge clients) monitoring local ones
   std::uint64_t watches_fired = 0;       ///< entries fired so far (node_down, node_restarted, dropped)
+  /// Observe and notify (actor/observe.hpp; system_stats has the same)
+  std::uint64_t observers = 0;              ///< observations of this node's actors
+  std::uint64_t notifications_sent = 0;     ///< by this node's actors, one per observer
+  std::uint64_t notifications_dropped = 0;  ///< an observer's queue was full: the oldest went
+  std::uint64_t notifications_lost = 0;     ///< gaps this node's observers found
+  std::uint64_t notifications_unhandled = 0;  ///< reached an observer here without a handler
   ACTOR_FIELDS(node, address, incarnation, actors_alive, actors_spawned, actors_crashed, dead_letters,
                      messages_sent, messages_received, frames_sent, frames_received, decode_errors, undeliverable,
                      inbound_pending, clients, forwarded, dropped, peers, monitors, links, watches_monitoring,
-                     watches_linked, watches_watched_by, watches_fired)
+                     watches_linked, watches_watched_by, watches_fired, observers, notifications_sent,
+                     notifications_dropped, notifications_lost, notifications_unhandled)
 };
 
 /// Thread-safe. Construction binds the listen address (std::runtime_error when it

@@ -257,6 +257,15 @@ class receiver_base {
   void link(const actor_ref& other) { core_.cell().link(other); }
   void unlink(const actor_ref& other) { core_.cell().unlink(other); }
   void trap_exit(bool on) { core_.cell().trap_exit(on); }
+  /// Observing, as actor_base's (actor/observe.hpp): notifications are received as messages, in
+  /// notify order, with the observed actor as sender; observed_restarted too. Gaps (a full queue
+  /// at the observed actor) are counted in system_stats::notifications_lost only: a receiver
+  /// gets no notifications_lost message.
+  expected<std::uint64_t> observe(const actor_ref& target, observe_options opts = {}) {
+    return core_.cell().observe(target, std::move(opts));
+  }
+  std::uint64_t observe(std::string name, observe_options opts = {}) { return core_.cell().observe(std::move(name), std::move(opts)); }
+  bool unobserve(std::uint64_t id) { return core_.cell().unobserve(id); }
 
   receiver_base(const receiver_base&) = delete;
   receiver_base& operator=(const receiver_base&) = delete;

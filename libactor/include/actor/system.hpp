@@ -50,6 +50,13 @@ struct system_stats {
   std::uint64_t late_replies = 0;
   std::size_t monitors = 0;  ///< monitors on this system's actors (by local or remote watchers)
   std::size_t links = 0;     ///< link entries held by this system's actors (a local pair counts twice)
+  // observe and notify (actor/observe.hpp)
+  std::size_t observers = 0;  ///< observations of this system's actors (by local or remote observers)
+  std::uint64_t notifications_sent = 0;     ///< by this system's actors, one per observer
+  std::uint64_t notifications_dropped = 0;  ///< by this system's actors: an observer's queue was full
+  std::uint64_t notifications_lost = 0;     ///< gaps this system's observers found (dropped elsewhere)
+  std::uint64_t notifications_unhandled = 0;  ///< reached an observer here without a handler
+  std::uint64_t notifications_stale = 0;    ///< reached an actor that no longer observes their sender
 };
 
 namespace detail {
@@ -159,6 +166,10 @@ struct reply_receiver {
   std::shared_ptr<void> target;
   void (*complete)(void* target, envelope& outcome) noexcept;
 };
+
+/// Internal: the actor that answers registry_lookup for the actors of sys (a node's name
+/// service), what observe(name) asks; the empty ref: none (a node sets it while it runs).
+void set_name_service(actor_system& sys, actor_ref names);
 
 /// Internal: starts an actor made elsewhere (a receiver); the system owns it from here.
 actor_ref launch_actor(actor_system& sys, actor_base* a);

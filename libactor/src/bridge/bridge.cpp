@@ -8,6 +8,7 @@
 #include "actor/unpack.hpp"
 #include "bridge/io.hpp"
 #include "bridge/monitors.hpp"
+#include "bridge/observations.hpp"
 #include "bridge/refs.hpp"
 
 namespace actor {
@@ -129,6 +130,7 @@ class bridge_core : public std::enable_shared_from_this<bridge_core> {
 
   void shutdown() {
     io_.set_on_heartbeat(nullptr);
+    observations_.shutdown();  // before the monitors they hold
     monitors_.shutdown();  // demonitors go out within the linger, like other sends
     io_.set_on_node_event(nullptr);
     io_.set_inbox(monitor_sender, nullptr);
@@ -246,6 +248,25 @@ class bridge_core : public std::enable_shared_from_this<bridge_core> {
   }
 
   bridge_monitors& monitors() noexcept { return monitors_; }
+
+  expected<observation_handle> observe(const target& t, observe_options opts, steady_time deadline,
+                                       std::function<void(const observed&)> on_event,
+                                       std::function<void(const error&)> on_end) {
+    auto where = resolve(t, deadline);
+    if (!where) return where.error();
+    auto st = std::make_shared<observation_state>();
+    st->id = next_watch_id_.fetch_add(1);
+    if (t.kind_ == target::kind::name) st->name = t.name_;
+    st->types = std::move(opts.types);
+    st->queue = opts.queue;
+    st->callback = std::move(on_event);
+    st->on_end = std::move(on_end);
+    auto ok = observations_.start(st, *where, deadline);
+    if (!ok) return ok.error();
+    return observation_handle(std::move(st), weak_from_this());
+  }
+
+  bridge_observations& observations() noexcept { return observations_; }
 
   // ---- registries -----------------------------------------------------------------------
 
@@ -401,12 +422,17 @@ class bridge_core : public std::enable_shared_from_this<bridge_core> {
   bridge_options opts_;
   bridge_io io_;
   bridge_monitors monitors_{io_};
+  bridge_observations observations_{io_, monitors_};
   std::atomic<std::uint64_t> next_watch_id_{first_watch_id};
   std::mutex watch_mu_;
   std::map<std::uint64_t, std::weak_ptr<watch_state>> watches_;
 };
 
 bridge_monitors& monitors_of(bridge_core& core) noexcept { return core.monitors(); }
+bridge_observations& observations_of(bridge_core& core) noexcept { return core.observations(); }
+expected<actor_ref> lookup_name(bridge_core& core, const std::string& name, steady_time deadline) {
+  return core.lookup(name, deadline);
+}
 
 expected<void> ping_node(bridge_core& core, const std::string& address, std::chrono::milliseconds timeout) {
   auto r = core.request(wire_ref{{}, address, 0, 0}, packed(ping_request{}),
@@ -521,6 +547,15 @@ expected<monitor_handle> bridge::monitor(const target& to, std::chrono::millisec
 }
 
 std::size_t bridge::monitors() const { return core_->monitors().live(); }
+
+expected<observation_handle> bridge::observe(const target& to, observe_options opts, std::chrono::milliseconds timeout,
+                                             std::function<void(const observed&)> on_event,
+                                             std::function<void(const error&)> on_end) {
+  auto core = core_;
+  return core->observe(to, std::move(opts), deadline_in(timeout), std::move(on_event), std::move(on_end));
+}
+
+std::size_t bridge::observations() const { return core_->observations().live(); }
 
 expected<ping_reply> bridge::ping(const std::string& address, std::chrono::milliseconds timeout) {
   return call<ping_reply>(target::manager_at(address), ping_request{}, timeout);

@@ -335,7 +335,11 @@ void actor_cell::handle(envelope* e) noexcept {
       case envelope_kind::send:
       case envelope_kind::timeout:
         if (e->type == nullptr || !e->type->runtime) {
-          dispatch(*e);
+          if (e->correlation != 0 && e->kind == envelope_kind::send) [[unlikely]] {
+            handle_notification(*e);  // a send with a sequence number: a notification (core/observe.cpp)
+          } else {
+            dispatch(*e);
+          }
         } else if (e->type == &type_of<stop_msg>()) {
           const bool shutting_down = system_access::state(*system_).shutting_down.load(std::memory_order_relaxed);
           if (!shutting_down && extras_ && extras_->trap_stop) {
@@ -344,7 +348,7 @@ void actor_cell::handle(envelope* e) noexcept {
             quit_reason_ = shutting_down ? stop_reason::kind::shutdown : stop_reason::kind::requested;
             state_ = state::stopping;
           }
-        } else if (!handle_watch(*e)) {
+        } else if (!handle_watch(*e) && !handle_observe(*e)) {
           dispatch(*e);
         }
         break;
@@ -440,8 +444,13 @@ void actor_cell::answer(envelope* r) noexcept {
   std::unique_ptr<envelope> owned(r);
   if (answered_ || current_ == nullptr || !current_->sender) return;
   answered_ = true;
-  r->correlation = current_->correlation;
-  if (current_->kind != envelope_kind::request) r->kind = envelope_kind::send;
+  // the answer to a send is a plain send: correlation 0 (a send with one is a notification)
+  if (current_->kind == envelope_kind::request) {
+    r->correlation = current_->correlation;
+  } else {
+    r->correlation = 0;
+    r->kind = envelope_kind::send;
+  }
   r->sender = actor_ref{this};
   detail::deliver(current_->sender, owned.release());
 }
@@ -449,7 +458,8 @@ void actor_cell::answer(envelope* r) noexcept {
 response_promise actor_cell::make_response_promise() {
   if (current_ == nullptr || answered_) return {};
   answered_ = true;
-  return {current_->sender, current_->correlation, current_->kind == envelope_kind::request};
+  const bool request = current_->kind == envelope_kind::request;
+  return {current_->sender, request ? current_->correlation : 0, request};
 }
 
 void actor_cell::crash(const char* what, const char* type) noexcept {
@@ -476,6 +486,7 @@ void actor_cell::terminate(stop_reason why) noexcept {
     std::lock_guard lk(st.observer_mu);
     if (st.stop_observer) st.stop_observer(id());
   }
+  end_observes();
   end_watches(why);
   close_and_drain(why);
   if (extras_) {

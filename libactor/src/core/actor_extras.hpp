@@ -19,6 +19,7 @@ namespace actor::detail {
 
 struct envelope;
 struct timer_state;
+struct observe_state;
 
 struct pending_request {
   std::function<void(envelope&)> then;
@@ -62,6 +63,12 @@ struct actor_extras {
   bool trap_stop = false;  // stop_msg goes to the behavior (actor_base::trap_stop)
   std::string stop_text;  // why the actor is stopping, when a watch message stopped it (linked)
   std::optional<response_promise> stop_answer;  // a stop met in pump(): answered once the actor stopped
+  std::unique_ptr<observe_state> observe;  // observers and observations (core/observe.cpp)
+
+  actor_extras();
+  ~actor_extras();
+  actor_extras(const actor_extras&) = delete;
+  actor_extras& operator=(const actor_extras&) = delete;
 };
 
 }  // namespace actor::detail

@@ -150,7 +150,10 @@ bool actor_cell::handle_watch(envelope& e) {
     // exactly once: only a down for an active monitor counts, and it ends the monitor
     if (!extras_) return true;
     auto it = extras_->monitors.find(e.correlation);
-    if (it == extras_->monitors.end()) return true;  // demonitored, or a second down
+    if (it == extras_->monitors.end()) {
+      (void)observe_down(e);  // the runtime's own monitors of observe/notify, else a stale down
+      return true;            // demonitored, or a second down
+    }
     auto& down = *static_cast<down_msg*>(e.data);
     down.monitor = e.correlation;
     if (!down.who) down.who = it->second;

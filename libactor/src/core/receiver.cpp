@@ -66,8 +66,10 @@ bool received::answer(envelope* r) noexcept {
   if (answered_ || e_ == nullptr) return false;
   answered_ = true;
   if (!e_->sender) return true;  // anonymous: nobody to answer
-  r->correlation = e_->correlation;
-  if (e_->kind != envelope_kind::request) r->kind = envelope_kind::send;
+  // the answer to a send is a plain send: correlation 0 (a send with one is a notification)
+  const bool request = e_->kind == envelope_kind::request;
+  r->correlation = request ? e_->correlation : 0;
+  if (!request) r->kind = envelope_kind::send;
   r->sender = actor_ref{self_};
   detail::deliver(e_->sender, owned.release());
   return true;

@@ -199,6 +199,12 @@ system_stats actor_system::stats() const {
   s.late_replies = state_->late_replies.load();
   s.monitors = static_cast<std::size_t>(std::max<std::int64_t>(0, state_->monitors.load()));
   s.links = static_cast<std::size_t>(std::max<std::int64_t>(0, state_->links.load()));
+  s.observers = static_cast<std::size_t>(std::max<std::int64_t>(0, state_->observers.load()));
+  s.notifications_sent = state_->notifications_sent.load();
+  s.notifications_dropped = state_->notifications_dropped.load();
+  s.notifications_lost = state_->notifications_lost.load();
+  s.notifications_unhandled = state_->notifications_unhandled.load();
+  s.notifications_stale = state_->notifications_stale.load();
   return s;
 }
 

@@ -31,6 +31,17 @@ struct system_state {
   std::atomic<std::uint64_t> late_replies{0};  // outcomes of requests that had one already (a timeout)
   std::atomic<std::int64_t> monitors{0};  // watcher entries held by actors (core/monitors.cpp)
   std::atomic<std::int64_t> links{0};     // link entries held by actors
+  // observe and notify (core/observe.cpp)
+  std::atomic<std::int64_t> observers{0};  // observers of this system's actors
+  std::atomic<std::uint64_t> notifications_sent{0};
+  std::atomic<std::uint64_t> notifications_dropped{0};
+  std::atomic<std::uint64_t> notifications_lost{0};
+  std::atomic<std::uint64_t> notifications_unhandled{0};
+  std::atomic<std::uint64_t> notifications_stale{0};
+
+  // the node's name service (set by a node while it runs): what observe(name) asks
+  std::mutex names_mu;
+  actor_ref name_service;
 
   // every running actor, in an intrusive list that holds a reference to each
   std::mutex live_mu;

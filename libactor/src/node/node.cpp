@@ -119,6 +119,7 @@ node::node(actor_system& sys, node_options opts) : sys_(sys) {
   sys_.register_actor_factory("supervisor", [net = std::weak_ptr<detail::router>(router_)](const config& c) {
     return detail::make_supervisor(net, c);
   });
+  detail::set_name_service(sys_, agent_);  // observe(name) resolves through this node
   // last: once the manager is reachable, peers' spawn requests use every member set above
   router_->set_service(manager_id, sys_.spawn<detail::manager_actor>(*this));
   ACTOR_LOG(info, "node", "listening", {"name", name()}, {"address", address()},
@@ -128,6 +129,7 @@ node::node(actor_system& sys, node_options opts) : sys_(sys) {
 node::~node() {
   shutdown();
   sys_.set_stop_observer(nullptr);
+  detail::set_name_service(sys_, {});
   if (auto m = router_->manager()) sys_.send(m, stop_msg{});
   sys_.send(agent_, stop_msg{});
   router_->set_service(manager_id, {});
@@ -213,6 +215,11 @@ node_stats node::stats() const {
   s.dead_letters = sys.dead_letters;
   s.monitors = sys.monitors;
   s.links = sys.links;
+  s.observers = sys.observers;
+  s.notifications_sent = sys.notifications_sent;
+  s.notifications_dropped = sys.notifications_dropped;
+  s.notifications_lost = sys.notifications_lost;
+  s.notifications_unhandled = sys.notifications_unhandled;
   const auto& w = router_->watches();
   s.watches_monitoring = w.size(detail::watch_kind::monitoring);
   s.watches_linked = w.size(detail::watch_kind::linked);
