@@ -12,8 +12,12 @@
 //                                        batched the same way: the ratio is notify's cost
 //   actor_observe_bench server ...       the server (actor::node_main with the bench types)
 //
-// Observers use a queue of 65,536 (so a burst is not dropped: drops are reported when there are
-// any). Time: from the trigger's send to the last observer's N-th notification (one clock: this
+// Observers use a queue of 65,536. notify() never blocks: a publisher faster than its observers
+// (or the link) fills their queues, and the oldest notifications are dropped; each observer learns
+// how many (notifications_lost). So each run reports notifications *delivered* per second and the
+// share dropped. The plain sends are paced by credit from the sink (at most 32,768 unacknowledged,
+// the observers' window), since sends beyond a peer's queue would be dropped too. Time: from the
+// trigger's send to the moment the last observer has received or lost its N (one clock: this
 // process's). Output: `RESULT <key> <value> <unit>` lines; exit 1 when a mode fails.
 #include <atomic>
 #include <chrono>
@@ -48,11 +52,17 @@ struct blast {
 struct next_batch {
   ACTOR_NO_FIELDS
 };
+/// from a plain-send sink to the blaster: `count` received so far (credit for the next window)
+struct credit {
+  std::uint64_t count = 0;
+  ACTOR_FIELDS(count)
+};
 }  // namespace bench
 
 ACTOR_MESSAGE(bench::tick, "bench.observe.tick");
 ACTOR_MESSAGE(bench::blast, "bench.observe.blast");
 ACTOR_MESSAGE(bench::next_batch, "bench.observe.next_batch");
+ACTOR_MESSAGE(bench::credit, "bench.observe.credit");
 
 namespace bench {
 
@@ -70,15 +80,27 @@ class publisher final : public actor::actor_base {
         [this](const blast& b) {
           job_ = b;
           left_ = b.count;
+          sent_ = 0;
+          credited_ = 0;
           step();
         },
         [this](const next_batch&) { step(); },
+        [this](const credit& c) {
+          const bool stalled = sent_ - credited_ >= plain_window;
+          credited_ = std::max(credited_, c.count);
+          if (stalled) step();
+        },
     };
   }
 
  private:
+  // Plain sends keep at most plain_window unacknowledged (the sink's credit), as the observe window
+  // does for notifications: a remote peer's queue is bounded, and sends beyond it would be dropped.
+  static constexpr std::uint64_t plain_window = observe_queue / 2;
   void step() {
-    const auto n = std::min(left_, batch);
+    auto n = std::min(left_, batch);
+    if (job_.plain) n = std::min(n, plain_window - std::min(plain_window, sent_ - credited_));
+    if (n == 0) return;  // a credit resumes it
     const tick t{std::string(64, 'x')};
     for (std::uint64_t i = 0; i < n; ++i) {
       if (job_.plain) {
@@ -88,16 +110,24 @@ class publisher final : public actor::actor_base {
       }
     }
     left_ -= n;
+    sent_ += n;
     if (left_ > 0) send(self(), next_batch{});
   }
   blast job_;
   std::uint64_t left_ = 0;
+  std::uint64_t sent_ = 0;
+  std::uint64_t credited_ = 0;
 };
 
 // Counts ticks; the last of all observers' expected total completes the run.
 struct tally {
-  std::atomic<std::uint64_t> left{0};
+  std::atomic<std::uint64_t> left{0};      // notifications still to be received or lost
+  std::atomic<std::uint64_t> received{0};
   std::promise<std::uint64_t> done;  // steady ns at the last tick
+  void count(std::uint64_t n, bool got, std::uint64_t now) {
+    if (got) received.fetch_add(n, std::memory_order_relaxed);
+    if (left.fetch_sub(n, std::memory_order_acq_rel) == n) done.set_value(now);
+  }
 };
 
 class counter final : public actor::actor_base {
@@ -107,12 +137,14 @@ class counter final : public actor::actor_base {
  protected:
   actor::behavior make_behavior() override {
     return {[this](const tick&) {
-      if (t_->left.fetch_sub(1, std::memory_order_acq_rel) == 1) t_->done.set_value(now_ns());
+      t_->count(1, true, now_ns());
+      if (++got_ % 4096 == 0) send(sender(), credit{got_});
     }};
   }
 
  private:
   std::shared_ptr<tally> t_;
+  std::uint64_t got_ = 0;
 };
 
 // An observer that observes the actor it is given at start.
@@ -123,9 +155,9 @@ class observer final : public actor::actor_base {
 
  protected:
   actor::behavior make_behavior() override {
-    return {[this](const tick&) {
-      if (t_->left.fetch_sub(1, std::memory_order_acq_rel) == 1) t_->done.set_value(now_ns());
-    }};
+    return {[this](const tick&) { t_->count(1, true, now_ns()); },
+            // dropped at the publisher (a full queue): they count as done, not as delivered
+            [this](const actor::notifications_lost& l) { t_->count(l.count, false, now_ns()); }};
   }
   void on_start() override {
     actor::observe_options o;
@@ -186,7 +218,10 @@ bool measure(const char* key, actor::actor_system& sys, const actor::actor_ref& 
     return false;
   }
   const auto secs = static_cast<double>(finished.get() - start) / 1e9;
-  result(std::string(key) + ".delivered_per_s", static_cast<double>(n * k) / secs, "msg/s");
+  const auto got = t->received.load();
+  result(std::string(key) + ".delivered_per_s", static_cast<double>(got) / secs, "msg/s");
+  // what the publisher dropped, its observers' queues being full: a publisher faster than the link
+  result(std::string(key) + ".dropped_pct", 100.0 * static_cast<double>(n * k - got) / static_cast<double>(n * k), "%");
   for (auto& o : obs) (void)sys.stop(o, std::chrono::seconds(5)).get();
   return true;
 }
@@ -206,7 +241,7 @@ int run_local(std::uint64_t n) {
 int run_remote(std::uint64_t n) {
   server_process server;
   if (!server.start({"/proc/self/exe", "server", "--name", "observe-server", "--listen", "tcp://127.0.0.1:0",
-                     "--log-level", "warn"},
+                     "--log-level", "info"},
                     "remote")) {
     return 1;
   }
