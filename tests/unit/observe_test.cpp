@@ -285,6 +285,24 @@ TEST_CASE("a slow observer: its queue keeps the newest, drops the oldest, and th
   CHECK(f.sys.stats().notifications_lost == 12);
 }
 
+TEST_CASE("notifications still waiting when the observed actor stops are counted as dropped", "[observe]") {
+  fixture f;
+  auto pub = f.sys.spawn<publisher>();
+  auto j = std::make_shared<journal>();
+  auto gate = std::make_shared<test::event>();
+  test::release_on_exit release(*gate);
+  auto obs = f.sys.spawn<observer>(j, true, gate);
+  f.watch_ok(obs, pub, {}, 8);
+  REQUIRE(f.observers_are(1));
+  f.ask(pub, emit{1, 20});  // 1..4 on their way, 17..20 waiting, 12 dropped
+  CHECK(f.sys.stats().notifications_dropped == 12);
+  await_value(f.sys.stop(pub, far_timeout));
+  CHECK(f.sys.stats().notifications_dropped == 16);
+  gate->set();
+  REQUIRE(wait_until([&] { return j->count() == 4; }));  // what was on its way still arrives
+  CHECK(j->read([](const journal& x) { return x.seen; }) == ticks(1, 4));
+}
+
 TEST_CASE("an observation ends with unobserve, and when either side stops", "[observe]") {
   fixture f;
   auto pub = f.sys.spawn<publisher>();

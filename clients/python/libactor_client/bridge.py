@@ -26,6 +26,7 @@ from . import targets, wire
 from .connection import Connection, normalize_address
 from .errors import ActorError, BadMessage, NodeDown, NoSuchActor, Overloaded, ShuttingDown, Timeout, error_for
 from .monitors import MonitorsMixin
+from .observations import ObservationsMixin
 from .wire import Ref
 
 REGISTRY_ID = 1  # the registry's service actor answers at this well-known id (incarnation 0)
@@ -73,7 +74,7 @@ def _nests_deeper(value, limit):
     return False
 
 
-class Bridge(MonitorsMixin):
+class Bridge(ObservationsMixin, MonitorsMixin):
     """A client of libactor nodes and registries.
 
     registries: addresses of actor-registry processes (tried in order, failing over when one
@@ -97,7 +98,8 @@ class Bridge(MonitorsMixin):
     (Timeout, NoSuchActor, NodeDown, RemoteError, BadMessage, ...), with the protocol's codes.
 
     ``monitor(target)`` returns a Monitor whose ``wait(timeout)`` gives the DownReason the actor
-    is gone with (monitors.py).
+    is gone with (monitors.py). ``observe(target, types, queue)`` returns an Observation, an iterator
+    of the actor's notifications (Notes), following a name across restarts (observations.py).
     """
 
     def __init__(self, registries=(), name="python", heartbeat=0.5, down_after=2.0,
@@ -124,6 +126,7 @@ class Bridge(MonitorsMixin):
         self._pending = 0
         self._closed = False
         self._init_monitors()
+        self._init_observations()
 
     # ---- the public API -----------------------------------------------------------------------
 
@@ -224,10 +227,12 @@ class Bridge(MonitorsMixin):
         return self._pending
 
     def close(self):
-        """Closes every connection; messages sent but not yet written get up to 1 s. Idempotent."""
+        """Closes every connection (ending the observations and monitors first); messages sent but
+        not yet written get up to 1 s. Idempotent."""
         with self._lock:
             if self._closed:
                 return
+            self._close_observations()  # their unobserves go within the linger
             self._close_monitors()  # their demonitors go within the linger
             self._closed = True
             for conn in self._conns.values():
@@ -426,7 +431,7 @@ class Bridge(MonitorsMixin):
 
     def _answer(self, env, pending, outcomes):
         if env.kind == wire.SEND:
-            self._on_send(env)  # an actor.down for a monitor
+            self._on_send(env)  # an actor.down for a monitor, a notification for an observation
             return
         if env.kind not in (wire.REPLY, wire.ERROR) or env.correlation not in pending:
             return  # a late answer to a request that timed out, or a message we do not take

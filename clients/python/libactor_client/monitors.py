@@ -219,36 +219,44 @@ class MonitorsMixin:
             raise mon.closed
         deadline = time.monotonic() + timeout
         with self._locked(deadline):
-            started = last_turn = time.monotonic()
-            while mon.reason is None and mon.closed is None:
-                conn = self._conns.get(mon.route)
-                if conn is None:  # given up without its monitors knowing: cannot happen, but never hang
-                    self._monitors.pop(mon.id, None)
-                    mon.reason = DownReason("node_down", f"the connection to {mon.route} is gone")
-                    break
-                now = time.monotonic()
-                if now >= deadline:
-                    raise Timeout(f"no down within {timeout:g} s")
-                if now - last_turn > max(self.down_after / 2, 3 * self.heartbeat):
-                    started = now  # we did not run for a while (stopped, starved): the silence was ours
-                last_turn = now
-                failure, wake = conn.keep_alive(now, started)
-                if failure is None:
-                    poller = zmq.Poller()
-                    poller.register(conn.socket, zmq.POLLIN)
-                    poller.poll(max(1, math.ceil((min(wake, deadline) - time.monotonic()) * 1000)))
-                    envelopes, failure = conn.receive()
-                    for env in envelopes:
-                        self._answer_stray(env)
-                if failure is not None:
-                    self._drop(conn, failure)
-                    continue
-                conn.take_forgotten()  # requests of calls that are over: nobody waits for them
-                if conn.take_welcomed_again():
-                    self._monitors_welcomed_again(conn)
+            if not self._read_while(mon, lambda: False, deadline):
+                raise Timeout(f"no down within {timeout:g} s")
         if mon.reason is not None:
             return mon.reason
         raise mon.closed if isinstance(mon.closed, ActorError) else ShuttingDown("the monitor ended")
+
+    def _read_while(self, mon, done, deadline):
+        """Inside the lock: reads from mon's node (keeping it alive, handling what arrives) until
+        done(), mon's down or its end (reason or closed set), or the deadline. True unless the
+        deadline passed first. Also what observations wait with (observations.py)."""
+        started = last_turn = time.monotonic()
+        while mon.reason is None and mon.closed is None and not done():
+            conn = self._conns.get(mon.route)
+            if conn is None:  # given up without its monitors knowing: cannot happen, but never hang
+                self._monitors.pop(mon.id, None)
+                mon.reason = DownReason("node_down", f"the connection to {mon.route} is gone")
+                break
+            now = time.monotonic()
+            if now >= deadline:
+                return False
+            if now - last_turn > max(self.down_after / 2, 3 * self.heartbeat):
+                started = now  # we did not run for a while (stopped, starved): the silence was ours
+            last_turn = now
+            failure, wake = conn.keep_alive(now, started)
+            if failure is None:
+                poller = zmq.Poller()
+                poller.register(conn.socket, zmq.POLLIN)
+                poller.poll(max(1, math.ceil((min(wake, deadline) - time.monotonic()) * 1000)))
+                envelopes, failure = conn.receive()
+                for env in envelopes:
+                    self._answer_stray(env)
+            if failure is not None:
+                self._drop(conn, failure)
+                continue
+            conn.take_forgotten()  # requests of calls that are over: nobody waits for them
+            if conn.take_welcomed_again():
+                self._monitors_welcomed_again(conn)
+        return True
 
     def _answer_stray(self, env):
         if env.kind == wire.SEND:

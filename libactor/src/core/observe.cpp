@@ -436,9 +436,16 @@ void actor_cell::end_observes() noexcept {
   for (const auto& [id, o] : obs.observations) {
     if (o.target) send_control(o.target, demonitor_request{}, me, id);
   }
-  for (const auto& s : obs.subscribers) send_control(s->who, demonitor_request{}, me, s->watch);
-  system_access::state(*system_).observers.fetch_sub(static_cast<std::int64_t>(obs.subscribers.size()),
-                                                     std::memory_order_relaxed);
+  std::uint64_t unsent = 0;
+  for (const auto& s : obs.subscribers) {
+    send_control(s->who, demonitor_request{}, me, s->watch);
+    unsent += s->waiting.size();
+  }
+  auto& counts = system_access::state(*system_);
+  counts.observers.fetch_sub(static_cast<std::int64_t>(obs.subscribers.size()), std::memory_order_relaxed);
+  // what still waited for an observer's window goes with this actor: dropped (the observers hear
+  // of the stop from their monitors, the next thing they handle from it)
+  if (unsent != 0) counts.notifications_dropped.fetch_add(unsent, std::memory_order_relaxed);
   obs.subscribers.clear();  // frees what waited
   obs.observations.clear();
   obs.observed.clear();
