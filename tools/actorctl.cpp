@@ -50,10 +50,14 @@ int usage(const std::string& why) {
   return exit_usage;
 }
 
+// Set once stdout cannot be written (its reader went: `actorctl observe ... | head`): the streaming
+// commands stop then.
+bool stdout_gone = false;
+
 void print_line(const std::string& s) {
   std::fputs(s.c_str(), stdout);
   std::fputc('\n', stdout);
-  std::fflush(stdout);
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) stdout_gone = true;
 }
 
 std::string error_json(const actor::error& e) {
@@ -323,7 +327,7 @@ int cmd_watch(const context& c) {
     print_line("{\"event\":\"present\",\"name\":" + json_quote(e.name) + ",\"ref\":" + ref_json(e.ref) + "}");
   }
   std::size_t seen = 0;
-  auto more = [&] { return interrupted == 0 && (c.opts.count == 0 || seen < c.opts.count); };
+  auto more = [&] { return interrupted == 0 && !stdout_gone && (c.opts.count == 0 || seen < c.opts.count); };
   while (more()) {
     for (auto& line : monitors.take()) {
       if (!more()) break;
@@ -367,7 +371,8 @@ int cmd_observe(const context& c) {
                                                                    std::chrono::duration<double>(c.opts.for_seconds))
                          : std::chrono::steady_clock::time_point::max();
   std::size_t notes = 0;
-  while (interrupted == 0 && (c.opts.count == 0 || notes < c.opts.count) && std::chrono::steady_clock::now() < until) {
+  while (interrupted == 0 && !stdout_gone && (c.opts.count == 0 || notes < c.opts.count) &&
+         std::chrono::steady_clock::now() < until) {
     auto e = obs->next(200ms);
     if (!e) {
       if (e.error().code == errc::timeout) continue;

@@ -347,6 +347,34 @@ TEST_CASE("observing again replaces the observation: one per observer and observ
         std::vector<std::pair<std::string, std::uint64_t>>{{"tock", 1}, {"tock", 2}});
 }
 
+TEST_CASE("observing again while the earlier observation's notifications are on their way: they are stale, "
+          "the new stream is whole",
+          "[observe]") {
+  fixture f;
+  auto pub = f.sys.spawn<publisher>();
+  auto j = std::make_shared<journal>();
+  auto gate = std::make_shared<test::event>();
+  test::release_on_exit release(*gate);
+  auto obs = f.sys.spawn<observer>(j, true, gate);
+  f.watch_ok(obs, pub, {}, 8);  // 4 on their way at most
+  REQUIRE(f.observers_are(1));
+  f.ask(pub, emit{1, 6});  // 1..4 sent (the observer blocks in 1), 5 and 6 wait
+  // observe again: queued behind 2..4; 5 and 6 go out when 2 and 4 are acknowledged, after it
+  auto again = f.sys.request<done>(obs, watch{pub, {}, {}, 8}, far_timeout);
+  gate->set();
+  REQUIRE(test::await_value(std::move(again)).error.empty());
+  REQUIRE(wait_until([&] { return f.sys.stats().notifications_stale == 2; }));
+  f.ask(pub, emit{100, 102});
+  REQUIRE(wait_until([&] { return j->count() == 7; }));
+  j->read([&](const journal& x) {
+    auto want = ticks(1, 4);
+    for (const auto& t : ticks(100, 102)) want.push_back(t);
+    CHECK(x.seen == want);
+    CHECK(x.lost.empty());  // no gap is made up from the earlier numbers
+    return 0;
+  });
+}
+
 TEST_CASE("observing a name follows it to the actor that takes it after a restart", "[observe][node]") {
   fixture f;
   actor::node_options o;

@@ -13,8 +13,8 @@ An observation receives the notifications of one actor's declared outputs (the b
 - notifications come to ``[.., OBS]`` from the observed actor, correlation = sequence number 1, 2, ...;
   a gap (number ``n`` after ``m``, n > m + 1) means ``n - m - 1`` were dropped at the observed actor
   (its queue was full): the Note after the gap says so in ``.lost``;
-- ``actor.observe.ack`` ``{"seq": count}`` tells how many notifications the *user* has taken so far
-  (a count, not a sequence number), every ``ack_every(queue)`` of them: a script that stops calling
+- ``actor.observe.ack`` ``{"seq": n}`` says that the *user* has taken every notification up to number
+  ``n`` (or it was lost), every ``ack_every(queue)`` of them: a script that stops calling
   next() stops the stream at the observed actor's queue bound, and memory stays bounded on both sides;
 - ``actor.unobserve`` ``{}`` (and ``actor.demonitor`` for the monitor) ends it.
 
@@ -130,8 +130,8 @@ class Observation:
         self._refusal = None
         self._notes = collections.deque()  # arrived, not yet taken
         self._next_seq = 1
-        self._handled = 0
-        self._acked = 0
+        self._unacked = 0  # Notes taken since the last acknowledgement
+        self._last_taken = 0  # the number of the last Note taken
         self._restarted = False  # the next Note is the first since the name moved
 
     def next(self, timeout=5.0):
@@ -255,7 +255,7 @@ class ObservationsMixin:
         obs._refusal = None
         obs.reason = None
         obs._next_seq = 1
-        obs._handled = obs._acked = 0
+        obs._unacked = obs._last_taken = 0
         self._observations[obs.id] = obs
 
     def _send_control(self, obs, type_, body):
@@ -291,8 +291,8 @@ class ObservationsMixin:
         if env.type in ("actor.monitor", "actor.demonitor") or env.correlation == 0:
             return  # the observed actor watching us: a client's connection is its life
         seq = env.correlation
-        if seq < obs._next_seq or obs._monitor is None or obs._monitor.reason is not None:
-            return  # from before a new observation, or after the down
+        if not obs._answered or seq < obs._next_seq or obs._monitor is None or obs._monitor.reason is not None:
+            return  # from before this observation's answer (an earlier one's), or after the down
         lost = seq - obs._next_seq
         obs._next_seq = seq + 1
         obs.lost += lost
@@ -305,7 +305,8 @@ class ObservationsMixin:
         for obs in [o for o in self._observations.values()
                     if o._monitor is not None and o._monitor.route == conn.address and o._monitor.reason is None]:
             obs._next_seq = 1
-            obs._handled = obs._acked = 0
+            obs._answered = False
+            obs._unacked = obs._last_taken = 0
             self._send_control(obs, "actor.observe", {"types": obs.types, "queue": obs.queue})
 
     def _close_observations(self):
@@ -335,10 +336,11 @@ class ObservationsMixin:
         note = obs._notes.popleft()
         if obs._restarted:
             note.restarted, obs._restarted = True, False
-        obs._handled += 1
-        if obs._handled - obs._acked >= ack_every(obs.queue) and obs._monitor.reason is None:
-            obs._acked = obs._handled
-            self._send_control(obs, "actor.observe.ack", {"seq": obs._handled})
+        obs._unacked += 1
+        obs._last_taken = max(obs._last_taken, note.seq)
+        if obs._unacked >= ack_every(obs.queue) and obs._monitor.reason is None:
+            obs._unacked = 0
+            self._send_control(obs, "actor.observe.ack", {"seq": obs._last_taken})
         return note
 
     def _next_note(self, obs, timeout):

@@ -204,6 +204,7 @@ class actor_cell final : public endpoint {
   observe_state& observing();
   [[nodiscard]] bool is_output(const message_type* t) const noexcept;
   [[gnu::noinline]] void handle_notification(envelope& e);  // a send with a sequence number
+  [[nodiscard]] std::uint64_t observed_id(const actor_ref& target) const noexcept;  // 0: not observed
   bool handle_observe(envelope& e);  // true: e was an observe message, handled here
   bool observe_down(envelope& e);    // a down of an observer, or of an observed actor
   void add_subscriber(envelope& e);

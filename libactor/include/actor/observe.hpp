@@ -25,10 +25,11 @@
 ///  - An observer receives the notifications of one observed actor in notify order, with the
 ///    observed actor as sender(), through its normal handlers. One observation per pair: observing
 ///    an actor again replaces the earlier observation (its types and queue).
-///  - Observing a local actor checks at once that the observer's behavior has a handler (or a
-///    fallback) for every output it observes: errc::bad_message naming the type otherwise. For a
-///    remote actor the check cannot be made at once: notifications without a handler are counted
-///    (system_stats::notifications_unhandled) and logged once per observation.
+///  - Observing a local actor by ref checks at once that the observer's current behavior has a
+///    handler (or a fallback) for every output it observes: errc::bad_message naming the type
+///    otherwise. For a remote actor, or a name, the check cannot be made at once: notifications
+///    without a handler are counted (system_stats::notifications_unhandled) and logged once per
+///    observation. A become() from on_start takes effect after it: observe from a handler then.
 ///  - Each observation has its own sequence (1, 2, 3 ...). Bounded memory: at most `queue`
 ///    notifications per observer are outstanding (sent and not yet handled by the observer, or
 ///    waiting at the observed actor); past it the oldest waiting one is dropped and counted
@@ -36,13 +37,19 @@
 ///    of every gap before the next notification it handles, as a notifications_lost message
 ///    (counted in notifications_lost whether or not it has a handler for it).
 ///  - An observation ends when the observer calls unobserve(id), when either side stops, or when
-///    the other side's node is declared down or restarts (the monitors of actor/monitor.hpp).
+///    the other side's node is declared down or restarts (the monitors of actor/monitor.hpp), or
+///    when the observed actor refuses it (an output it does not have: logged), or when the same
+///    observer observes the same actor again (one observation per pair: the later one wins).
 ///  - Observing a name (actor_base::observe(name)) follows the name: the name is resolved through
 ///    the node's name service; when the observed actor is gone, the name is resolved again (every
 ///    10 ms doubling to 1 s, until it is found or unobserve) and the new actor is observed; the
 ///    observer then receives observed_restarted before the new actor's first notification. A
-///    name that is not found at first is looked for the same way. Without a node (a bare
-///    actor_system) names resolve nowhere: the observation waits.
+///    name that is not found at first is looked for the same way. An actor whose node was only
+///    declared down (node_down) may be observed again when the name still leads to it. Without a
+///    node (a bare actor_system) names resolve nowhere: the observation waits.
+///  - Receive-style actors (actor/receiver.hpp) may observe: a notification counts as handled when
+///    it reaches the receiver's own queue, not when its code takes it, so a receiver that waits
+///    selectively for something else holds what comes meanwhile; they get no notifications_lost.
 
 #include <cstddef>
 #include <cstdint>
@@ -99,7 +106,7 @@ struct observe_reply {
   std::string error;
   ACTOR_FIELDS(outputs, error)
 };
-/// observer -> observed: every notification up to `seq` has been handled.
+/// observer -> observed: every notification numbered up to `seq` has been handled (or lost on its way).
 struct observe_ack {
   std::uint64_t seq = 0;
   ACTOR_FIELDS(seq)

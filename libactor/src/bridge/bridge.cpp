@@ -122,10 +122,13 @@ class bridge_core : public std::enable_shared_from_this<bridge_core> {
       if (auto self = weak.lock()) self->renew_watches();
     });
     // monitors_ lives as long as io_, whose thread calls these until shutdown() unsets them
-    io_.set_inbox(monitor_sender, [this](raw_message m, std::uint64_t correlation) {
+    io_.set_inbox(monitor_sender, [this](raw_message m, std::uint64_t correlation, const wire_ref&) {
       monitors_.on_message(m, correlation);
     });
-    io_.set_on_node_event([this](const node_event& ev) { monitors_.on_node_event(ev); });
+    io_.set_on_node_event([this](const node_event& ev) {
+      monitors_.on_node_event(ev);
+      observations_.on_node_event(ev);  // after: the monitors of a node that forgot us went again
+    });
   }
 
   void shutdown() {
@@ -256,7 +259,7 @@ class bridge_core : public std::enable_shared_from_this<bridge_core> {
     if (!where) return where.error();
     auto st = std::make_shared<observation_state>();
     st->id = next_watch_id_.fetch_add(1);
-    if (t.kind_ == target::kind::name) st->name = t.name_;
+    if (t.kind_ != target::kind::ref) st->followed = t;  // a name (or a name on a node): followed
     st->types = std::move(opts.types);
     st->queue = opts.queue;
     st->callback = std::move(on_event);
@@ -327,7 +330,7 @@ class bridge_core : public std::enable_shared_from_this<bridge_core> {
     st->prefix = prefix;
     st->id = next_watch_id_.fetch_add(1);
     std::weak_ptr<watch_state> weak = st;
-    io_.set_inbox(st->id, [weak](raw_message m, std::uint64_t) {
+    io_.set_inbox(st->id, [weak](raw_message m, std::uint64_t, const wire_ref&) {
       auto s = weak.lock();
       if (!s) return;
       if (auto c = unpacked<registry_changed>(m)) s->push(std::move(*c));
@@ -430,8 +433,8 @@ class bridge_core : public std::enable_shared_from_this<bridge_core> {
 
 bridge_monitors& monitors_of(bridge_core& core) noexcept { return core.monitors(); }
 bridge_observations& observations_of(bridge_core& core) noexcept { return core.observations(); }
-expected<actor_ref> lookup_name(bridge_core& core, const std::string& name, steady_time deadline) {
-  return core.lookup(name, deadline);
+expected<wire_ref> resolve_target(bridge_core& core, const target& t, steady_time deadline) {
+  return core.resolve(t, deadline);
 }
 
 expected<void> ping_node(bridge_core& core, const std::string& address, std::chrono::milliseconds timeout) {

@@ -54,7 +54,8 @@ struct bridge_io_options {
 using reply_fn = std::function<void(expected<raw_message>)>;
 /// Messages (kind send) addressed to one of the bridge's own ids, with their correlation
 /// (a monitor's id for actor.down); called on the I/O thread.
-using inbox_fn = std::function<void(raw_message, std::uint64_t correlation)>;
+/// A send to one of our ids: the message, its correlation, and its sender (empty when none).
+using inbox_fn = std::function<void(raw_message, std::uint64_t correlation, const wire_ref& sender)>;
 
 /// What happened to the connection to a node, for the Bridge's monitors (bridge/monitors.hpp).
 struct node_event {

@@ -350,7 +350,8 @@ void bridge_io::on_batch(connection& c) {
           std::lock_guard lk(mu_);
           if (auto it = inboxes_.find(v->receiver.id); it != inboxes_.end()) fn = it->second;
         }
-        if (fn) fn(raw_message{std::string(v->type), repack(*v->body)}, v->correlation);
+        if (fn) fn(raw_message{std::string(v->type), repack(*v->body)}, v->correlation,
+                   v->has_sender ? v->sender.to_ref() : wire_ref{});
         break;
       }
       case wire::kind::request:

@@ -27,14 +27,6 @@ error gone_error(const reason& r) {
   return error{node ? errc::node_down : errc::actor_stopped, "the observed actor is gone: " + r.describe()};
 }
 
-// Whether two refs a bridge made name the same actor (bridge refs are not shared: compare addresses).
-bool same_actor(const actor_ref& a, const actor_ref& b) {
-  const auto* x = a ? a.endpoint()->wire_address() : nullptr;
-  const auto* y = b ? b.endpoint()->wire_address() : nullptr;
-  if (x == nullptr || y == nullptr) return x == y;
-  return x->address == y->address && x->incarnation == y->incarnation && x->id == y->id;
-}
-
 // Takes the callback out for a call on this thread (calling set), or null.
 template <class F>
 F take_for_call(observation_state& st, F& fn) {
@@ -55,28 +47,29 @@ void done_calling(observation_state& st) {
 
 // ---- the table ------------------------------------------------------------------------------
 
-void bridge_observations::subscribe(const std::shared_ptr<observation_state>& st, const wire_ref& target) {
+bool bridge_observations::subscribe(const std::shared_ptr<observation_state>& st, const wire_ref& target) {
   std::weak_ptr<observation_state> weak = st;
   auto who = make_bridge_ref(target);
   auto m = monitors_.add(target, who);
+  if (!m) return false;
+  auto mon = *m;
   {
-    std::lock_guard lk(st->mu);
+    std::unique_lock lk(st->mu);
+    if (st->closed) {  // cancelled meanwhile: the monitor goes again
+      lk.unlock();
+      (void)monitors_.cancel(*mon);
+      mon->close(error{errc::shutting_down, "the observation ended"});
+      return false;
+    }
     st->target = target;
     st->who = who;
-    st->answered = false;
+    st->answered = false;  // until the answer: notifications are an earlier subscription's
     st->next_seq = 1;
-    st->handled = 0;
-    st->acked = 0;
+    st->unacked = 0;
+    st->last_taken = 0;
     st->gone.reset();
-    st->monitor = m ? *m : nullptr;
+    st->monitor = mon;
   }
-  if (!m) {
-    std::lock_guard lk(st->mu);
-    if (!st->closed) st->closed = m.error();
-    st->cv.notify_all();
-    return;
-  }
-  auto mon = *m;
   {
     // its down ends (or, for a name, suspends) the observation
     std::unique_lock lk(mon->mu);
@@ -89,32 +82,40 @@ void bridge_observations::subscribe(const std::shared_ptr<observation_state>& st
       auto r = *mon->reason;
       lk.unlock();
       on_down(st, mon, r);
-      return;
+      return true;
     }
   }
   (void)io_.send(target, st->id, "actor.observe", body_of(observe_request{st->types, st->queue}), st->id);
+  return true;
 }
 
 expected<void> bridge_observations::start(const std::shared_ptr<observation_state>& st, const wire_ref& target,
                                           steady_time deadline) {
   std::weak_ptr<observation_state> weak = st;
-  io_.set_inbox(st->id, [this, weak](raw_message m, std::uint64_t correlation) {
-    if (auto s = weak.lock()) on_message(s, m, correlation);
+  io_.set_inbox(st->id, [this, weak](raw_message m, std::uint64_t correlation, const wire_ref& sender) {
+    if (auto s = weak.lock()) on_message(s, m, correlation, sender);
   });
   {
     std::lock_guard lk(mu_);
     live_[st->id] = st;
   }
-  subscribe(st, target);
-  std::unique_lock lk(st->mu);
-  const bool settled = st->cv.wait_until(lk, deadline, [&] { return st->answered || st->closed || st->gone; });
   std::optional<error> failed;
-  if (st->closed) {
-    failed = *st->closed;
-  } else if (st->gone) {
-    failed = gone_error(*st->gone);
-  } else if (!settled) {
-    failed = error{errc::timeout, "the observed actor did not answer in time"};
+  if (!subscribe(st, target)) {
+    std::lock_guard lk(st->mu);
+    failed = st->closed ? *st->closed : error{errc::overloaded, "the observe request could not be queued"};
+  }
+  std::unique_lock lk(st->mu);
+  if (!failed) {
+    const bool settled = st->cv.wait_until(lk, deadline, [&] { return st->answered || st->closed || st->gone; });
+    if (st->closed) {
+      failed = *st->closed;
+    } else if (st->gone) {
+      failed = gone_error(*st->gone);
+    } else if (!settled) {
+      failed = error{errc::timeout, "the observed actor did not answer in time"};
+    } else {
+      st->started = true;
+    }
   }
   lk.unlock();
   if (failed) {
@@ -124,31 +125,37 @@ expected<void> bridge_observations::start(const std::shared_ptr<observation_stat
   return {};
 }
 
-void bridge_observations::resubscribe(const std::shared_ptr<observation_state>& st, const wire_ref& target) {
-  subscribe(st, target);
+bool bridge_observations::resubscribe(const std::shared_ptr<observation_state>& st, const wire_ref& target) {
+  return subscribe(st, target);
 }
 
 void bridge_observations::on_message(const std::shared_ptr<observation_state>& st, const raw_message& m,
-                                     std::uint64_t seq) {
-  if (m.type == "actor.observe.reply") {
-    observe_reply reply;
-    if (!bridge::unpack(m, m.type, [&](const msgpack::object& o) { o.convert(reply); })) return;
-    {
-      std::lock_guard lk(st->mu);
-      if (st->answered) return;
-      st->answered = true;
-      st->outputs = reply.outputs;
-      if (!reply.error.empty() && !st->closed) st->closed = error{errc::bad_message, reply.error};
-    }
-    st->cv.notify_all();
-    return;
-  }
-  if (m.type == "actor.monitor" || m.type == "actor.demonitor" || seq == 0) return;  // the observed actor's watch of us
+                                     std::uint64_t seq, const wire_ref& sender) {
+  if (m.type == "actor.monitor" || m.type == "actor.demonitor") return;  // the observed actor's watch of us
   std::vector<observed> events;
   std::function<void(const observed&)> fn;
   {
     std::lock_guard lk(st->mu);
-    if (st->closed || st->gone || seq < st->next_seq) return;  // over, or from before a resubscription
+    // only the actor observed now speaks for this observation (an earlier holder of a name may
+    // still be heard from, after a partition healed)
+    if (st->closed || st->gone || sender.address != st->target.address ||
+        sender.incarnation != st->target.incarnation || sender.id != st->target.id) {
+      return;
+    }
+    if (m.type == "actor.observe.reply") {
+      observe_reply reply;
+      if (seq != st->id || st->answered ||
+          !bridge::unpack(m, m.type, [&](const msgpack::object& o) { o.convert(reply); })) {
+        return;
+      }
+      st->answered = true;
+      st->outputs = reply.outputs;
+      if (!reply.error.empty()) st->closed = error{errc::bad_message, reply.error};
+      st->cv.notify_all();
+      return;
+    }
+    // before the answer: an earlier subscription's (the answer comes first on the connection)
+    if (!st->answered || seq == 0 || seq < st->next_seq) return;
     if (seq > st->next_seq) {
       observed lost;
       lost.what = observed::kind::lost;
@@ -178,8 +185,12 @@ void bridge_observations::on_message(const std::shared_ptr<observation_state>& s
 void bridge_observations::deliver(observation_state& st, const std::function<void(const observed&)>& fn,
                                   std::vector<observed> events) {
   std::uint64_t notes = 0;
+  std::uint64_t last = 0;
   for (const auto& e : events) {
-    if (e.what == observed::kind::notification) ++notes;
+    if (e.what == observed::kind::notification) {
+      ++notes;
+      last = e.seq;
+    }
     try {
       fn(e);
     } catch (const std::exception& ex) {
@@ -189,22 +200,52 @@ void bridge_observations::deliver(observation_state& st, const std::function<voi
     }
   }
   done_calling(st);
-  handled(st, notes);
+  handled(st, notes, last);
 }
 
-void bridge_observations::handled(observation_state& st, std::uint64_t n) {
+void bridge_observations::handled(observation_state& st, std::uint64_t n, std::uint64_t seq) {
   if (n == 0) return;
   wire_ref to;
-  std::uint64_t count = 0;
+  std::uint64_t upto = 0;
   {
     std::lock_guard lk(st.mu);
-    st.handled += n;
-    if (st.closed || st.gone || st.handled - st.acked < observe_ack_every(st.queue)) return;
-    st.acked = st.handled;
-    count = st.handled;
+    st.last_taken = std::max(st.last_taken, seq);
+    st.unacked += n;
+    if (st.closed || st.gone || st.unacked < observe_ack_every(st.queue)) return;
+    st.unacked = 0;
+    upto = st.last_taken;
     to = st.target;
   }
-  (void)io_.send(to, st.id, "actor.observe.ack", body_of(observe_ack{count}), st.id);
+  // every notification up to `upto` taken (or lost): the observed actor frees their slots
+  if (!io_.send(to, st.id, "actor.observe.ack", body_of(observe_ack{upto}), st.id)) {
+    std::lock_guard lk(st.mu);
+    st.unacked = std::max<std::uint64_t>(st.unacked, observe_ack_every(st.queue) - 1);  // the next one tries again
+  }
+}
+
+void bridge_observations::on_node_event(const node_event& ev) {
+  if (ev.what != node_event::kind::welcomed || !ev.again) return;
+  // the node forgot us (its watch of us fired: the observed actors dropped us): observe again
+  std::vector<std::shared_ptr<observation_state>> all;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [id, w] : live_) {
+      if (auto s = w.lock()) all.push_back(std::move(s));
+    }
+  }
+  for (auto& st : all) {
+    wire_ref to;
+    {
+      std::lock_guard lk(st->mu);
+      if (st->closed || st->gone || !st->monitor || st->monitor->route != ev.address) continue;
+      st->answered = false;
+      st->next_seq = 1;
+      st->unacked = 0;
+      st->last_taken = 0;
+      to = st->target;
+    }
+    (void)io_.send(to, st->id, "actor.observe", body_of(observe_request{st->types, st->queue}), st->id);
+  }
 }
 
 void bridge_observations::on_down(const std::shared_ptr<observation_state>& st, const std::shared_ptr<monitor_state>& m,
@@ -215,7 +256,7 @@ void bridge_observations::on_down(const std::shared_ptr<observation_state>& st, 
     if (st->monitor != m || st->closed) return;  // an earlier subscription's monitor, or over
     st->gone = r;
     st->monitor = nullptr;
-    if (st->callback) {
+    if (st->callback && st->started) {
       // a callback observation ends here (names are followed by next() only)
       st->closed = gone_error(r);
       fn = take_for_call(*st, st->on_end);
@@ -244,6 +285,7 @@ bool bridge_observations::end(observation_state& st, error why) {
     to = st.target;
     st.callback = nullptr;
     st.on_end = nullptr;
+    st.events.clear();  // over: next() says why from now on
   }
   st.cv.notify_all();
   io_.set_inbox(st.id, nullptr);
@@ -347,34 +389,35 @@ expected<observed> observation_handle::next(std::chrono::milliseconds timeout) {
       st.events.pop_front();
       lk.unlock();
       if (e.what == observed::kind::notification) {
-        if (auto core = core_.lock()) detail::observations_of(*core).handled(st, 1);
+        if (auto core = core_.lock()) detail::observations_of(*core).handled(st, 1, e.seq);
       }
       return e;
     }
     if (st.closed) return *st.closed;
     if (!st.gone) return error{errc::timeout, "no notification within " + std::to_string(timeout.count()) + " ms"};
-    if (st.name.empty()) {
-      st.closed = detail::gone_error(*st.gone);
-      return *st.closed;
-    }
-    // an observed name: look it up until another actor holds it
-    const auto previous = st.who;
-    const auto name = st.name;
-    lk.unlock();
     auto core = core_.lock();
-    if (!core) return error{errc::shutting_down, "the bridge is gone"};
-    auto found = detail::lookup_name(*core, name, deadline);
-    if (found && !detail::same_actor(*found, previous)) {
-      const auto* w = found->endpoint()->wire_address();
-      if (w != nullptr) {
-        lk.lock();
-        if (st.closed) return *st.closed;
-        lk.unlock();
-        auto self = state_;
-        detail::observations_of(*core).resubscribe(self, *w);
+    if (!st.followed || !core) {
+      // a ref: the observation ends with its actor
+      const auto why = core ? detail::gone_error(*st.gone) : error{errc::shutting_down, "the bridge is gone"};
+      lk.unlock();
+      if (core) (void)detail::observations_of(*core).end(st, why);
+      return why;
+    }
+    // a name: look it up until an actor holds it; the same actor again only when it was cut off
+    // (its node declared down), not when it stopped
+    const auto previous = st.target;
+    const bool same_again = st.gone->what == down_reason::kind::node_down;
+    const auto followed = *st.followed;
+    lk.unlock();
+    auto found = detail::resolve_target(*core, followed, deadline);
+    const bool same = found && found->address == previous.address && found->incarnation == previous.incarnation &&
+                      found->id == previous.id;
+    if (found && (!same || same_again)) {
+      auto self = state_;
+      if (detail::observations_of(*core).resubscribe(self, *found)) {
         observed e;
         e.what = observed::kind::restarted;
-        e.from = *found;
+        e.from = detail::make_bridge_ref(*found);
         return e;
       }
     }
@@ -385,7 +428,7 @@ expected<observed> observation_handle::next(std::chrono::milliseconds timeout) {
     st.cv.wait_until(lk, until, [&] { return static_cast<bool>(st.closed); });
     if (st.closed) return *st.closed;
     if (std::chrono::steady_clock::now() >= deadline) {
-      return error{errc::timeout, "'" + name + "' is not held by another actor yet"};
+      return error{errc::timeout, followed.describe() + " is not held by another actor yet"};
     }
   }
 }

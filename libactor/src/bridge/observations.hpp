@@ -34,7 +34,7 @@ namespace actor::detail {
 
 struct observation_state {
   std::uint64_t id = 0;  // our sender and receiver id, and the observation id
-  std::string name;      // observing a name: followed by next()
+  std::optional<::actor::target> followed;  // a name (or a name on a node): resolved again by next()
   std::vector<std::string> types;
   std::uint64_t queue = 0;
 
@@ -45,10 +45,11 @@ struct observation_state {
   std::vector<std::string> outputs;
   std::shared_ptr<monitor_state> monitor;
   bool answered = false;  // the observe.reply of the current subscription came
+  bool started = false;   // bridge::observe returned it (on_end is for running observations only)
   std::deque<observed> events;
   std::uint64_t next_seq = 1;
-  std::uint64_t handled = 0;
-  std::uint64_t acked = 0;
+  std::uint64_t unacked = 0;    // notifications taken since the last acknowledgement
+  std::uint64_t last_taken = 0;  // the sequence number of the last one taken
   std::uint64_t lost = 0;
   std::optional<::actor::down_reason> gone;  // the observed actor is gone (not followed yet)
   std::optional<error> closed;               // refused, cancelled, or the Bridge ended
@@ -65,10 +66,14 @@ class bridge_observations {
   /// answer until `deadline`. Errors (st is forgotten): bad_message (refused: not an output),
   /// actor_stopped / node_down (gone before it answered), timeout, overloaded, shutting_down.
   expected<void> start(const std::shared_ptr<observation_state>& st, const wire_ref& target, steady_time deadline);
-  /// Subscribes st again, to `target` (an observed name now held by it); does not wait.
-  void resubscribe(const std::shared_ptr<observation_state>& st, const wire_ref& target);
-  /// Counts `n` events of st handled by its user and acknowledges when due.
-  void handled(observation_state& st, std::uint64_t n);
+  /// Subscribes st again, to `target` (an observed name now held by it); does not wait. False
+  /// when it could not (overloaded, shutting_down, or st ended meanwhile).
+  bool resubscribe(const std::shared_ptr<observation_state>& st, const wire_ref& target);
+  /// The user took `n` notifications of st, the last numbered `seq`: acknowledged when due.
+  void handled(observation_state& st, std::uint64_t n, std::uint64_t seq);
+  /// What happened to a connection (after the monitors heard it): a node that forgot us and
+  /// welcomes us again gets the observations on it again, numbered from 1.
+  void on_node_event(const node_event& ev);
   /// Ends st: unobserve and demonitor go out; its next() and callback see `why`. False when ended already.
   bool end(observation_state& st, error why);
   /// The Bridge ends: every observation ends with shutting_down.
@@ -77,8 +82,9 @@ class bridge_observations {
   [[nodiscard]] std::size_t live() const;
 
  private:
-  void subscribe(const std::shared_ptr<observation_state>& st, const wire_ref& target);
-  void on_message(const std::shared_ptr<observation_state>& st, const raw_message& m, std::uint64_t seq);
+  bool subscribe(const std::shared_ptr<observation_state>& st, const wire_ref& target);
+  void on_message(const std::shared_ptr<observation_state>& st, const raw_message& m, std::uint64_t seq,
+                  const wire_ref& sender);
   void on_down(const std::shared_ptr<observation_state>& st, const std::shared_ptr<monitor_state>& m,
                const ::actor::down_reason& r);
   // Runs the callback of st with the events (on this thread), then counts them handled.
@@ -92,7 +98,7 @@ class bridge_observations {
 
 /// The observations of a bridge (bridge.cpp), for observation_handle.
 [[nodiscard]] bridge_observations& observations_of(bridge_core& core) noexcept;
-/// Resolves a name through the registries of `core`, for observation_handle::next.
-expected<actor_ref> lookup_name(bridge_core& core, const std::string& name, steady_time deadline);
+/// Resolves a target through `core` (a name, or a name on a node), for observation_handle::next.
+expected<wire_ref> resolve_target(bridge_core& core, const ::actor::target& t, steady_time deadline);
 
 }  // namespace actor::detail

@@ -78,16 +78,22 @@ void actor_cell::notify(const message_type& t, const void* value) {
     e->kind = envelope_kind::send;
     e->sender = me;
     e->correlation = ++s->seq;
-    if (s->sent - s->acked < s->window) {
-      ++s->sent;
+    if (s->on_their_way.size() < s->window) {
+      s->on_their_way.push_back(e->correlation);
       ++sent;
       deliver(s->who, e);
       continue;
     }
+    ++dropped;  // the oldest waiting (or this one, when none may wait): the observer sees the gap
+    if (s->waiting_limit == 0) {
+      delete e;
+      continue;
+    }
     if (s->waiting.size() >= s->waiting_limit) {
-      delete s->waiting.front();  // the oldest waiting: the observer sees the gap in the sequence
+      delete s->waiting.front();
       s->waiting.pop_front();
-      ++dropped;
+    } else {
+      --dropped;
     }
     s->waiting.push_back(e);
   }
@@ -100,10 +106,10 @@ namespace {
 // Sends what waits for s while its window has room.
 std::uint64_t flush(subscriber& s) noexcept {
   std::uint64_t n = 0;
-  while (!s.waiting.empty() && s.sent - s.acked < s.window) {
+  while (!s.waiting.empty() && s.on_their_way.size() < s.window) {
     auto* e = s.waiting.front();
     s.waiting.pop_front();
-    ++s.sent;
+    s.on_their_way.push_back(e->correlation);
     ++n;
     deliver(s.who, e);
   }
@@ -137,8 +143,10 @@ void actor_cell::add_subscriber(envelope& e) {
   for (auto it = subs.begin(); it != subs.end(); ++it) {
     if ((*it)->who.endpoint() == e.sender.endpoint()) {
       watch = (*it)->watch;
+      auto& counts = system_access::state(*system_);
+      if (!(*it)->waiting.empty()) counts.notifications_dropped.fetch_add((*it)->waiting.size(), std::memory_order_relaxed);
       subs.erase(it);
-      system_access::state(*system_).observers.fetch_sub(1, std::memory_order_relaxed);
+      counts.observers.fetch_sub(1, std::memory_order_relaxed);
       break;
     }
   }
@@ -148,7 +156,7 @@ void actor_cell::add_subscriber(envelope& e) {
   s->types = std::move(types);
   const auto queue = req.queue == 0 ? default_observe_queue : req.queue;
   s->window = observe_window(queue);
-  s->waiting_limit = std::max<std::uint64_t>(1, queue - s->window);
+  s->waiting_limit = queue - s->window;  // window + waiting: at most `queue` outstanding
   if (watch == 0) {
     // this actor watches its observer: it forgets it when it dies or its node goes down
     watch = ++extras().last_watch_id;
@@ -200,7 +208,6 @@ expected<std::uint64_t> actor_cell::observe(const actor_ref& target, observe_opt
     }
   }
   auto& obs = observing();
-  if (auto it = obs.observed.find(target.endpoint()); it != obs.observed.end()) (void)unobserve(it->second);
   const auto id = ++extras().last_watch_id;
   auto& o = obs.observations[id];
   o.types = std::move(opts.types);
@@ -222,20 +229,26 @@ std::uint64_t actor_cell::observe(std::string name, observe_options opts) {
 
 void actor_cell::attach(std::uint64_t id, observation& o, const actor_ref& target) {
   const actor_ref me{this};
+  auto& obs = observing();
+  // one observation per pair (the observed actor keeps one per observer): an earlier one of
+  // this target ends here; its id is no longer one
+  if (auto it = obs.observed.find(target.endpoint()); it != obs.observed.end() && it->second != id) {
+    const auto earlier = it->second;
+    send_control(target, demonitor_request{}, me, earlier);
+    obs.observations.erase(earlier);
+  }
   o.target = target;
   o.next_seq = 1;
-  o.handled = 0;
-  o.acked = 0;
-  o.resolving = false;
-  o.retry = std::chrono::milliseconds{0};
-  observing().observed[target.endpoint()] = id;
+  o.unacked = 0;
+  o.confirmed = false;  // until its observe_reply: what comes before is from an earlier observation
+  o.same_again = false;
+  obs.observed[target.endpoint()] = id;
   // the observation's id is also this actor's monitor of the target: the down ends it
   send_control(target, monitor_request{}, me, id);
   send_control(target, observe_request{o.types, o.queue}, me, id);
 }
 
 void actor_cell::resolve(std::uint64_t id, observation& o) {
-  o.resolving = true;
   actor_ref names;
   {
     auto& st = system_access::state(*system_);
@@ -256,7 +269,7 @@ void actor_cell::resolve(std::uint64_t id, observation& o) {
     auto& again = it->second;
     if (r.kind != envelope_kind::error && r.type == &type_of<registry_found>() && state_ == state::running) {
       auto ref = static_cast<registry_found*>(r.data)->ref;
-      if (ref && ref != again.previous) {
+      if (ref && (ref != again.previous || again.same_again)) {
         if (again.previous) {
           // before the new actor's first notification, which the observe below starts
           detail::deliver(actor_ref{this}, make_envelope(observed_restarted{again.name, ref, again.previous},
@@ -271,7 +284,6 @@ void actor_cell::resolve(std::uint64_t id, observation& o) {
 }
 
 void actor_cell::retry_later(std::uint64_t id, observation& o) {
-  o.resolving = true;
   o.retry = std::clamp(o.retry * 2, first_retry, last_retry);
   auto& clk = system_->clock();
   clk.schedule_at(clk.now() + o.retry, [me = actor_ref{this}, id] {
@@ -288,57 +300,71 @@ bool actor_cell::unobserve(std::uint64_t id) {
     const actor_ref me{this};
     send_control(target, unobserve_request{}, me, id);
     send_control(target, demonitor_request{}, me, id);
-    obs.observed.erase(target.endpoint());
+    if (auto at = obs.observed.find(target.endpoint()); at != obs.observed.end() && at->second == id) obs.observed.erase(at);
   }
   obs.observations.erase(it);
   return true;
 }
 
 void actor_cell::handle_notification(envelope& e) {
-  observation* o = nullptr;
-  std::uint64_t oid = 0;
-  if (extras_ && extras_->observe) {
+  // e may be freed by the handler (a coroutine receiver that takes and drops it): what is needed
+  // afterwards is copied first, and the observation looked up again (a handler may unobserve)
+  const actor_ref from = e.sender;
+  const std::uint64_t seq = e.correlation;
+  auto find = [&]() -> observation* {
+    if (!extras_ || !extras_->observe) return nullptr;
     auto& obs = *extras_->observe;
-    if (auto it = obs.observed.find(e.sender.endpoint()); it != obs.observed.end()) {
-      oid = it->second;
-      o = &obs.observations.at(oid);
-    }
-  }
+    auto it = obs.observed.find(from.endpoint());
+    if (it == obs.observed.end()) return nullptr;
+    auto o = obs.observations.find(it->second);
+    return o == obs.observations.end() ? nullptr : &o->second;
+  };
   auto& counts = system_access::state(*system_);
-  if (o == nullptr || e.correlation < o->next_seq) {
-    // not (or no longer) observed, or from before a new observation: a stale notification
+  observation* o = find();
+  if (o == nullptr || !o->confirmed || seq < o->next_seq) {
+    // not (or no longer) observed, or from before this observation was confirmed: stale
     counts.notifications_stale.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (e.correlation > o->next_seq) {
-    const auto gap = e.correlation - o->next_seq;
+  const auto oid = observed_id(from);
+  if (seq > o->next_seq) {
+    const auto gap = seq - o->next_seq;
     o->lost += gap;
+    o->next_seq = seq;
     counts.notifications_lost.fetch_add(gap, std::memory_order_relaxed);
     if (const auto* h = behavior_.find(&type_of<notifications_lost>()); h != nullptr && h->type != nullptr) {
-      typed_envelope<notifications_lost> notice(notifications_lost{e.sender, gap, o->lost});
-      notice.sender = e.sender;
-      (void)h->fn(notice);  // a notice is not answered
+      typed_envelope<notifications_lost> notice(notifications_lost{from, gap, o->lost});
+      notice.sender = from;
+      delete h->fn(notice);  // a notice is not answered
+      o = find();
+      if (o == nullptr || observed_id(from) != oid) return;  // the handler ended the observation
     }
   }
-  o->next_seq = e.correlation + 1;
+  o->next_seq = seq + 1;
   const auto* h = behavior_.find(e.type);
   if (h == nullptr) {
     counts.notifications_unhandled.fetch_add(1, std::memory_order_relaxed);
     if (!o->warned_unhandled) {
       o->warned_unhandled = true;
-      ACTOR_LOG(warn, "observe", "unhandled_notification", {"observer", id()}, {"from", e.sender.id()},
+      ACTOR_LOG(warn, "observe", "unhandled_notification", {"observer", id()}, {"from", from.id()},
                 {"type", e.type->name});
     }
-  } else if (auto* r = h->fn(e)) {
+  } else if (auto* r = h->fn(e)) {  // e may be gone from here on
     answer(r);
   }
-  // the handler may have unobserved, or stopped observing this actor
-  if (!extras_->observe->observations.contains(oid)) return;
-  ++o->handled;
-  if (o->handled - o->acked >= observe_ack_every(o->queue)) {
-    o->acked = o->handled;
-    send_control(e.sender, observe_ack{o->handled}, actor_ref{this}, oid);
+  o = find();
+  if (o == nullptr || observed_id(from) != oid) return;  // the handler ended or replaced it
+  // every notification up to seq handled (or lost): acknowledged every so often
+  if (++o->unacked >= observe_ack_every(o->queue)) {
+    o->unacked = 0;
+    send_control(from, observe_ack{seq}, actor_ref{this}, oid);
   }
+}
+
+std::uint64_t actor_cell::observed_id(const actor_ref& target) const noexcept {
+  if (!extras_ || !extras_->observe) return 0;
+  auto it = extras_->observe->observed.find(target.endpoint());
+  return it == extras_->observe->observed.end() ? 0 : it->second;
 }
 
 bool actor_cell::handle_observe(envelope& e) {
@@ -350,8 +376,9 @@ bool actor_cell::handle_observe(envelope& e) {
   if (type == &type_of<observe_ack>()) {
     if (!extras_ || !extras_->observe) return true;
     if (auto* s = extras_->observe->find_subscriber(e.sender.endpoint(), e.correlation)) {
-      const auto handled = static_cast<const observe_ack*>(e.data)->seq;
-      if (handled > s->acked && handled <= s->sent) s->acked = handled;
+      // every notification up to seq was handled, or lost on its way: those slots are free
+      const auto upto = static_cast<const observe_ack*>(e.data)->seq;
+      while (!s->on_their_way.empty() && s->on_their_way.front() <= upto) s->on_their_way.pop_front();
       if (auto n = flush(*s)) {
         system_access::state(*system_).notifications_sent.fetch_add(n, std::memory_order_relaxed);
       }
@@ -375,6 +402,8 @@ bool actor_cell::handle_observe(envelope& e) {
     auto it = obs.observations.find(e.correlation);
     if (it == obs.observations.end() || it->second.target.endpoint() != e.sender.endpoint()) return true;
     const auto& reply = *static_cast<const observe_reply*>(e.data);
+    it->second.confirmed = true;  // what comes from the target from now on belongs to this observation
+    it->second.retry = std::chrono::milliseconds{0};
     if (!reply.error.empty()) {
       ACTOR_LOG(warn, "observe", "refused", {"observer", id()}, {"observed", e.sender.id()},
                 {"name", it->second.name}, {"error", reply.error});
@@ -393,7 +422,7 @@ bool actor_cell::handle_observe(envelope& e) {
     return true;
   }
   if (type == &type_of<observe_retry>()) {
-    if (!extras_ || !extras_->observe || state_ != state::running) return true;
+    if (e.sender.endpoint() != this || !extras_ || !extras_->observe || state_ != state::running) return true;
     auto& obs = *extras_->observe;
     auto it = obs.observations.find(e.correlation);
     if (it != obs.observations.end() && !it->second.target) resolve(e.correlation, it->second);
@@ -418,13 +447,23 @@ bool actor_cell::observe_down(envelope& e) {
   auto it = obs.observations.find(id);
   if (it == obs.observations.end()) return false;
   auto& o = it->second;
-  if (o.target) obs.observed.erase(o.target.endpoint());
+  // only the down of the current target counts (a name observation reuses its id for each)
+  if (!o.target || (e.sender && e.sender.endpoint() != o.target.endpoint())) return true;
+  if (auto at = obs.observed.find(o.target.endpoint()); at != obs.observed.end() && at->second == id) obs.observed.erase(at);
   if (o.name.empty()) {
     obs.observations.erase(it);
     return true;
   }
+  // by name: look it up again; a target only cut off (its node declared down) may be the answer
+  const auto& why = static_cast<const down_msg*>(e.data)->reason;
+  o.same_again = why.what == down_reason::kind::node_down;
   o.previous = std::exchange(o.target, actor_ref{});
-  if (state_ == state::running) resolve(id, o);
+  if (state_ != state::running) return true;
+  if (o.retry.count() == 0) {
+    resolve(id, o);  // it was confirmed: at once
+  } else {
+    retry_later(id, o);  // it went before it answered: back off, or a target that fails at once loops
+  }
   return true;
 }
 

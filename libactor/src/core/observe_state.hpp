@@ -30,10 +30,9 @@ struct subscriber {
   std::uint64_t watch = 0;  // this actor's monitor of the observer
   std::vector<const message_type*> types;  // the outputs it receives
   std::uint64_t window = 1;        // notifications on their way at most
-  std::uint64_t waiting_limit = 1;  // notifications waiting here at most
-  std::uint64_t seq = 0;       // the last sequence number given
-  std::uint64_t sent = 0;      // notifications sent
-  std::uint64_t acked = 0;     // of those, handled by the observer (its last observe_ack)
+  std::uint64_t waiting_limit = 0;  // notifications waiting here at most
+  std::uint64_t seq = 0;           // the last sequence number given
+  std::deque<std::uint64_t> on_their_way;  // the numbers sent and not acknowledged (oldest first)
   std::deque<envelope*> waiting;  // numbered, not yet sent (the window is full); owned
 
   [[nodiscard]] bool wants(const message_type* t) const noexcept {
@@ -52,11 +51,11 @@ struct observation {
   std::vector<std::string> types;
   std::uint64_t queue = 0;
   std::uint64_t next_seq = 1;  // the sequence number expected next
-  std::uint64_t handled = 0;   // notifications handled
-  std::uint64_t acked = 0;     // `handled` as last acknowledged
+  std::uint64_t unacked = 0;   // notifications handled since the last acknowledgement
   std::uint64_t lost = 0;      // lost in this observation (gaps)
-  std::chrono::milliseconds retry{0};  // the next delay before resolving the name again
-  bool resolving = false;      // a lookup or a retry is under way
+  std::chrono::milliseconds retry{0};  // the delay before resolving the name again (0: at once)
+  bool confirmed = false;      // the target's observe_reply came: what comes before it is stale
+  bool same_again = false;     // by name: the target may be observed again (it was only cut off)
   bool warned_unhandled = false;
 };
 
