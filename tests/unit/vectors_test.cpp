@@ -190,24 +190,35 @@ TEST_CASE("every malformed vector is rejected, by the general reader and by the 
   }
 }
 
+namespace {
+
+// Calls check(view, message) with the one envelope (a send) of the BATCH vector `name`, its body
+// as a Bridge decodes it (actor::bridge::unpack).
+template <class Check>
+void with_only_envelope(const std::string& name, Check&& check) {
+  static const auto frames = [] {
+    std::map<std::string, std::string> out;
+    for (const auto& entry : load_vectors().items) out[entry.at("name").s] = vectors::from_hex(entry.at("hex").s);
+    return out;
+  }();
+  INFO("vector " << name);
+  REQUIRE(frames.count(name) == 1);
+  const auto& bytes = frames.at(name);
+  auto f = wire::decode_frame(bytes.data(), bytes.size(), wire::limits(1 << 20));
+  REQUIRE(f.has_value());
+  REQUIRE(f->size == 2);
+  auto v = wire::read_envelope(f->items[1]);
+  REQUIRE(v.has_value());
+  CHECK(v->k == wire::kind::send);
+  msgpack::sbuffer body;
+  msgpack::pack(body, *v->body);
+  check(*v, actor::raw_message{std::string(v->type), std::string(body.data(), body.size())});
+}
+
+}  // namespace
+
 TEST_CASE("the monitor vectors decode into the watch messages, as the Bridge reads them", "[wire][vectors][monitor]") {
-  std::map<std::string, std::string> frames;
-  for (const auto& entry : load_vectors().items) frames[entry.at("name").s] = vectors::from_hex(entry.at("hex").s);
-  // the one envelope of a BATCH vector, its body as a Bridge decodes it (actor::bridge::unpack)
-  auto only_envelope = [&](const std::string& name, auto&& check) {
-    INFO("vector " << name);
-    REQUIRE(frames.count(name) == 1);
-    const auto& bytes = frames[name];
-    auto f = wire::decode_frame(bytes.data(), bytes.size(), wire::limits(1 << 20));
-    REQUIRE(f.has_value());
-    REQUIRE(f->size == 2);
-    auto v = wire::read_envelope(f->items[1]);
-    REQUIRE(v.has_value());
-    CHECK(v->k == wire::kind::send);
-    msgpack::sbuffer body;
-    msgpack::pack(body, *v->body);
-    check(*v, actor::raw_message{std::string(v->type), std::string(body.data(), body.size())});
-  };
+  const auto only_envelope = [](const std::string& name, auto&& check) { with_only_envelope(name, check); };
   only_envelope("batch_monitor", [](const wire::envelope_view& v, const actor::raw_message& m) {
     CHECK(m.type == "actor.monitor");
     CHECK(v.correlation == 11);
@@ -249,24 +260,9 @@ TEST_CASE("the monitor vectors decode into the watch messages, as the Bridge rea
 
 TEST_CASE("the observe vectors decode into the observe messages and a numbered notification",
           "[wire][vectors][observe]") {
-  std::map<std::string, std::string> frames;
-  for (const auto& entry : load_vectors().items) frames[entry.at("name").s] = vectors::from_hex(entry.at("hex").s);
-  auto only_envelope = [&](const std::string& name) {
-    INFO("vector " << name);
-    REQUIRE(frames.count(name) == 1);
-    const auto& bytes = frames[name];
-    auto f = wire::decode_frame(bytes.data(), bytes.size(), wire::limits(1 << 20));
-    REQUIRE(f.has_value());
-    REQUIRE(f->size == 2);
-    auto v = wire::read_envelope(f->items[1]);
-    REQUIRE(v.has_value());
-    CHECK(v->k == wire::kind::send);
-    msgpack::sbuffer body;
-    msgpack::pack(body, *v->body);
-    return std::make_pair(*v, actor::raw_message{std::string(v->type), std::string(body.data(), body.size())});
-  };
-  {
-    auto [v, m] = only_envelope("batch_observe");
+  using view = wire::envelope_view;
+  using raw = actor::raw_message;
+  with_only_envelope("batch_observe", [](const view& v, const raw& m) {
     CHECK(m.type == "actor.observe");
     CHECK(v.correlation == 21);
     CHECK(v.sender.id == 3000);
@@ -274,26 +270,23 @@ TEST_CASE("the observe vectors decode into the observe messages and a numbered n
     REQUIRE(actor::bridge::unpack(m, m.type, [&](const msgpack::object& o) { r.emplace(o.as<actor::detail::observe_request>()); }));
     CHECK(r->types.empty());
     CHECK(r->queue == 0);
-  }
-  {
-    auto [v, m] = only_envelope("batch_observe_reply");
+  });
+  with_only_envelope("batch_observe_reply", [](const view& v, const raw& m) {
     CHECK(v.correlation == 21);
     std::optional<actor::detail::observe_reply> r;
     REQUIRE(actor::bridge::unpack(m, m.type, [&](const msgpack::object& o) { r.emplace(o.as<actor::detail::observe_reply>()); }));
     CHECK(r->outputs == std::vector<std::string>{"actor.counter.value"});
     CHECK(r->error.empty());
-  }
-  {
-    auto [v, m] = only_envelope("batch_notification");
+  });
+  with_only_envelope("batch_notification", [](const view& v, const raw& m) {
     CHECK(m.type == "actor.counter.value");
     CHECK(v.correlation == 3);  // the sequence number
     CHECK(v.receiver.id == 3000);
-  }
-  {
-    auto [v, m] = only_envelope("batch_observe_ack");
+  });
+  with_only_envelope("batch_observe_ack", [](const view& v, const raw& m) {
     CHECK(v.correlation == 21);
     std::optional<actor::detail::observe_ack> r;
     REQUIRE(actor::bridge::unpack(m, m.type, [&](const msgpack::object& o) { r.emplace(o.as<actor::detail::observe_ack>()); }));
     CHECK(r->seq == 256);
-  }
+  });
 }
