@@ -228,6 +228,36 @@ int ask_manager(const context& c, const char* type) {
   return exit_ok;
 }
 
+// members GROUP: the registries' list (or, without --registry, --node's view), one ref a line.
+int cmd_members(const context& c) {
+  const auto node = c.opts.registries.empty() ? c.opts.node : std::string();
+  if (c.opts.registries.empty() && node.empty()) return usage("members needs --registry or --node");
+  auto members = c.bridge.members(c.args[0], c.timeout, node);
+  if (!members) return fail(members.error());
+  std::string out = "[";
+  for (const auto& m : *members) out += (out.size() > 1 ? "," : "") + ref_json(m);
+  print_line(out + "]");
+  return exit_ok;
+}
+
+// publish GROUP TYPE [JSON]: one way to each member; prints how many there were and were sent to.
+int cmd_publish(const context& c) {
+  const auto node = c.opts.registries.empty() ? c.opts.node : std::string();
+  if (c.opts.registries.empty() && node.empty()) return usage("publish needs --registry or --node");
+  auto body = body_from(c.args.size() > 2 ? c.args[2] : "{}");
+  if (!body) return usage(body.error().text);
+  auto out = c.bridge.publish(c.args[0], actor::raw_message{c.args[1], *body}, c.timeout, node);
+  if (!out) return fail(out.error());
+  std::string failed = "[";
+  for (const auto& [ref, e] : out->failed) {
+    failed += (failed.size() > 1 ? "," : "") + std::string("{\"ref\":") + ref_json(ref) + ",\"error\":" + error_json(e) + "}";
+    std::fprintf(stderr, "actorctl: %s: %s\n", actor::format_ref(ref).c_str(), e.describe().c_str());
+  }
+  print_line("{\"group\":" + json_quote(c.args[0]) + ",\"members\":" + std::to_string(out->members) +
+             ",\"sent\":" + std::to_string(out->sent) + ",\"failed\":" + failed + "]}");
+  return out->failed.empty() ? exit_ok : exit_for(out->failed.front().second.code);
+}
+
 int cmd_stats(const context& c) { return ask_manager(c, "actor.node.stats"); }
 int cmd_ping(const context& c) { return ask_manager(c, "actor.node.ping"); }
 
@@ -419,6 +449,8 @@ constexpr command commands[] = {
     {"watch", 0, 1, cmd_watch, "watch [PREFIX]"},
     {"monitor", 1, 1, cmd_monitor, "monitor TARGET"},
     {"observe", 1, many, cmd_observe, "observe TARGET [TYPE...]"},
+    {"members", 1, 1, cmd_members, "members GROUP"},
+    {"publish", 2, 3, cmd_publish, "publish GROUP TYPE [JSON]"},
 };
 
 int run(const options& o) {

@@ -23,7 +23,8 @@ commands:
   send TARGET TYPE [JSON]         send one way
   multicall TYPE JSON TARGET...   the same request to every TARGET at once; one JSON line per target
   stop TARGET...                  stop actors; one JSON line per target
-  spawn TYPE [NAME] [CONFIG]      spawn on --node; print the new actor's ref (a TARGET)
+  spawn TYPE [NAME] [CONFIG]      spawn on --node; print the new actor's ref (a TARGET); CONFIG's
+                                  "groups": ["G", ...] joins it to those groups
   stats [ADDRESS]                 a node's counters as JSON (default: --node)
   ping [ADDRESS]                  a node's name, address and incarnation as JSON (default: --node)
   watch [PREFIX]                  print the names under PREFIX, then their changes, as JSON lines,
@@ -43,6 +44,11 @@ commands:
                                   (a NAME target is followed to the actor that holds it next). Says
                                   "actorctl: observing REF" on stderr once in place. The actor gone
                                   (not a NAME): exit 1 (node down: 5)
+  members GROUP                   print the members of a group (docs/groups.md) as a JSON array of
+                                  refs: the registries' list, or --node's view without --registry
+  publish GROUP TYPE [JSON]       send one way to every member of GROUP, once each; prints
+                                  {"group", "members", "sent", "failed": [{"ref", "error"}]}
+                                  (a member it could not send to: the exit code of its error)
 
 targets:
   NAME                            resolved through the registries (--registry); without any

@@ -480,3 +480,44 @@ TEST_CASE("actorctl observe prints a counter's notifications as JSON lines", "[i
     CHECK_THAT(r.err, Contains("the observed actor is gone: stopped"));
   }
 }
+
+TEST_CASE("actorctl spawns group members, lists them and publishes to each once", "[integration][actorctl][group]") {
+  node_process reg(registry_argv("reg"));
+  node_process a(registered_node_argv("a", {reg.address()}));
+  node_process b(registered_node_argv("b", {reg.address()}));
+  const std::vector<std::string> at_reg{"--registry", reg.address()};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), at_reg.begin(), at_reg.end());
+    return actorctl(args);
+  };
+  // members from the spawn config; a config with a bad "groups" is refused naming the key
+  for (const auto& [node, name] : {std::pair{a.address(), "t1"}, std::pair{a.address(), "t2"}, std::pair{b.address(), "t3"}}) {
+    auto r = actorctl({"--node", node, "spawn", "counter", name, R"({"groups": ["tally"]})"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+  }
+  auto bad = actorctl({"--node", a.address(), "spawn", "counter", "t4", R"({"groups": "tally"})"});
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.err, Contains("'groups'"));
+
+  auto members = with({"members", "tally"});
+  REQUIRE(members.exit_code == 0);
+  CHECK(std::count(members.out.begin(), members.out.end(), '#') == 3);  // three refs
+
+  auto pub = with({"publish", "tally", "actor.counter.incr", R"({"by": 4})"});
+  REQUIRE(pub.exit_code == 0);
+  CHECK(pub.out == "{\"group\":\"tally\",\"members\":3,\"sent\":3,\"failed\":[]}\n");
+  for (const auto& name : {"t1", "t2", "t3"}) {
+    auto v = with({"call", name, "actor.counter.get"});
+    CHECK(v.out == "{\"value\":4}\n");
+  }
+  // without a registry: --node's own view
+  auto local = actorctl({"--node", a.address(), "members", "tally"});
+  REQUIRE(local.exit_code == 0);
+  CHECK(std::count(local.out.begin(), local.out.end(), '#') == 3);
+  // usage errors: exit 2 with what is wrong
+  auto slash = with({"publish", "a/b", "actor.counter.incr"});
+  CHECK(slash.exit_code == 2);
+  CHECK_THAT(slash.err, Contains("'/'"));
+  CHECK(actorctl({"publish", "tally", "actor.counter.incr"}).exit_code == 2);  // neither --registry nor --node
+}

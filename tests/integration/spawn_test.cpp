@@ -2,7 +2,12 @@
 // node binary and from a plugin.
 #include <catch2/catch.hpp>
 
+#include <future>
+#include <string>
+#include <vector>
+
 #include "actor/builtins.hpp"
+#include "actor/registry.hpp"
 #include "harness.hpp"
 #include "plugin_types.hpp"
 #include "test_actors.hpp"
@@ -198,4 +203,37 @@ TEST_CASE("with the registry frozen, named spawns wait for their claims without 
   CHECK(me.lookup_at(a.address(), "named-1"));
   CHECK(me.lookup_at(a.address(), "named-2"));
   REQUIRE(reg.resume());
+}
+
+TEST_CASE("a node destroyed with requests in its manager's and agent's mailboxes: each is answered or refused, "
+          "and both actors stop",
+          "[integration][spawn][registry][regression]") {
+  // Regression test: the manager and the registry agent held a reference to the node, and ~node
+  // only sent them a stop (CI's ASan run caught the agent reading the node's freed names while
+  // answering a lookup). They now share what they use with the node and stop after ~node.
+  node_process reg(registry_argv("reg"));
+  actor::actor_system sys;
+  actor::register_builtin_types(sys);
+  const auto alive_before = sys.stats().actors_alive;
+  std::vector<std::future<actor::expected<actor::registry_found>>> lookups;
+  std::vector<std::future<actor::expected<actor::node_stats>>> stats;
+  {
+    auto opts = fast_node_options("short-lived");
+    opts.registries = {reg.address()};
+    actor::node n(sys, opts);
+    auto counter = sys.spawn("counter");
+    REQUIRE(counter);
+    REQUIRE(n.register_name("short-lived-counter", *counter));
+    for (int i = 0; i < 200; ++i) {
+      // found here (the node's own name), and asked of the registry (nobody has it)
+      lookups.push_back(sys.request<actor::registry_found>(n.name_service(), actor::registry_lookup{"short-lived-counter"}, 5s));
+      lookups.push_back(sys.request<actor::registry_found>(n.name_service(), actor::registry_lookup{"nobody-" + std::to_string(i)}, 5s));
+      stats.push_back(sys.request<actor::node_stats>(n.manager(), actor::stats_request{}, 5s));
+    }
+  }  // ~node with most of them still queued
+  for (auto& f : lookups) REQUIRE(f.wait_for(10s) == std::future_status::ready);
+  for (auto& f : stats) REQUIRE(f.wait_for(10s) == std::future_status::ready);
+  // the manager and the agent stopped: only the counter is left of what the node started
+  CHECK(poll_until([&] { return sys.stats().actors_alive == alive_before + 1; }, 10s));
+  CHECK(sys.stats().actors_alive == alive_before + 1);
 }

@@ -13,6 +13,7 @@
 
 #include "actor/actor.hpp"
 #include "actor/bridge.hpp"
+#include "actor/group.hpp"
 #include "actor/builtins.hpp"
 #include "actor/node.hpp"
 #include "actor/registry.hpp"
@@ -192,10 +193,10 @@ TEST_CASE("every malformed vector is rejected, by the general reader and by the 
 
 namespace {
 
-// Calls check(view, message) with the one envelope (a send) of the BATCH vector `name`, its body
-// as a Bridge decodes it (actor::bridge::unpack).
+// Calls check(view, message) with the one envelope (of kind `kind`) of the BATCH vector `name`, its
+// body as a Bridge decodes it (actor::bridge::unpack).
 template <class Check>
-void with_only_envelope(const std::string& name, Check&& check) {
+void with_only_envelope(const std::string& name, Check&& check, wire::kind kind = wire::kind::send) {
   static const auto frames = [] {
     std::map<std::string, std::string> out;
     for (const auto& entry : load_vectors().items) out[entry.at("name").s] = vectors::from_hex(entry.at("hex").s);
@@ -209,7 +210,7 @@ void with_only_envelope(const std::string& name, Check&& check) {
   REQUIRE(f->size == 2);
   auto v = wire::read_envelope(f->items[1]);
   REQUIRE(v.has_value());
-  CHECK(v->k == wire::kind::send);
+  CHECK(v->k == kind);
   msgpack::sbuffer body;
   msgpack::pack(body, *v->body);
   check(*v, actor::raw_message{std::string(v->type), std::string(body.data(), body.size())});
@@ -256,6 +257,37 @@ TEST_CASE("the monitor vectors decode into the watch messages, as the Bridge rea
   auto r = actor::bridge::unpack(actor::raw_message{"actor.down", std::string(bad.data(), bad.size())}, "actor.down",
                                  [&](const msgpack::object& o) { (void)o.as<actor::down_msg>(); });
   CHECK_FALSE(r);
+}
+
+TEST_CASE("the group vectors decode into a members request and its reply, a list of refs", "[wire][vectors][group]") {
+  using view = wire::envelope_view;
+  using raw = actor::raw_message;
+  with_only_envelope("batch_group_members", [](const view& v, const raw& m) {
+    CHECK(m.type == "actor.group.members");
+    CHECK(v.receiver.id == 0);  // the node's manager
+    std::optional<actor::group_members_request> r;
+    REQUIRE(actor::bridge::unpack(m, m.type, [&](const msgpack::object& o) { r.emplace(o.as<actor::group_members_request>()); }));
+    CHECK(r->group == "tally");
+  }, wire::kind::request);
+  with_only_envelope("batch_group_member_list", [](const view& v, const raw& m) {
+    CHECK(m.type == "actor.group.member_list");
+    CHECK(v.correlation == 10);
+    std::string group;
+    std::size_t members = 0, ref_fields = 0;
+    REQUIRE(actor::bridge::unpack(m, m.type, [&](const msgpack::object& o) {
+      for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+        const auto& kv = o.via.map.ptr[i];
+        if (kv.key.as<std::string>() == "group") group = kv.val.as<std::string>();
+        if (kv.key.as<std::string>() == "members") {
+          members = kv.val.via.array.size;
+          ref_fields = members > 0 ? kv.val.via.array.ptr[0].via.array.size : 0;
+        }
+      }
+    }));
+    CHECK(group == "tally");
+    CHECK(members == 1);
+    CHECK(ref_fields == 4);  // [node, address, incarnation, id]
+  }, wire::kind::reply);
 }
 
 TEST_CASE("the observe vectors decode into the observe messages and a numbered notification",

@@ -13,6 +13,7 @@
 #include "actor/builtins.hpp"
 #include "actor/dynamic_message.hpp"
 #include "actor/monitor.hpp"
+#include "actor/group.hpp"
 #include "actor/observe.hpp"
 #include "actor/node.hpp"
 #include "actor/registry.hpp"
@@ -34,6 +35,7 @@ const wire_ref forwarder_ref{"n2", addr_n2, inc_n2, 17};
 const wire_ref client_ref{"script", "", 0, 1};
 const wire_ref client_monitor_ref{"script", "", 0, 2};  // the id a Bridge monitors from
 const wire_ref client_observe_ref{"script", "", 0, 3000};  // the id of one Bridge observation
+const wire_ref manager_n1{"n1", addr_n1, inc_n1, 0};  // n1's manager, as it signs its replies
 const wire_ref missing_ref{"n1", addr_n1, inc_n1, 99};    // no such actor on n1
 
 struct envelope_spec {
@@ -233,6 +235,17 @@ int main() {
         "BATCH of one actor.observe.ack: the observer has handled 256 notifications of observation 21 in all.",
         batch({env(kind::send, &client_observe_ref, counter_ref, 21, 0, "actor.observe.ack",
                    actor::detail::observe_ack{256})}));
+
+  // groups (docs/groups.md): what a client asks a node about a group; publishes are plain sends
+  frame("batch_group_members",
+        "BATCH of one request to node n1's manager: the members of group \"tally\" as n1 knows them.",
+        batch({env(kind::request, &client_ref, wire_ref{"n1", addr_n1, 0, 0}, 10, 5000, "actor.group.members",
+                   actor::group_members_request{"tally"})}));
+  frame("batch_group_member_list",
+        "BATCH of one reply from n1's manager to request 10: group \"tally\" has one member, actor 16 of n1 (members sorted by their "
+        "membership names, pg/tally/<address>/<id>).",
+        batch({env(kind::reply, &manager_n1, client_ref, 10, 0, "actor.group.member_list",
+                   actor::group_members{"tally", {actor::detail::make_bridge_ref(counter_ref)}})}));
 
   const auto ref_bytes = pack(counter_ref);
   v.push_back({"ref", "A ref on its own: actor 16 of node n1 at tcp://127.0.0.1:7100, incarnation 0x1122334455667788.",

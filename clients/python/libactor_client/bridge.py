@@ -74,6 +74,16 @@ def _nests_deeper(value, limit):
     return False
 
 
+def _check_group(group):
+    """Raises BadMessage unless ``group`` is a group name (actor/group.hpp: 1 to 200 bytes, no '/')."""
+    if not isinstance(group, str) or not group:
+        raise BadMessage("a group name must not be empty")
+    if len(group.encode()) > 200:
+        raise BadMessage(f"a group name has at most 200 bytes (this one {len(group.encode())})")
+    if "/" in group:
+        raise BadMessage(f"a group name must not contain '/' ('{group}')")
+
+
 class Bridge(ObservationsMixin, MonitorsMixin):
     """A client of libactor nodes and registries.
 
@@ -213,6 +223,31 @@ class Bridge(ObservationsMixin, MonitorsMixin):
             return {e["name"]: wire.read_ref(e["ref"]) for e in reply["entries"]}
         except (KeyError, TypeError) as ex:
             raise BadMessage(f"malformed registry entries: {reply.body!r}") from ex
+
+    def members(self, group, timeout=5.0, node=None):
+        """The members of ``group`` (docs/groups.md), a list of Refs: as the registries list them
+        (the names under ``pg/GROUP/``), or, with ``node``, as that node knows them (without
+        registries a node's groups are its own). Raises BadMessage for a bad group name."""
+        _check_group(group)
+        if node is not None:
+            reply = self.call(self._manager(node), "actor.group.members", {"group": group}, timeout)
+            try:
+                return [wire.read_ref(r) for r in reply["members"]]
+            except (KeyError, TypeError) as ex:
+                raise BadMessage(f"malformed group members: {reply.body!r}") from ex
+        return list(self.list(f"pg/{group}/", timeout).values())
+
+    def publish(self, group, type, body=None, timeout=5.0, node=None):
+        """Sends a one-way message to every member of ``group`` (``members``: the ones listed now),
+        once each. Returns a dict {"members": n, "sent": n, "failed": [(Ref, ActorError)]}."""
+        listed = self.members(group, timeout, node)
+        failed = []
+        for ref in listed:
+            try:
+                self.send(ref, type, body, timeout)
+            except ActorError as ex:
+                failed.append((ref, ex))
+        return {"members": len(listed), "sent": len(listed) - len(failed), "failed": failed}
 
     def ping(self, node, timeout=5.0):
         """Asks the node at address ``node`` who it is: a dict {node, address, incarnation}."""

@@ -37,6 +37,7 @@
 #include "actor/detail/envelope.hpp"
 #include "actor/error.hpp"
 #include "actor/expected.hpp"
+#include "actor/group.hpp"
 #include "actor/message.hpp"
 #include "actor/monitor.hpp"
 #include "actor/observe.hpp"
@@ -52,6 +53,17 @@ struct observe_state;
 struct observation;
 struct live_list;
 struct cell_access;
+
+// groups (actor/group.hpp; core/groups.cpp)
+using group_members_ptr = std::shared_ptr<const std::vector<actor_ref>>;
+/// The members of group as sys's node knows them, or null while it does not (yet).
+[[nodiscard]] group_members_ptr group_members_of(actor_system& sys, const std::string& group);
+/// Keeps publish (a publish of `from` to group) until the node knows group's members, and asks
+/// the node to learn them; dropped and counted when none can be learned (no node, full queue).
+void hold_publish(actor_system& sys, const actor_ref& from, const std::string& group,
+                  std::function<void(const actor_ref& to)> publish);
+/// The node's name service (the empty ref without a node): where joins go.
+[[nodiscard]] actor_ref name_service_of(actor_system& sys);
 }  // namespace detail
 
 /// Why an actor stopped.
@@ -386,6 +398,27 @@ class actor_base {
   std::uint64_t observe(std::string name, observe_options opts = {}) { return cell_.observe(std::move(name), std::move(opts)); }
   /// Ends an observation; no notification of it is handled afterwards. False when `id` is not one.
   bool unobserve(std::uint64_t id) { return cell_.unobserve(id); }
+
+  // ---- groups (actor/group.hpp) ----
+  /// Joins this actor to `group`, cluster-wide (the node's registries hold the membership until
+  /// it leaves or stops). The handle's continuation hears group_joined or the error (ignoring
+  /// it is fine: a failed join is logged by the node).
+  request_handle join_group(const std::string& group, duration timeout = std::chrono::seconds(5)) {
+    return request(detail::name_service_of(system()), group_join{group, {}}, timeout);
+  }
+  /// Leaves `group` (at once on this node; the registries are told).
+  void leave_group(const std::string& group) { send(detail::name_service_of(system()), group_leave{group, {}}); }
+  /// Sends msg to every member of `group` this node knows, once each, with this actor as sender.
+  template <registered_message T>
+  void publish(const std::string& group, const T& msg) {
+    if (auto members = detail::group_members_of(system(), group)) {
+      for (const auto& to : *members) send(to, T(msg));
+      return;
+    }
+    detail::hold_publish(system(), self(), group, [m = msg, from = self()](const actor_ref& to) {
+      detail::deliver(to, detail::make_envelope(T(m), detail::envelope_kind::send, from));
+    });
+  }
 
  private:
   friend class actor_system;

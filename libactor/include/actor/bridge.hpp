@@ -29,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "actor/actor_ref.hpp"
@@ -76,6 +77,13 @@ struct bridge_options {
 struct raw_message {
   std::string type;  ///< e.g. "actor.counter.incr"
   std::string body;  ///< MessagePack bytes
+};
+
+/// What bridge::publish did.
+struct publish_outcome {
+  std::size_t members = 0;  ///< members listed
+  std::size_t sent = 0;     ///< of them, sent to
+  std::vector<std::pair<actor_ref, error>> failed;  ///< the others, and why
 };
 
 namespace detail {
@@ -317,6 +325,26 @@ class bridge {
   /// The names starting with `prefix` ("" for all), sorted, from the first registry that answers.
   expected<std::vector<registry_entry>> list(const std::string& prefix = {},
                                            std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  /// The members of `group` (actor/group.hpp): as the registries list them (bridge::list of
+  /// "pg/GROUP/"), or, with `node_address`, as that node knows them (without registries, a
+  /// node's groups are its own). Errors: bad_message (the group's name), those of list / call.
+  expected<std::vector<actor_ref>> members(const std::string& group,
+                                           std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                                           const std::string& node_address = {});
+  /// Sends `msg` one way to every member of `group` (members(): the ones listed now), once each,
+  /// from this client. Errors: those of members(); a member it could not send to is in `failed`.
+  expected<publish_outcome> publish(const std::string& group, const raw_message& msg,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                                    const std::string& node_address = {});
+  template <registered_message T>
+  expected<publish_outcome> publish(const std::string& group, const T& msg,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                                    const std::string& node_address = {}) {
+    auto raw = pack(type_of<T>(), &msg);
+    if (!raw) return raw.error();
+    return publish(group, *raw, timeout, node_address);
+  }
+
   /// Subscribes to the names under `prefix` at the first registry that answers.
   /// The bridge renews the subscription every heartbeat while the watch lives.
   expected<name_watch> watch(const std::string& prefix, std::chrono::milliseconds timeout = std::chrono::seconds(5));

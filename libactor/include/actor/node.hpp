@@ -24,8 +24,7 @@ namespace actor {
 namespace detail {
 class router;
 class name_cache;
-class local_names;
-class manager_actor;
+class node_core;
 }
 
 struct node_options {
@@ -140,15 +139,21 @@ struct node_stats {
   std::uint64_t notifications_dropped = 0;  ///< an observer's queue was full: the oldest went
   std::uint64_t notifications_lost = 0;     ///< gaps this node's observers found
   std::uint64_t notifications_unhandled = 0;  ///< reached an observer here without a handler
+  /// Groups (actor/group.hpp; system_stats has the same)
+  std::uint64_t groups_followed = 0;          ///< groups whose members this node follows
+  std::uint64_t group_publishes_dropped = 0;  ///< publishes whose group's members could not be learned
   ACTOR_FIELDS(node, address, incarnation, actors_alive, actors_spawned, actors_crashed, dead_letters,
                      messages_sent, messages_received, frames_sent, frames_received, decode_errors, undeliverable,
                      inbound_pending, clients, forwarded, dropped, peers, monitors, links, watches_monitoring,
                      watches_linked, watches_watched_by, watches_fired, observers, notifications_sent,
-                     notifications_dropped, notifications_lost, notifications_unhandled)
+                     notifications_dropped, notifications_lost, notifications_unhandled, groups_followed,
+                     group_publishes_dropped)
 };
 
 /// Thread-safe. Construction binds the listen address (std::runtime_error when it
-/// cannot); destruction closes every socket with bounded linger.
+/// cannot); destruction closes every socket with bounded linger and stops the node's
+/// manager and registry agent (which answer what is already in their mailboxes first,
+/// with what they share of the node: neither refers to the node object).
 class node {
  public:
   node(actor_system& sys, node_options opts);
@@ -209,18 +214,9 @@ class node {
   void shutdown();
 
  private:
-  friend class detail::manager_actor;  // spawns named actors without blocking its worker
-  // A claim of name (reserved here) failed: the reservation goes, and a claim still under
-  // way is withdrawn wherever it was made.
-  void claim_failed(const std::string& name, const error& e);
-
   actor_system& sys_;
-  std::shared_ptr<detail::router> router_;
-  std::shared_ptr<detail::name_cache> cache_;
-  std::shared_ptr<detail::local_names> names_;  // this node's own names
-  actor_ref agent_;  // the node's registry agent
-  std::uint64_t agent_key_ = 0;  // the secret of the node's requests to its agent
-  std::chrono::milliseconds claim_timeout_{};
+  std::shared_ptr<detail::node_core> core_;  // shared with the manager actor (node/node_core.hpp)
+  actor_ref manager_;                        // this node's manager (id 0)
 };
 
 }  // namespace actor

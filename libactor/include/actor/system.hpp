@@ -57,6 +57,9 @@ struct system_stats {
   std::uint64_t notifications_lost = 0;     ///< gaps this system's observers found (dropped elsewhere)
   std::uint64_t notifications_unhandled = 0;  ///< reached an observer here without a handler
   std::uint64_t notifications_stale = 0;    ///< reached an actor that no longer observes their sender
+  // groups (actor/group.hpp)
+  std::size_t groups_followed = 0;             ///< groups whose members this system's node follows
+  std::uint64_t group_publishes_dropped = 0;   ///< publishes whose group's members could not be learned
 };
 
 namespace detail {
@@ -170,6 +173,9 @@ struct reply_receiver {
 /// Internal: the actor that answers registry_lookup for the actors of sys (a node's name
 /// service), what observe(name) asks; the empty ref: none (a node sets it while it runs).
 void set_name_service(actor_system& sys, actor_ref names);
+/// Internal: clears the name service if it is still `names` (a node that stops clears its own,
+/// never one a newer node set).
+void clear_name_service(actor_system& sys, const actor_ref& names);
 
 /// Internal: starts an actor made elsewhere (a receiver); the system owns it from here.
 actor_ref launch_actor(actor_system& sys, actor_base* a);

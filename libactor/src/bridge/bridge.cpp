@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "actor/group.hpp"
 #include "actor/unpack.hpp"
 #include "bridge/io.hpp"
 #include "bridge/monitors.hpp"
@@ -537,6 +538,38 @@ expected<actor_ref> bridge::lookup(const std::string& name, std::chrono::millise
 expected<std::vector<registry_entry>> bridge::list(const std::string& prefix, std::chrono::milliseconds timeout) {
   auto core = core_;
   return core->list(prefix, deadline_in(timeout));
+}
+
+expected<std::vector<actor_ref>> bridge::members(const std::string& group, std::chrono::milliseconds timeout,
+                                                 const std::string& node_address) {
+  if (auto problem = group_name_problem(group); !problem.empty()) return error{errc::bad_message, problem};
+  if (!node_address.empty()) {
+    auto r = call<group_members>(target::manager_at(node_address), group_members_request{group}, timeout);
+    if (!r) return r.error();
+    return std::move(r->members);
+  }
+  auto entries = list(group_prefix(group), timeout);
+  if (!entries) return entries.error();
+  std::vector<actor_ref> out;
+  out.reserve(entries->size());
+  for (auto& e : *entries) out.push_back(std::move(e.ref));
+  return out;
+}
+
+expected<publish_outcome> bridge::publish(const std::string& group, const raw_message& msg,
+                                          std::chrono::milliseconds timeout, const std::string& node_address) {
+  auto listed = members(group, timeout, node_address);
+  if (!listed) return listed.error();
+  publish_outcome out;
+  out.members = listed->size();
+  for (const auto& m : *listed) {
+    if (auto sent = send(m, msg, timeout); sent) {
+      ++out.sent;
+    } else {
+      out.failed.emplace_back(m, sent.error());
+    }
+  }
+  return out;
 }
 
 expected<name_watch> bridge::watch(const std::string& prefix, std::chrono::milliseconds timeout) {

@@ -503,4 +503,10 @@ void set_name_service(actor_system& sys, actor_ref names) {
   std::lock_guard lk(st.names_mu);
   st.name_service = std::move(names);
 }
+void clear_name_service(actor_system& sys, const actor_ref& names) {
+  auto& st = system_access::state(sys);
+  actor_ref old;  // released after the lock
+  std::lock_guard lk(st.names_mu);
+  if (st.name_service == names) old = std::exchange(st.name_service, {});
+}
 }  // namespace actor::detail

@@ -205,6 +205,8 @@ system_stats actor_system::stats() const {
   s.notifications_lost = state_->notifications_lost.load();
   s.notifications_unhandled = state_->notifications_unhandled.load();
   s.notifications_stale = state_->notifications_stale.load();
+  s.groups_followed = state_->groups.followed();
+  s.group_publishes_dropped = state_->groups.dropped();
   return s;
 }
 

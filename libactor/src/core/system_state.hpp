@@ -11,6 +11,7 @@
 #include <string>
 
 #include "actor/system.hpp"
+#include "core/group_views.hpp"
 #include "core/scheduler.hpp"
 
 namespace actor::detail {
@@ -42,6 +43,8 @@ struct system_state {
   // the node's name service (set by a node while it runs): what observe(name) asks
   std::mutex names_mu;
   actor_ref name_service;
+  // the members of groups this system's actors publish to (kept by the node's agent)
+  group_views groups;
 
   // every running actor, in an intrusive list that holds a reference to each
   std::mutex live_mu;

@@ -1,6 +1,8 @@
 #include "registry/agent.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -10,6 +12,9 @@
 #include "actor/log.hpp"
 #include "actor/node.hpp"
 #include "actor/registry.hpp"
+#include "registry/local_names.hpp"
+#include "core/group_views.hpp"
+#include "actor/group.hpp"
 
 namespace actor::detail {
 
@@ -79,19 +84,25 @@ void ignore(const error&) {}
 
 class registry_agent final : public actor_base {
  public:
-  registry_agent(node& n, registry_agent_options opts, std::shared_ptr<name_cache> cache)
-      : node_(n), opts_(std::move(opts)), cache_(std::move(cache)) {
-    std::sort(opts_.registries.begin(), opts_.registries.end());  // the claim order, the same on every node
-    opts_.registries.erase(std::unique(opts_.registries.begin(), opts_.registries.end()), opts_.registries.end());
+  // registry_refs[i]: the service of opts.registries[i] (sorted, no duplicates)
+  registry_agent(std::string node_name, std::string node_address, group_views& groups, registry_agent_options opts,
+                 std::vector<actor_ref> registry_refs, std::shared_ptr<local_names> names,
+                 std::shared_ptr<name_cache> cache)
+      : node_name_(std::move(node_name)),
+        node_address_(std::move(node_address)),
+        groups_(groups),
+        opts_(std::move(opts)),
+        names_(std::move(names)),
+        cache_(std::move(cache)) {
     registries_.resize(opts_.registries.size());
+    for (std::size_t i = 0; i < registries_.size(); ++i) {
+      registries_[i].address = opts_.registries[i];
+      registries_[i].ref = std::move(registry_refs[i]);
+    }
   }
 
  protected:
   void on_start() override {
-    for (std::size_t i = 0; i < registries_.size(); ++i) {
-      registries_[i].address = opts_.registries[i];
-      registries_[i].ref = node_.service_at(opts_.registries[i], registry_id);
-    }
     if (!registries_.empty()) {
       periodic_send(opts_.heartbeat, agent_tick{});
       heartbeat();
@@ -103,17 +114,13 @@ class registry_agent final : public actor_base {
         [this](const agent_claim& c) {
           if (c.key != opts_.key) return reply(error{errc::unauthorized, "names are claimed by their own node"});
           pending_[c.name] = claim{c.ref, {}, 0};
-          claim_at(0, c.name, c.ref, make_response_promise());
+          claim_at(0, c.name, c.ref, [p = make_response_promise()](const error* e) mutable {
+            if (e != nullptr) return p.deliver(*e);
+            p.deliver(registry_ok{false});
+          });
         },
         [this](const agent_release& r) {
-          if (r.key != opts_.key) return;
-          if (auto it = held_.find(r.name); it != held_.end()) {
-            for (std::size_t i = 0; i < registries_.size(); ++i) unregister_at(i, r.name, it->second);
-            held_.erase(it);
-          } else if (auto pit = pending_.find(r.name); pit != pending_.end()) {
-            for (auto i : pit->second.made) unregister_at(i, r.name, pit->second.ref);
-            pending_.erase(pit);  // the claim stops at its next step
-          }
+          if (r.key == opts_.key) release(r.name);
         },
         [this](const agent_leave& l) {
           if (l.key != opts_.key) return reply(error{errc::unauthorized, "only the node itself can leave"});
@@ -122,6 +129,9 @@ class registry_agent final : public actor_base {
         [this](const agent_tick&) {
           for (const auto& expired : cache_->expire(now())) unwatch_everywhere(expired);
           heartbeat();
+          for (const auto& [group, f] : follows_) {
+            if (!f.live && !f.asking && f.at < registries_.size()) watch_group(group, f.at, 0);
+          }
         },
         [this](const registry_lookup& l) { resolve(l.name); },
         [this](const agent_relookup& l) {
@@ -133,7 +143,24 @@ class registry_agent final : public actor_base {
           if (registries_.empty()) return reply(error{errc::no_such_actor, "no registry is configured (--registry)"});
           list_at(0, preferred_, l.prefix, make_response_promise());
         },
-        [this](const registry_changed& c) { forget(c.name); },
+        [this](const registry_changed& c) {
+          if (auto group = group_of(c.name); !group.empty()) return group_changed(group, c);
+          forget(c.name);
+        },
+        [this](const group_join& j) { join(j); },
+        [this](const group_leave& l) { leave_group(l); },
+        [this](const group_follow& f) {
+          if (group_name_problem(f.group).empty()) follow(f.group);
+        },
+        [this](const group_members_request& r) {
+          if (auto problem = group_name_problem(r.group); !problem.empty()) {
+            return reply(error{errc::bad_message, problem});
+          }
+          follow(r.group);
+          if (auto members = groups_.members(r.group)) return reply(group_members{r.group, *members});
+          // the group's first answer is under way: answered with it (within a watch's timeout per registry)
+          waiting_for_members_[r.group].push_back(make_response_promise());
+        },
         [](const registry_ok&) {},  // the answer to an unwatch (sent, not requested)
     };
   }
@@ -165,13 +192,15 @@ class registry_agent final : public actor_base {
   // ends the claim and releases it where it was already made. Until it ends, the name is
   // synced only to the registries that took it (or are being asked), so heartbeats do not
   // spread it out of order.
-  void claim_at(std::size_t i, std::string name, actor_ref ref, response_promise p) {
+  // done(nullptr): claimed (or released meanwhile); done(&e): refused or failed.
+  using claim_done = std::function<void(const error*)>;
+  void claim_at(std::size_t i, std::string name, actor_ref ref, claim_done done) {
     auto* c = pending(name, ref);
-    if (c == nullptr) return p.deliver(registry_ok{false});  // released while being claimed
+    if (c == nullptr) return done(nullptr);  // released while being claimed
     if (i == registries_.size()) {
       held_[name] = ref;
       pending_.erase(name);
-      return p.deliver(registry_ok{false});
+      return done(nullptr);
     }
     c->asking = i;
     request(registries_[i].ref, registry_register{name, ref}, opts_.request_timeout)
@@ -182,7 +211,7 @@ class registry_agent final : public actor_base {
               } else {
                 unregister_at(i, name, ref);  // released meanwhile
               }
-              claim_at(i + 1, std::move(name), std::move(ref), std::move(p));
+              claim_at(i + 1, std::move(name), std::move(ref), std::move(done));
             },
             [=, this](const error& e) mutable {
               if (e.code == errc::name_taken) {
@@ -190,13 +219,172 @@ class registry_agent final : public actor_base {
                   for (auto j : now->made) unregister_at(j, name, ref);
                   pending_.erase(name);
                 }
-                return p.deliver(e);
+                return done(&e);
               }
               // unreachable: it learns the name from the next sync once it answers again
               ACTOR_LOG(warn, "registry_agent", "claim_skipped", {"name", name},
                         {"registry", registries_[i].address}, {"error", e.describe()});
-              claim_at(i + 1, std::move(name), std::move(ref), std::move(p));
+              claim_at(i + 1, std::move(name), std::move(ref), std::move(done));
             });
+  }
+
+  // The name goes at every registry that has it or is being asked for it.
+  void release(const std::string& name) {
+    if (auto group = group_of(name); !group.empty()) groups_.change(group, name, {});
+    if (auto it = held_.find(name); it != held_.end()) {
+      for (std::size_t i = 0; i < registries_.size(); ++i) unregister_at(i, name, it->second);
+      held_.erase(it);
+    } else if (auto pit = pending_.find(name); pit != pending_.end()) {
+      for (auto i : pit->second.made) unregister_at(i, name, pit->second.ref);
+      pending_.erase(pit);  // the claim stops at its next step
+    }
+  }
+
+  // ---- groups (actor/group.hpp): memberships are names of this node ----
+
+  // The group of a membership name "pg/GROUP/...", or "" for any other name.
+  static std::string group_of(const std::string& name) {
+    if (name.rfind("pg/", 0) != 0) return {};
+    auto end = name.find('/', 3);
+    return end == std::string::npos ? std::string{} : name.substr(3, end - 3);
+  }
+  [[nodiscard]] std::string membership(const std::string& group, const actor_ref& member) const {
+    return group_prefix(group) + node_address_ + "/" + std::to_string(member.id());
+  }
+  static bool is_local(const actor_ref& r) { return r && r.endpoint()->wire_address() == nullptr; }
+
+  // The member a join or leave names: the sender when it names none. Only the member itself,
+  // or an actor of this node, may join or leave it.
+  expected<actor_ref> member_of(const std::string& group, const actor_ref& named) const {
+    if (auto problem = group_name_problem(group); !problem.empty()) return error{errc::bad_message, problem};
+    const auto& member = named ? named : sender();
+    if (!member) return error{errc::bad_message, "a join or leave names its member, or comes from it"};
+    if (!is_local(member)) {
+      return error{errc::bad_message, "an actor joins and leaves groups through its own node, not node " + node_name_};
+    }
+    if (!(member == sender()) && !is_local(sender())) {
+      return error{errc::unauthorized, "only the member itself or an actor of its node joins it to a group or removes it"};
+    }
+    return member;
+  }
+
+  void join(const group_join& j) {
+    auto member = member_of(j.group, j.member);
+    if (!member) return reply(member.error());
+    auto name = membership(j.group, *member);
+    if (held_.count(name) != 0) return reply(group_joined{j.group, name});
+    if (auto here = names_->add(name, *member); !here) return reply(here.error());  // released when it stops
+    groups_.change(j.group, name, *member);  // a group this node follows has it at once
+    pending_[name] = claim{*member, {}, 0};
+    claim_at(0, name, *member, [this, p = make_response_promise(), group = j.group, name](const error* e) mutable {
+      if (e == nullptr) return p.deliver(group_joined{group, name});
+      names_->remove(name);
+      groups_.change(group, name, {});
+      p.deliver(*e);
+    });
+  }
+
+  void leave_group(const group_leave& l) {
+    auto member = member_of(l.group, l.member);
+    if (!member) {
+      ACTOR_LOG(debug, "registry_agent", "leave_refused", {"group", l.group}, {"error", member.error().describe()});
+      return;
+    }
+    auto name = membership(l.group, *member);
+    if (names_->remove(name)) release(name);
+  }
+
+  // This node's own members of group (claimed or being claimed).
+  std::map<std::string, actor_ref> local_members(const std::string& group) const {
+    std::map<std::string, actor_ref> out;
+    const auto prefix = group_prefix(group);
+    for (const auto& [name, ref] : held_) {
+      if (name.rfind(prefix, 0) == 0) out.emplace(name, ref);
+    }
+    for (const auto& [name, c] : pending_) {
+      if (name.rfind(prefix, 0) == 0) out.emplace(name, c.ref);
+    }
+    return out;
+  }
+
+  // Learns group's members and follows their changes: a prefix watch at one registry (every
+  // node registers with every registry, so one holds them all), moved to the next when that
+  // one fails or loses it. Without registries the group is this node's own members.
+  void follow(const std::string& group) {
+    if (follows_.count(group) != 0) return;
+    if (registries_.empty()) {
+      follows_[group] = followed{0, true, false};
+      groups_.set(group, local_members(group));
+      return answer_waiting(group);
+    }
+    watch_group(group, preferred_, 0);
+  }
+
+  void watch_group(const std::string& group, std::size_t start, std::size_t tried) {
+    if (tried == registries_.size()) {
+      ACTOR_LOG(warn, "registry_agent", "group_unknown", {"group", group}, {"error", "no registry answered"});
+      if (groups_.known(group)) {
+        follows_[group] = followed{start, false, false};  // tried again at the next heartbeat; its last members stay
+      } else {
+        follows_.erase(group);
+        groups_.failed(group);  // its held publishes are dropped; the next publish asks again
+      }
+      return answer_waiting(group);
+    }
+    const auto i = (start + tried) % registries_.size();
+    follows_[group] = followed{i, false, true};
+    request(registries_[i].ref, registry_watch{group_prefix(group), false}, opts_.request_timeout)
+        .then(
+            [this, group, i](const registry_entries& e) {
+              auto it = follows_.find(group);
+              if (it == follows_.end() || it->second.at != i || it->second.live) return;  // moved on
+              it->second.live = true;
+              it->second.asking = false;
+              auto members = local_members(group);
+              for (const auto& entry : e.entries) {
+                if (!is_local(entry.ref)) members.emplace(entry.name, entry.ref);  // ours: from our own names
+              }
+              groups_.set(group, std::move(members));
+              answer_waiting(group);
+            },
+            [this, group, start, tried, i](const error&) {
+              auto it = follows_.find(group);
+              if (it == follows_.end() || it->second.at != i || it->second.live) return;
+              watch_group(group, start, tried + 1);
+            });
+  }
+
+  void group_changed(const std::string& group, const registry_changed& c) {
+    auto it = follows_.find(group);
+    if (it == follows_.end() || !it->second.live) return;  // the next watch's answer has it
+    if (is_local(c.ref) || names_->find(c.name)) return;    // ours: from our own names
+    groups_.change(group, c.name, c.event == "disappeared" ? actor_ref{} : c.ref);
+  }
+
+  // Registry i lost what it knew of this node (restart, lapse), or does not answer: the groups
+  // followed there are watched again (there, or at the next one).
+  void refollow(std::size_t i, bool answering) {
+    for (auto& [group, f] : follows_) {
+      if (f.at != i) continue;
+      f.live = false;
+      watch_group(group, answering ? i : (i + 1) % registries_.size(), 0);
+    }
+  }
+
+  // Requests for group's members that waited for its first answer.
+  void answer_waiting(const std::string& group) {
+    auto it = waiting_for_members_.find(group);
+    if (it == waiting_for_members_.end()) return;
+    auto waiting = std::move(it->second);
+    waiting_for_members_.erase(it);
+    auto members = groups_.members(group);
+    for (auto& p : waiting) {
+      if (members) {
+        p.deliver(group_members{group, *members});
+      } else {
+        p.deliver(error{errc::node_down, "no registry answered for the members of group '" + group + "'"});
+      }
+    }
   }
 
   void unregister_at(std::size_t i, const std::string& name, const actor_ref& ref) {
@@ -218,10 +406,10 @@ class registry_agent final : public actor_base {
   // Answers the lookup being handled: this node's own actor of that name, the cached ref, or
   // else the registries' answer, asked in turn.
   void resolve(const std::string& name) {
-    if (auto ref = node_.whereis(name)) return reply(registry_found{name, ref});
+    if (auto ref = names_->find(name)) return reply(registry_found{name, ref});
     if (auto ref = cache_->find(name)) return reply(registry_found{name, ref});
     if (registries_.empty()) {
-      return reply(error{errc::no_such_actor, "no actor named '" + name + "' on node " + node_.name() +
+      return reply(error{errc::no_such_actor, "no actor named '" + name + "' on node " + node_name_ +
                                                   ", and no registry is configured (--registry)"});
     }
     lookup_at(0, preferred_, name, make_response_promise(), false);
@@ -316,6 +504,7 @@ class registry_agent final : public actor_base {
                   r.watched.clear();  // gone with the registry or the lease
                   forget_all();
                   sync(i);
+                  refollow(i, true);
                 } else if (l.held != entries_for(i).size()) {
                   sync(i);
                 }
@@ -324,6 +513,7 @@ class registry_agent final : public actor_base {
                 auto& r = registries_[i];
                 r.heartbeat_pending = false;
                 if (!r.watched.empty()) forget_all();  // unreachable: changes it would tell us of are lost
+                refollow(i, false);
                 ACTOR_LOG(debug, "registry_agent", "heartbeat_failed", {"registry", r.address}, {"error", e.describe()});
               });
     }
@@ -362,8 +552,19 @@ class registry_agent final : public actor_base {
     held_.clear();
   }
 
-  node& node_;
+  struct followed {
+    std::size_t at = 0;  // the registry watched (asked)
+    bool live = false;   // its watch answered, and was not lost since
+    bool asking = false;  // a watch request is under way
+  };
+
+  std::string node_name_;
+  std::string node_address_;
+  group_views& groups_;  // the system's (it outlives its actors)
+  std::unordered_map<std::string, followed> follows_;  // groups followed, by name
+  std::unordered_map<std::string, std::vector<response_promise>> waiting_for_members_;
   registry_agent_options opts_;
+  std::shared_ptr<local_names> names_;  // the node's own names
   std::shared_ptr<name_cache> cache_;
   std::vector<registry> registries_;
   std::size_t preferred_ = 0;  // where lookups start: the last registry that answered
@@ -373,8 +574,16 @@ class registry_agent final : public actor_base {
 
 }  // namespace
 
-actor_ref spawn_registry_agent(node& n, registry_agent_options opts, std::shared_ptr<name_cache> cache) {
-  return n.system().spawn_detached<registry_agent>(n, std::move(opts), std::move(cache));
+actor_ref spawn_registry_agent(node& n, registry_agent_options opts, std::shared_ptr<local_names> names,
+                               std::shared_ptr<name_cache> cache, group_views& groups) {
+  auto& regs = opts.registries;
+  std::sort(regs.begin(), regs.end());  // the claim order, the same on every node
+  regs.erase(std::unique(regs.begin(), regs.end()), regs.end());
+  std::vector<actor_ref> refs;
+  refs.reserve(regs.size());
+  for (const auto& address : regs) refs.push_back(n.service_at(address, registry_id));
+  return n.system().spawn_detached<registry_agent>(n.name(), n.address(), groups, std::move(opts), std::move(refs),
+                                                   std::move(names), std::move(cache));
 }
 
 }  // namespace actor::detail

@@ -10,7 +10,10 @@
 //    turn (a miss at one is asked of the next), caching hits and watching each
 //    one's exact name so that a change or disappearance evicts the cached ref.
 //    A cache entry's watch is removed when the entry goes (evicted, changed,
-//    expired and replaced), so the registry holds at most one watch per entry.
+//    expired and replaced), so the registry holds at most one watch per entry;
+//  - joins this node's actors to groups (memberships are names: actor/group.hpp) and
+//    follows the members of the groups its actors publish to, with a prefix watch
+//    at one registry, into the system's group_views.
 
 #include <chrono>
 #include <list>
@@ -29,6 +32,9 @@ class node;
 }
 
 namespace actor::detail {
+
+class local_names;
+class group_views;
 
 /// Name -> ref of lookups the registries answered. Read by any thread (node::lookup),
 /// written by the agent. Bounded twice: at most `capacity` entries (the oldest put
@@ -102,8 +108,12 @@ struct agent_relookup {
   ACTOR_FIELDS(name, failed)
 };
 
-/// Spawns the agent of node n (on its own thread).
-actor_ref spawn_registry_agent(node& n, registry_agent_options opts, std::shared_ptr<name_cache> cache);
+/// Spawns the agent of node n (on its own thread). The agent keeps no reference to n: it may
+/// handle a message after ~node (its mailbox is not empty then), so it takes n's name and the
+/// refs of the registries now, and shares n's own names and name cache.
+/// It keeps the group views of n's system up to date (groups: actor/group.hpp).
+actor_ref spawn_registry_agent(node& n, registry_agent_options opts, std::shared_ptr<local_names> names,
+                               std::shared_ptr<name_cache> cache, group_views& groups);
 
 }  // namespace actor::detail
 

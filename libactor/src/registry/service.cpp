@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "actor/actor_base.hpp"
 #include "actor/log.hpp"
@@ -27,14 +30,18 @@ using detail::registry_table;
 
 class registry_service final : public actor_base {
  public:
+  // Takes what it needs of n now: the service may handle a message after ~node (its mailbox is
+  // not empty then), so it keeps no reference to the node.
   registry_service(node& n, registry_options opts)
-      : node_(n), opts_(std::move(opts)), table_(opts_.lease) {}
+      : address_(n.address()), incarnation_(n.incarnation()), opts_(std::move(opts)), table_(opts_.lease) {
+    for (const auto& peer : opts_.peers) peers_.emplace_back(peer, n.service_at(peer, registry_id));
+  }
 
  protected:
   void on_start() override {
     // a lease lapses at most a quarter of a lease late
     periodic_send(std::max<duration>(opts_.lease / 4, std::chrono::milliseconds(10)), detail::registry_sweep{});
-    for (const auto& peer : opts_.peers) copy_from(peer);
+    for (const auto& [address, ref] : peers_) copy_from(address, ref);
   }
 
   behavior make_behavior() override {
@@ -98,7 +105,7 @@ class registry_service final : public actor_base {
           publish(changes);
           if (!ok) return ok.error();
           auto [held, known] = table_.renew(*owner, now());
-          return registry_lease{held, known, static_cast<std::uint64_t>(opts_.lease.count()), node_.incarnation()};
+          return registry_lease{held, known, static_cast<std::uint64_t>(opts_.lease.count()), incarnation_};
         },
         [this](const registry_sync& r) -> expected<registry_synced> {
           auto owner = owner_of(sender());
@@ -136,7 +143,7 @@ class registry_service final : public actor_base {
 
  private:
   expected<std::string> owner_of(const actor_ref& r) const {
-    auto o = detail::registry_owner(r, node_.address(), node_.incarnation());
+    auto o = detail::registry_owner(r, address_, incarnation_);
     if (o.empty()) return error{errc::bad_message, "a ref of an actor on a node is needed"};
     return o;
   }
@@ -176,8 +183,7 @@ class registry_service final : public actor_base {
 
   // A replica starting next to running ones takes their table, leased to the owners
   // as if they had just renewed: owners that are gone lapse after one lease.
-  void copy_from(const std::string& peer) {
-    auto ref = node_.service_at(peer, registry_id);
+  void copy_from(const std::string& peer, const actor_ref& ref) {
     request(ref, registry_list{""}, opts_.lease)
         .then(
             [this, peer](const registry_entries& r) {
@@ -201,7 +207,9 @@ class registry_service final : public actor_base {
     return out.str();
   }
 
-  node& node_;
+  std::string address_;        // of this registry's node
+  std::uint64_t incarnation_;  // of this registry's node
+  std::vector<std::pair<std::string, actor_ref>> peers_;  // the replicas to copy from: address, service
   registry_options opts_;
   registry_table table_;
   std::uint64_t superseded_ = 0;
