@@ -10,6 +10,7 @@
 #include "actor/actor_base.hpp"
 #include "actor/receiver.hpp"
 #include "actor/system.hpp"
+#include "actor/task.hpp"
 
 namespace actor {
 
@@ -108,6 +109,61 @@ class observer_actor final : public actor_base {
   observer_report report_;
 };
 
+// ---- pulse: a task with two states and an output (actor/task.hpp) ----
+
+struct pulse_tick {
+  ACTOR_NO_FIELDS
+};
+
+}  // namespace
+}  // namespace actor
+ACTOR_MESSAGE(actor::pulse_tick, "actor.pulse.internal.tick");
+namespace actor {
+namespace {
+
+class pulse_task final : public task {
+ public:
+  explicit pulse_task(const config& cfg)
+      : task(cfg, config_schema{}
+                      .optional("interval_ms", config_kind::integer, std::int64_t{100}, "time between beats")
+                      .optional("start", config_kind::string, std::string("beating"), "beating or paused")) {
+    declare_outputs<pulse_beat>();
+    const auto interval = settings().get<std::int64_t>("interval_ms").value();
+    if (interval <= 0) throw std::invalid_argument("config key 'interval_ms' must be positive");
+    interval_ = std::chrono::milliseconds(interval);
+    const auto start = settings().get<std::string>("start").value();
+    if (start != "beating" && start != "paused") {
+      throw std::invalid_argument("config key 'start' must be beating or paused, not '" + start + "'");
+    }
+    auto beating = [this] {
+      return behavior{[this](const pulse_tick&) { notify(pulse_beat{++beats_}); },
+                      [this](const pulse_pause&) { return moved("paused"); },
+                      [this](const pulse_resume&) { return moved("beating"); }};
+    };
+    auto paused = [this] {
+      return behavior{[](const pulse_tick&) {},  // no beat
+                      [this](const pulse_pause&) { return moved("paused"); },
+                      [this](const pulse_resume&) { return moved("beating"); }};
+    };
+    // the first state added is where it starts
+    if (start == "paused") add_state("paused", paused);
+    add_state("beating", beating);
+    if (start != "paused") add_state("paused", paused);
+  }
+
+ protected:
+  void on_run() override { periodic_send(interval_, pulse_tick{}); }
+
+ private:
+  task_state moved(const std::string& to) {
+    if (state_name() != to) transition(to);
+    return report();
+  }
+
+  std::chrono::milliseconds interval_{100};
+  std::uint64_t beats_ = 0;
+};
+
 // ---- printer: the Concurrence seed's printer as receive-style actors (docs/receivers.md) ----
 
 // The name a greeting or farewell names: its first positional argument (["World"], as scripts
@@ -176,6 +232,7 @@ void register_builtin_types(actor_system& sys) {
   sys.register_actor_type<counter_actor>("counter");
   sys.register_actor_type<kv_actor>("kv");
   sys.register_actor_type<observer_actor>("observer");
+  sys.register_actor_type<pulse_task>("pulse");
   register_receiver_type(sys, "printer", co_printer);
   register_receiver_type(sys, "thread_printer", thread_printer);
 }

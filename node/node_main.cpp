@@ -20,6 +20,7 @@
 #include "actor/log.hpp"
 #include "actor/node.hpp"
 #include "actor/system.hpp"
+#include "actor/task.hpp"
 #include "program_options.hpp"
 
 
@@ -33,8 +34,8 @@ constexpr const char* version_text = "actor-node 0.1.0 (wire protocol 1)";
 
 }  // namespace
 
-expected<node_spawn> parse_spawn(const std::string& text) {
-  const auto usage = "--spawn takes TYPE, TYPE:NAME, TYPE=JSON or TYPE:NAME=JSON, not '" + text + "'";
+expected<node_spawn> parse_spawn(const std::string& text, const std::string& option) {
+  const auto usage = option + " takes TYPE, TYPE:NAME, TYPE=JSON or TYPE:NAME=JSON, not '" + text + "'";
   const auto eq = text.find('=');
   const auto head = text.substr(0, eq);
   if (head.empty() || head.front() == ':' || std::count(head.begin(), head.end(), ':') > 1) {
@@ -52,12 +53,12 @@ expected<node_spawn> parse_spawn(const std::string& text) {
   try {
     j = nlohmann::json::parse(text.substr(eq + 1));
   } catch (const std::exception& ex) {
-    return error{errc::bad_message, "--spawn '" + head + "': the config is not JSON: " + ex.what()};
+    return error{errc::bad_message, option + " '" + head + "': the config is not JSON: " + ex.what()};
   }
-  if (!j.is_object()) return error{errc::bad_message, "--spawn '" + head + "': the config must be a JSON object"};
+  if (!j.is_object()) return error{errc::bad_message, option + " '" + head + "': the config must be a JSON object"};
   const auto bytes = nlohmann::json::to_msgpack(j);
   auto cfg = config::from_msgpack(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-  if (!cfg) return error{errc::bad_message, "--spawn '" + head + "': " + cfg.error().text};
+  if (!cfg) return error{errc::bad_message, option + " '" + head + "': " + cfg.error().text};
   out.config = std::move(*cfg);
   return out;
 }
@@ -71,6 +72,8 @@ po::options_description describe(node_program_options& o) {
   d.add_options()
     ("registry", po::value(&o.registries)->multitoken(), "registry address (repeatable)")
     ("spawn", po::value(&o.spawns)->multitoken(), "spawn an actor at start: TYPE, TYPE:NAME, TYPE=JSON or TYPE:NAME=JSON, JSON being its config object (repeatable)")
+    ("task", po::value(&o.tasks)->multitoken(), "start a task after the spawns, in the forms of --spawn (repeatable): every --task is configured, then every --task started, in order; a failing step stops them all and the node exits 1 (docs/tasks.md)")
+    ("task-timeout-ms", po::value(&o.task_timeout_ms)->default_value(o.task_timeout_ms), "the deadline of each step of the --task sequence")
     ("plugin", po::value(&o.plugins)->multitoken(), "load actor types from a shared library (repeatable)")
     ("workers", po::value(&o.workers)->default_value(o.workers), "worker threads (0: one per core)");
   // clang-format on
@@ -118,6 +121,11 @@ std::string validate(const node_program_options& o) {
     auto spec = parse_spawn(s);
     if (!spec) return spec.error().text;
   }
+  for (const auto& t : o.tasks) {
+    auto spec = parse_spawn(t, "--task");
+    if (!spec) return spec.error().text;
+  }
+  if (o.task_timeout_ms <= 0) return "--task-timeout-ms must be positive, not " + std::to_string(o.task_timeout_ms);
   for (const auto& r : o.registries) {
     if (r.find("://") == std::string::npos) return "--registry must be a ZeroMQ endpoint, not '" + r + "'";
   }
@@ -132,10 +140,11 @@ node_parse_result parse_node_options(int argc, const char* const* argv, const st
   auto desc = describe(o);
   auto parsed = detail::parse_sources(argc, argv, env, desc, "actor-node", "usage: actor-node [options]", version_text);
   if (!parsed.run) {
-    if (parsed.exit_code == 0) parsed.output += "\nbuilt-in actor types: echo, counter, kv, supervisor (docs/supervisors.md)\n";
+    if (parsed.exit_code == 0) parsed.output += "\nbuilt-in actor types: echo, counter, kv, observer, pulse (a task: docs/tasks.md), printer, thread_printer, supervisor (docs/supervisors.md)\n";
     return {std::nullopt, parsed.exit_code, parsed.output};
   }
   o.spawns = split_spawns(o.spawns);
+  o.tasks = split_spawns(o.tasks);
   o.registries = detail::split_commas(o.registries);
   o.plugins = detail::split_commas(o.plugins);
   if (auto bad = validate(o); !bad.empty()) return {std::nullopt, 2, "actor-node: " + bad + "\n"};
@@ -197,6 +206,19 @@ int run_node(const node_program_options& o, const std::function<void(actor_syste
       return 1;
     }
     ACTOR_LOG(info, "node", "spawned", {"type", spec->type}, {"name", spec->name}, {"id", ref->id()});
+  }
+  if (!o.tasks.empty()) {
+    std::vector<task_spec> tasks;
+    for (const auto& text : o.tasks) {
+      auto spec = parse_spawn(text, "--task");  // validated already
+      tasks.push_back({spec->type, spec->name, spec->config});
+    }
+    auto refs = start_tasks(*n, std::move(tasks), std::chrono::milliseconds(o.task_timeout_ms));
+    if (!refs) {
+      ACTOR_LOG(error, "node", "tasks_failed", {"error", refs.error().describe()});
+      return 1;
+    }
+    ACTOR_LOG(info, "node", "tasks_started", {"tasks", refs->size()});
   }
   ACTOR_LOG(info, "node", "ready", {"name", n->name()}, {"address", n->address()}, {"incarnation", n->incarnation()});
 

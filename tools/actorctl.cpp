@@ -15,6 +15,7 @@
 
 #include "actor/bridge.hpp"
 #include "actor/log.hpp"
+#include "actor/task.hpp"
 #include "program_options.hpp"  // process_environment
 #include "actorctl_options.hpp"
 #include "json.hpp"
@@ -258,6 +259,50 @@ int cmd_publish(const context& c) {
   return out->failed.empty() ? exit_ok : exit_for(out->failed.front().second.code);
 }
 
+// state TARGET: a task's state, phase and states (actor/task.hpp), as JSON.
+int cmd_state(const context& c) {
+  auto to = c.target(c.args[0]);
+  if (!to) return usage(to.error().text);
+  auto reply = c.bridge.call(*to, actor::raw_message{"actor.task.state", "\x80"}, c.timeout);
+  if (!reply) return fail(reply.error());
+  auto json = msgpack_to_json(reply->body);
+  if (!json) return fail(json.error());
+  print_line(*json);
+  return exit_ok;
+}
+
+// start-tasks SPEC...: one sequence on --node (configure all, then start all; --timeout per step);
+// prints the tasks' refs as a JSON array, in order.
+int cmd_start_tasks(const context& c) {
+  if (c.opts.node.empty()) return usage("start-tasks needs --node ADDRESS");
+  actor::task_sequence_request r;
+  r.step_timeout_ms = static_cast<std::uint64_t>(c.timeout.count());
+  for (const auto& text : c.args) {
+    const auto eq = text.find('=');
+    const auto head = text.substr(0, eq);
+    const auto colon = head.find(':');
+    actor::task_spec spec{head.substr(0, colon), colon == std::string::npos ? std::string() : head.substr(colon + 1), {}};
+    if (spec.type.empty() || (colon != std::string::npos && spec.name.empty())) {
+      return usage("a task is TYPE, TYPE:NAME, TYPE=JSON or TYPE:NAME=JSON, not '" + text + "'");
+    }
+    if (eq != std::string::npos) {
+      auto bytes = body_from(text.substr(eq + 1));
+      if (!bytes) return usage(head + ": " + bytes.error().text);
+      auto cfg = actor::config::from_msgpack(*bytes);
+      if (!cfg) return usage(head + ": " + cfg.error().text);
+      spec.config = *cfg;
+    }
+    r.tasks.push_back(std::move(spec));
+  }
+  const auto steps = static_cast<int>(r.tasks.size() * 4 + 1);
+  auto started = c.bridge.call<actor::task_sequence_started>(actor::target::manager_at(c.opts.node), r, c.timeout * steps);
+  if (!started) return fail(started.error());
+  std::string out = "[";
+  for (const auto& ref : started->refs) out += (out.size() > 1 ? "," : "") + ref_json(ref);
+  print_line(out + "]");
+  return exit_ok;
+}
+
 int cmd_stats(const context& c) { return ask_manager(c, "actor.node.stats"); }
 int cmd_ping(const context& c) { return ask_manager(c, "actor.node.ping"); }
 
@@ -450,6 +495,8 @@ constexpr command commands[] = {
     {"monitor", 1, 1, cmd_monitor, "monitor TARGET"},
     {"observe", 1, many, cmd_observe, "observe TARGET [TYPE...]"},
     {"members", 1, 1, cmd_members, "members GROUP"},
+    {"state", 1, 1, cmd_state, "state TARGET"},
+    {"start-tasks", 1, many, cmd_start_tasks, "start-tasks TYPE[:NAME][=JSON]..."},
     {"publish", 2, 3, cmd_publish, "publish GROUP TYPE [JSON]"},
 };
 

@@ -44,6 +44,12 @@ commands:
                                   (a NAME target is followed to the actor that holds it next). Says
                                   "actorctl: observing REF" on stderr once in place. The actor gone
                                   (not a NAME): exit 1 (node down: 5)
+  state TARGET                    a task's state: {"state", "phase", "states"} (docs/tasks.md)
+  start-tasks SPEC...             start tasks on --node as one sequence (docs/tasks.md): SPEC is
+                                  TYPE, TYPE:NAME, TYPE=JSON or TYPE:NAME=JSON; every task is
+                                  configured, then every task started, in order, --timeout per step;
+                                  a failing step stops them all (the error names the task and step).
+                                  Prints their refs as a JSON array
   members GROUP                   print the members of a group (docs/groups.md) as a JSON array of
                                   refs: the registries' list, or --node's view without --registry
   publish GROUP TYPE [JSON]       send one way to every member of GROUP, once each; prints

@@ -521,3 +521,23 @@ TEST_CASE("actorctl spawns group members, lists them and publishes to each once"
   CHECK_THAT(slash.err, Contains("'/'"));
   CHECK(actorctl({"publish", "tally", "actor.counter.incr"}).exit_code == 2);  // neither --registry nor --node
 }
+
+TEST_CASE("actorctl starts a task sequence and asks a task's state", "[integration][actorctl][task]") {
+  node_process a(fast_node_argv(actor_node_path(), "a"));
+  auto started = actorctl({"--node", a.address(), "start-tasks", R"(pulse:t1={"interval_ms": 1000})", R"(pulse:t2={"start": "paused"})"});
+  INFO(started.err);
+  REQUIRE(started.exit_code == 0);
+  CHECK(std::count(started.out.begin(), started.out.end(), '#') == 2);  // two refs
+  auto s1 = actorctl({"--node", a.address(), "state", "t1"});
+  CHECK(s1.exit_code == 0);
+  CHECK(s1.out == "{\"state\":\"beating\",\"phase\":\"running\",\"states\":[\"beating\",\"paused\"]}\n");
+  auto s2 = actorctl({"--node", a.address(), "state", "t2"});
+  CHECK(s2.out == "{\"state\":\"paused\",\"phase\":\"running\",\"states\":[\"paused\",\"beating\"]}\n");
+
+  // a refused task: nothing stays, the error names the task, the step and the key (exit 2: bad_message)
+  auto refused = actorctl({"--node", a.address(), "start-tasks", "pulse:t3", R"(pulse:t4={"start": "never"})"});
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err, Contains("task 2 of 2 (pulse 't4'): spawn") && Contains("'start'"));
+  CHECK(actorctl({"--node", a.address(), "lookup", "t3"}).exit_code == 4);
+  CHECK(actorctl({"--node", a.address(), "start-tasks", "pulse:"}).exit_code == 2);  // malformed spec
+}

@@ -95,10 +95,24 @@ struct observer_report {
 /// How many notifications an observer keeps for its report.
 inline constexpr std::size_t observer_notes_kept = 100;
 
+/// pulse: a task (actor/task.hpp) that notifies a beat every interval while in state "beating"
+/// (its output), and none in state "paused". Config: interval_ms (integer, default 100), start
+/// ("beating" or "paused", default "beating").
+struct pulse_beat {
+  std::uint64_t n = 0;  ///< beats so far, 1, 2, ...
+  ACTOR_FIELDS(n)
+};
+struct pulse_pause {  // -> task_state (now "paused")
+  ACTOR_NO_FIELDS
+};
+struct pulse_resume {  // -> task_state (now "beating")
+  ACTOR_NO_FIELDS
+};
+
 /// How many printed lines a printer keeps for printer.lines.
 inline constexpr std::size_t printer_lines_kept = 1000;
 
-/// Registers "echo", "counter", "kv", "observer", "printer" and "thread_printer" with sys.
+/// Registers "echo", "counter", "kv", "observer", "pulse", "printer" and "thread_printer" with sys.
 void register_builtin_types(actor_system& sys);
 
 }  // namespace actor
@@ -115,3 +129,6 @@ ACTOR_MESSAGE(actor::kv_value, "actor.kv.value");
 ACTOR_MESSAGE(actor::kv_key_list, "actor.kv.key_list");
 ACTOR_MESSAGE(actor::observer_report_request, "actor.observer.report");
 ACTOR_MESSAGE(actor::observer_report, "actor.observer.report_reply");
+ACTOR_MESSAGE(actor::pulse_beat, "actor.pulse.beat");
+ACTOR_MESSAGE(actor::pulse_pause, "actor.pulse.pause");
+ACTOR_MESSAGE(actor::pulse_resume, "actor.pulse.resume");

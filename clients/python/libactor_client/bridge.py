@@ -224,6 +224,25 @@ class Bridge(ObservationsMixin, MonitorsMixin):
         except (KeyError, TypeError) as ex:
             raise BadMessage(f"malformed registry entries: {reply.body!r}") from ex
 
+    def task_state(self, target, timeout=5.0):
+        """A task's state (docs/tasks.md): a dict {"state", "phase", "states"}."""
+        return self.call(target, "actor.task.state", {}, timeout).body
+
+    def start_tasks(self, node, tasks, step_timeout=5.0):
+        """Starts tasks on the node at address ``node`` as one sequence (docs/tasks.md): every task is
+        configured, then every task started, in order, each step within ``step_timeout`` seconds; a
+        failing step stops them all and raises the error, which names the task and the step.
+        ``tasks`` is a list of (type, name, config) tuples (name may be "", config a dict or None).
+        Returns their Refs, in order."""
+        specs = [{"type": t, "name": n or "", "config": c or {}} for t, n, c in tasks]
+        reply = self.call(self._manager(node), "actor.node.start_tasks",
+                          {"tasks": specs, "step_timeout_ms": int(step_timeout * 1000)},
+                          step_timeout * (4 * len(specs) + 1))
+        try:
+            return [wire.read_ref(r) for r in reply["refs"]]
+        except (KeyError, TypeError) as ex:
+            raise BadMessage(f"malformed tasks_started: {reply.body!r}") from ex
+
     def members(self, group, timeout=5.0, node=None):
         """The members of ``group`` (docs/groups.md), a list of Refs: as the registries list them
         (the names under ``pg/GROUP/``), or, with ``node``, as that node knows them (without

@@ -15,7 +15,8 @@
 ///    renewing its lease (killed, frozen, cut off): the registries' lease, not a guess.
 ///  - join_group(group) answers group_joined once the registries hold the membership (every registry
 ///    answered or timed out); errc::bad_message for a bad group name; errc::unauthorized when
-///    another node's actor asks to join an actor of this node. Joining twice is one membership.
+///    another node's actor asks to join an actor of this node; errc::actor_stopped when the member
+///    stopped before its join came. Joining twice is one membership (two joins at once: one claim).
 ///    Without a registry (--registry) groups are local to the node.
 ///  - publish(group, msg) sends msg to each member once, with the publisher as sender: the
 ///    members its node knows at that moment. A node learns a group's members the first time one
@@ -23,7 +24,7 @@
 ///    then on); publishes made before the members are known are held and sent when they are (at
 ///    most group_publishes_held per group; past it they are dropped and counted,
 ///    system_stats::group_publishes_dropped, as when no registry answers). Per publisher, members
-///    receive its publishes in publish order. A member that joined after the node learned the
+///    receive its publishes in publish order, after what it sent them before. A member that joined after the node learned the
 ///    members receives publishes from when its join reaches the node (its registry's change
 ///    notice), so "publish right after join" may miss it; join_group's answer only says the registries
 ///    hold it. A message to a member on a node that is down is lost like any send.
@@ -57,8 +58,7 @@ struct group_joined {
   std::string name;  ///< the membership's registry name
   ACTOR_FIELDS(group, name)
 };
-/// `member` (empty: the sender) leaves `group` (a send; a request is answered group_joined
-/// with an empty name when it was not a member).
+/// `member` (empty: the sender) leaves `group`. A send: nothing answers it.
 struct group_leave {
   std::string group;
   actor_ref member;

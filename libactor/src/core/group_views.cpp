@@ -127,6 +127,7 @@ std::size_t group_views::followed() const {
 // ---- the actors' side (actor_base::publish, join, leave) ----
 
 #include "actor/log.hpp"
+#include "core/network_hooks.hpp"
 #include "core/system_state.hpp"
 
 namespace actor::detail {
@@ -144,7 +145,13 @@ actor_ref name_service_of(actor_system& sys) {
 void hold_publish(actor_system& sys, const actor_ref& from, const std::string& group,
                   std::function<void(const actor_ref& to)> publish) {
   auto& views = system_access::state(sys).groups;
-  switch (views.hold(group, std::move(publish))) {
+  const auto held = views.hold(group, std::move(publish));
+  if (held != group_views::held::dropped) {
+    // the agent may send it from its own thread: what this handler sent to other nodes before goes
+    // first, so the held publish cannot overtake it
+    if (const auto* net = installed_network_hooks.load(std::memory_order_acquire)) net->handler_done();
+  }
+  switch (held) {
     case group_views::held::queued:
       return;
     case group_views::held::dropped:

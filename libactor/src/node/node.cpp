@@ -1,5 +1,6 @@
 #include "actor/node.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <random>
 #include <string>
@@ -13,6 +14,7 @@
 #include "registry/agent.hpp"
 #include "registry/local_names.hpp"
 #include "node/node_core.hpp"
+#include "node/task_sequence.hpp"
 #include "core/system_state.hpp"
 
 namespace actor {
@@ -34,12 +36,14 @@ expected<std::vector<std::string>> spawn_groups(const config& cfg) {
   if (!cfg.contains("groups")) return std::vector<std::string>{};
   auto groups = cfg.get<std::vector<std::string>>("groups");
   if (!groups) return error{errc::bad_message, "config key 'groups' must be a list of group names"};
+  std::vector<std::string> unique;  // each once, in order
   for (const auto& g : *groups) {
     if (auto problem = group_name_problem(g); !problem.empty()) {
       return error{errc::bad_message, "config key 'groups': " + problem};
     }
+    if (std::find(unique.begin(), unique.end(), g) == unique.end()) unique.push_back(g);
   }
-  return groups;
+  return unique;
 }
 
 // Answers a node's built-in requests at actor id 0. It runs on a pool worker, so it
@@ -62,6 +66,9 @@ class manager_actor final : public actor_base {
           return ping_reply{core_->net->name(), core_->net->address(), core_->net->incarnation()};
         },
         [this](const stats_request&) { return core_->stats(); },
+        [this](const task_sequence_request& r) {
+          start_task_sequence(core_->sys, self(), r, make_response_promise());
+        },
         [this](const group_members_request& r) {  // for clients: the node's view (the agent's)
           auto p = make_response_promise();
           request(core_->agent, group_members_request{r}, core_->claim_timeout)

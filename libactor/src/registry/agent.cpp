@@ -102,6 +102,20 @@ class registry_agent final : public actor_base {
   }
 
  protected:
+  // The node stopped it: the views it kept are forgotten (a publish asks again, of whichever node
+  // runs then), and what waited for an answer gets one.
+  void on_stop(const stop_reason&) override {
+    groups_.clear();
+    for (auto& [group, waiting] : waiting_for_members_) {
+      for (auto& p : waiting) p.deliver(error{errc::shutting_down, "the node stopped"});
+    }
+    waiting_for_members_.clear();
+    for (auto& [name, waiting] : joining_) {
+      for (auto& p : waiting) p.deliver(error{errc::shutting_down, "the node stopped"});
+    }
+    joining_.clear();
+  }
+
   void on_start() override {
     if (!registries_.empty()) {
       periodic_send(opts_.heartbeat, agent_tick{});
@@ -130,7 +144,7 @@ class registry_agent final : public actor_base {
           for (const auto& expired : cache_->expire(now())) unwatch_everywhere(expired);
           heartbeat();
           for (const auto& [group, f] : follows_) {
-            if (!f.live && !f.asking && f.at < registries_.size()) watch_group(group, f.at, 0);
+            if (!f.live && !f.asking && f.at < registries_.size()) watch_group(group, f.at, 0, ++chains_);
           }
         },
         [this](const registry_lookup& l) { resolve(l.name); },
@@ -144,13 +158,15 @@ class registry_agent final : public actor_base {
           list_at(0, preferred_, l.prefix, make_response_promise());
         },
         [this](const registry_changed& c) {
-          if (auto group = group_of(c.name); !group.empty()) return group_changed(group, c);
+          if (auto group = group_of(c.name); !group.empty() && follows_.count(group) != 0) {
+            return group_changed(group, c);
+          }
           forget(c.name);
         },
         [this](const group_join& j) { join(j); },
         [this](const group_leave& l) { leave_group(l); },
-        [this](const group_follow& f) {
-          if (group_name_problem(f.group).empty()) follow(f.group);
+        [this](const group_follow& f) {  // from this node's publishers only
+          if (is_local(sender()) && group_name_problem(f.group).empty()) follow(f.group);
         },
         [this](const group_members_request& r) {
           if (auto problem = group_name_problem(r.group); !problem.empty()) {
@@ -273,14 +289,33 @@ class registry_agent final : public actor_base {
     if (!member) return reply(member.error());
     auto name = membership(j.group, *member);
     if (held_.count(name) != 0) return reply(group_joined{j.group, name});
+    if (auto w = joining_.find(name); w != joining_.end()) {  // the same join is under way: one claim
+      w->second.push_back(make_response_promise());
+      return;
+    }
     if (auto here = names_->add(name, *member); !here) return reply(here.error());  // released when it stops
-    groups_.change(j.group, name, *member);  // a group this node follows has it at once
-    pending_[name] = claim{*member, {}, 0};
-    claim_at(0, name, *member, [this, p = make_response_promise(), group = j.group, name](const error* e) mutable {
-      if (e == nullptr) return p.deliver(group_joined{group, name});
+    if (member->endpoint()->finished()) {
+      // it stopped before its join came: its names were released already, and would never be again
       names_->remove(name);
-      groups_.change(group, name, {});
-      p.deliver(*e);
+      return reply(error{errc::actor_stopped, "actor " + std::to_string(member->id()) + " has stopped"});
+    }
+    groups_.change(j.group, name, *member);  // a group this node follows has it at once
+    joining_[name].push_back(make_response_promise());
+    pending_[name] = claim{*member, {}, 0};
+    claim_at(0, name, *member, [this, group = j.group, name](const error* e) {
+      auto waiting = std::move(joining_[name]);
+      joining_.erase(name);
+      if (e != nullptr) {
+        names_->remove(name);
+        groups_.change(group, name, {});
+      }
+      for (auto& p : waiting) {
+        if (e == nullptr) {
+          p.deliver(group_joined{group, name});
+        } else {
+          p.deliver(*e);
+        }
+      }
     });
   }
 
@@ -313,18 +348,20 @@ class registry_agent final : public actor_base {
   void follow(const std::string& group) {
     if (follows_.count(group) != 0) return;
     if (registries_.empty()) {
-      follows_[group] = followed{0, true, false};
+      follows_[group] = followed{0, true, false, 0};
       groups_.set(group, local_members(group));
       return answer_waiting(group);
     }
-    watch_group(group, preferred_, 0);
+    watch_group(group, preferred_, 0, ++chains_);
   }
 
-  void watch_group(const std::string& group, std::size_t start, std::size_t tried) {
+  // One chain of watch requests per group at a time (`chain`): answers of an older chain are
+  // ignored, and a chain that moves to another registry withdraws its watch at the one it leaves.
+  void watch_group(const std::string& group, std::size_t start, std::size_t tried, std::uint64_t chain) {
     if (tried == registries_.size()) {
       ACTOR_LOG(warn, "registry_agent", "group_unknown", {"group", group}, {"error", "no registry answered"});
       if (groups_.known(group)) {
-        follows_[group] = followed{start, false, false};  // tried again at the next heartbeat; its last members stay
+        follows_[group] = followed{start, false, false, chain};  // tried again at the next heartbeat; its last members stay
       } else {
         follows_.erase(group);
         groups_.failed(group);  // its held publishes are dropped; the next publish asks again
@@ -332,12 +369,15 @@ class registry_agent final : public actor_base {
       return answer_waiting(group);
     }
     const auto i = (start + tried) % registries_.size();
-    follows_[group] = followed{i, false, true};
+    if (auto it = follows_.find(group); it != follows_.end() && it->second.at != i && it->second.at < registries_.size()) {
+      send(registries_[it->second.at].ref, registry_unwatch{group_prefix(group), false});
+    }
+    follows_[group] = followed{i, false, true, chain};
     request(registries_[i].ref, registry_watch{group_prefix(group), false}, opts_.request_timeout)
         .then(
-            [this, group, i](const registry_entries& e) {
+            [this, group, chain](const registry_entries& e) {
               auto it = follows_.find(group);
-              if (it == follows_.end() || it->second.at != i || it->second.live) return;  // moved on
+              if (it == follows_.end() || it->second.chain != chain) return;  // an older chain
               it->second.live = true;
               it->second.asking = false;
               auto members = local_members(group);
@@ -347,10 +387,10 @@ class registry_agent final : public actor_base {
               groups_.set(group, std::move(members));
               answer_waiting(group);
             },
-            [this, group, start, tried, i](const error&) {
+            [this, group, start, tried, chain](const error&) {
               auto it = follows_.find(group);
-              if (it == follows_.end() || it->second.at != i || it->second.live) return;
-              watch_group(group, start, tried + 1);
+              if (it == follows_.end() || it->second.chain != chain) return;
+              watch_group(group, start, tried + 1, chain);
             });
   }
 
@@ -365,9 +405,9 @@ class registry_agent final : public actor_base {
   // followed there are watched again (there, or at the next one).
   void refollow(std::size_t i, bool answering) {
     for (auto& [group, f] : follows_) {
-      if (f.at != i) continue;
+      if (f.at != i || f.asking) continue;  // a chain under way moves on by itself
       f.live = false;
-      watch_group(group, answering ? i : (i + 1) % registries_.size(), 0);
+      watch_group(group, answering ? i : (i + 1) % registries_.size(), 0, ++chains_);
     }
   }
 
@@ -556,6 +596,7 @@ class registry_agent final : public actor_base {
     std::size_t at = 0;  // the registry watched (asked)
     bool live = false;   // its watch answered, and was not lost since
     bool asking = false;  // a watch request is under way
+    std::uint64_t chain = 0;  // the chain of watch requests that may answer
   };
 
   std::string node_name_;
@@ -563,6 +604,8 @@ class registry_agent final : public actor_base {
   group_views& groups_;  // the system's (it outlives its actors)
   std::unordered_map<std::string, followed> follows_;  // groups followed, by name
   std::unordered_map<std::string, std::vector<response_promise>> waiting_for_members_;
+  std::unordered_map<std::string, std::vector<response_promise>> joining_;  // joins waiting for a claim
+  std::uint64_t chains_ = 0;
   registry_agent_options opts_;
   std::shared_ptr<local_names> names_;  // the node's own names
   std::shared_ptr<name_cache> cache_;

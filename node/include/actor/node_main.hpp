@@ -35,6 +35,9 @@ struct node_program_options {
   std::vector<std::string> registries;
   std::string config_file;
   std::vector<std::string> spawns;   ///< TYPE, TYPE:NAME, TYPE=JSON or TYPE:NAME=JSON (parse_spawn)
+  /// Tasks started as one sequence after the spawns (actor/task.hpp), in this order; the same forms.
+  std::vector<std::string> tasks;
+  int task_timeout_ms = 5000;  ///< each step of the sequence
   std::vector<std::string> plugins;  ///< shared libraries to load
   std::string log_level = "info";
   bool log_json = false;
@@ -64,7 +67,8 @@ struct node_spawn {
 };
 /// Reads TYPE, TYPE:NAME, TYPE=JSON or TYPE:NAME=JSON (JSON: the config, an object, e.g.
 /// supervisor:sup={"children":[{"type":"counter","name":"c"}]}); errc::bad_message saying why.
-[[nodiscard]] expected<node_spawn> parse_spawn(const std::string& text);
+/// `option` names the option in errors ("--spawn", "--task").
+[[nodiscard]] expected<node_spawn> parse_spawn(const std::string& text, const std::string& option = "--spawn");
 
 /// Parses argv; `env` maps variable names to values (a test passes its own; the
 /// program passes the process environment).
