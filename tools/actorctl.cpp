@@ -282,7 +282,7 @@ int cmd_start_tasks(const context& c) {
     const auto head = text.substr(0, eq);
     const auto colon = head.find(':');
     actor::task_spec spec{head.substr(0, colon), colon == std::string::npos ? std::string() : head.substr(colon + 1), {}};
-    if (spec.type.empty() || (colon != std::string::npos && spec.name.empty())) {
+    if (spec.type.empty() || (colon != std::string::npos && (spec.name.empty() || spec.name.find(':') != std::string::npos))) {
       return usage("a task is TYPE, TYPE:NAME, TYPE=JSON or TYPE:NAME=JSON, not '" + text + "'");
     }
     if (eq != std::string::npos) {

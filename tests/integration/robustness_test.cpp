@@ -260,7 +260,14 @@ TEST_CASE("garbage frames do not crash or balloon a node and show up in its stat
   const auto rss_after = proc.rss_kib();
   REQUIRE(rss_after);
   INFO("VmRSS before " << *rss_before << " KiB, after " << *rss_after << " KiB");
-  CHECK(*rss_after < 100 * 1024);
+  // a sanitizer's shadow memory and quarantine raise the node's baseline (ASan at -O1: ~100 MB
+  // before any frame), not what the frames cost: the growth is the bound that matters
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  constexpr long rss_limit_kib = 200 * 1024;
+#else
+  constexpr long rss_limit_kib = 100 * 1024;
+#endif
+  CHECK(*rss_after < rss_limit_kib);
   CHECK(*rss_after - *rss_before < 50 * 1024);
 
   REQUIRE(proc.terminate());

@@ -72,3 +72,19 @@ TEST_CASE("actor-node with a refused --task stops the ones before it and exits 1
   CHECK(us->code == 2);
   CHECK_THAT(usage.log(), Contains("--task takes TYPE"));
 }
+
+TEST_CASE("actor-node --config FILE declares its tasks in order, with their configs", "[integration][task]") {
+  temp_file cfg("name = filed\n"
+                "listen = tcp://127.0.0.1:0\n"
+                "task = pulse:first={\"interval_ms\": 1000}\n"
+                "task = pulse:second={\"start\": \"paused\"}\n");
+  node_process a({actor_node_path(), "--config", cfg.path()});
+  CHECK(a.wait_for_line("event=tasks_started tasks=2", 1s));
+  local_node me;
+  auto first = me.lookup_at(a.address(), "first");
+  auto second = me.lookup_at(a.address(), "second");
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(state_of(me, *first).state == "beating");
+  CHECK(state_of(me, *second).state == "paused");
+}

@@ -2,6 +2,7 @@
 // hooks; a task spawned alone runs at once; a sequence configures all, then starts all, in order,
 // and on a failing step stops the ones it spawned in reverse order; the state is asked from outside.
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -45,6 +46,8 @@ struct journal {
   }
 };
 std::shared_ptr<journal> the_journal = std::make_shared<journal>();
+// What a lamp with config {"block": true} waits for in on_configure.
+std::shared_ptr<event> the_gate = std::make_shared<event>();
 
 // A task with two states; config: label (string, required), fail ("configure", "run" or ""),
 // rate (integer, default 10).
@@ -54,7 +57,8 @@ class lamp final : public actor::task {
       : task(cfg, actor::config_schema{}
                       .required("label", actor::config_kind::string, "what the journal calls it")
                       .optional("fail", actor::config_kind::string, std::string())
-                      .optional("rate", actor::config_kind::integer, std::int64_t{10})) {
+                      .optional("rate", actor::config_kind::integer, std::int64_t{10})
+                      .optional("block", actor::config_kind::boolean, false)) {
     label_ = settings().get<std::string>("label").value();
     add_state(
         "off", [this] { return actor::behavior{[this](const flip&) { transition("on"); return flipped{"on"}; }}; },
@@ -67,6 +71,7 @@ class lamp final : public actor::task {
  protected:
   void on_configure(const actor::config& s) override {
     note("configure rate=" + std::to_string(s.get<std::int64_t>("rate").value()));
+    if (s.get<bool>("block").value()) (void)the_gate->wait_for();  // a slow hook (bounded by the test's limit)
     if (s.get<std::string>("fail").value() == "configure") throw std::runtime_error("no bulb");
   }
   void on_run() override {
@@ -83,9 +88,21 @@ class lamp final : public actor::task {
   std::string label_;
 };
 
+// Starts in "boot", whose enter hook moves straight on to "ready".
+class bootstrap final : public actor::task {
+ public:
+  explicit bootstrap(const actor::config& cfg) : task(cfg, actor::config_schema{}) {
+    add_state("boot", [] { return actor::behavior{[](const flip&) { return flipped{"boot"}; }}; },
+              [this] { transition("ready"); });
+    add_state("ready", [] { return actor::behavior{[](const flip&) { return flipped{"ready"}; }}; });
+  }
+};
+
 struct fixture {
   fixture() : n(sys, options()) {
     the_journal = std::make_shared<journal>();
+    the_gate = std::make_shared<event>();
+    sys.register_actor_type<bootstrap>("test.bootstrap");
     sys.register_actor_type<lamp>("test.lamp");
   }
   static actor::node_options options() {
@@ -118,7 +135,7 @@ TEST_CASE("a config that does not fit the schema is refused at spawn, naming the
 
   auto unknown = f.n.spawn("test.lamp", {}, actor::config{}.set("label", std::string("x")).set("colour", 3));
   REQUIRE_FALSE(unknown);
-  CHECK(unknown.error().text.find("unknown config key 'colour' (known: label, fail, rate)") != std::string::npos);
+  CHECK(unknown.error().text.find("unknown config key 'colour' (known: label, fail, rate, block)") != std::string::npos);
 
   // the node's own key is always allowed
   auto grouped = f.n.spawn("test.lamp", {}, fixture::lamp_config("g").set("groups", std::vector<std::string>{"lamps"}));
@@ -204,6 +221,46 @@ TEST_CASE("until a task of a sequence runs, it answers only its lifecycle and it
   CHECK(f.state_of(*t).phase == "configured");
   CHECK(await_value(f.sys.request<actor::task_started>(*t, actor::task_start{}, far_timeout)).state == "off");
   CHECK(await_value(f.sys.request<flipped>(*t, flip{}, far_timeout)).state == "on");
+}
+
+TEST_CASE("an enter hook that transitions on leaves the task in the later state, with its behavior", "[task]") {
+  fixture f;
+  auto t = f.n.spawn("test.bootstrap");
+  REQUIRE(t);
+  CHECK(f.state_of(*t).state == "ready");
+  CHECK(await_value(f.sys.request<flipped>(*t, flip{}, far_timeout)).state == "ready");
+}
+
+TEST_CASE("a task's settings hold its own keys and defaults, not the sequence's", "[task]") {
+  fixture f;
+  auto refs = actor::start_tasks(f.n, {{"test.lamp", "", fixture::lamp_config("s")}});
+  REQUIRE(refs);
+  // the settings went into the journal through on_configure: the default rate was there
+  CHECK(the_journal->read().front() == "s:configure rate=10");
+  actor::config_schema schema;
+  schema.optional("rate", actor::config_kind::integer, std::int64_t{10});
+  const auto given = actor::config{}.set(actor::task_sequence_key, true);
+  auto applied = schema.apply(given);
+  REQUIRE(applied);
+  CHECK(applied->get<std::int64_t>("rate").value() == 10);
+  CHECK_FALSE(given.contains("rate"));  // the caller's config is left alone
+}
+
+TEST_CASE("a task still busy in a hook when its step's deadline passed is stopped once the hook returns",
+          "[task]") {
+  fixture f;
+  const auto alive = f.sys.stats().actors_alive;
+  auto refs = actor::start_tasks(f.n, {{"test.lamp", "", fixture::lamp_config("quick")},
+                                       {"test.lamp", "", fixture::lamp_config("slow").set("block", true)}},
+                                 std::chrono::milliseconds(200));
+  REQUIRE_FALSE(refs);
+  CHECK(refs.error().code == actor::errc::timeout);
+  CHECK(refs.error().text.find("task 2 of 2 (test.lamp): configure:") != std::string::npos);
+  the_gate->set();  // the slow hook returns: the stop queued for it stops it
+  CHECK(wait_until([&] { return f.sys.stats().actors_alive == alive; }));
+  auto events = the_journal->read();
+  CHECK(std::count(events.begin(), events.end(), "slow:stop") == 1);
+  CHECK(std::count(events.begin(), events.end(), "quick:stop") == 1);
 }
 
 }  // namespace task_test

@@ -236,7 +236,7 @@ class Bridge(ObservationsMixin, MonitorsMixin):
         Returns their Refs, in order."""
         specs = [{"type": t, "name": n or "", "config": c or {}} for t, n, c in tasks]
         reply = self.call(self._manager(node), "actor.node.start_tasks",
-                          {"tasks": specs, "step_timeout_ms": int(step_timeout * 1000)},
+                          {"tasks": specs, "step_timeout_ms": max(1, int(step_timeout * 1000))},
                           step_timeout * (4 * len(specs) + 1))
         try:
             return [wire.read_ref(r) for r in reply["refs"]]

@@ -9,6 +9,7 @@
 ///     others([](const message& m) { ... }),                   // anything else
 ///   }
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <type_traits>
@@ -111,6 +112,17 @@ class behavior {
     behavior b;
     b.handlers_.push_back({nullptr, std::move(fn)});
     return b;
+  }
+
+  /// The handlers of `first`, then those of `second` for the types `first` has none for; the
+  /// fallback of `first`, else that of `second`. (Tasks: their lifecycle, then their state's.)
+  static behavior combine(behavior first, const behavior& second) {
+    for (const auto& h : second.handlers_) {
+      const bool taken = std::any_of(first.handlers_.begin(), first.handlers_.end(),
+                                     [&](const detail::handler& f) { return f.type == h.type; });
+      if (!taken) first.handlers_.push_back(h);
+    }
+    return first;
   }
 
   /// True when no handler (and no fallback) is set.

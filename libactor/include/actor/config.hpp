@@ -51,6 +51,13 @@ class config {
     return get<T>(key).value();
   }
   [[nodiscard]] bool contains(std::string_view key) const { return values_.find(key) != values_.end(); }
+  /// Removes key; whether it was there.
+  bool erase(std::string_view key) {
+    auto it = values_.find(key);
+    if (it == values_.end()) return false;
+    values_.erase(it);
+    return true;
+  }
   [[nodiscard]] std::vector<std::string> keys() const;
   [[nodiscard]] bool empty() const noexcept { return values_.empty(); }
 

@@ -27,11 +27,14 @@
 ///    deadline passed) stops every task of the sequence, the last spawned first, and the sequence
 ///    fails with an error naming the task and the step.
 ///  - Until it runs, a task answers its lifecycle messages and task_state_request only: any other
-///    request is answered errc::bad_message ("not running"), a send is dropped (dead letter).
+///    request is answered errc::bad_message ("not running"), a send is dropped.
+///  - Behaviors: a task's behavior is its lifecycle handlers, then its current state's (use
+///    transition(), not become(), which would replace the lifecycle too). A task that overrides
+///    on_stop calls task::on_stop (it runs the current state's exit hook).
 ///  - States: add_state in the constructor, the first added is the initial one (a task with none
 ///    has one, "main", whose behavior is make_state_behavior()). transition(name) from a handler
-///    runs the current state's on_exit, then the new one's on_enter, and the new state's behavior
-///    handles the next message. Stopping runs the current state's on_exit. A transition to an
+///    runs the current state's on_exit, then the new one's on_enter, at once; the new state's
+///    behavior handles the next message. An on_enter may transition on. Stopping runs the current state's on_exit. A transition to an
 ///    unknown state throws std::logic_error (the handler crashes the task).
 ///  - task_state_request is answered in every phase: the state's name (empty before running), the
 ///    phase, the states.
@@ -139,7 +142,7 @@ class task : public actor_base {
   /// A state: its behavior (built when it is entered) and its hooks.
   void add_state(std::string name, std::function<behavior()> make, std::function<void()> on_enter = {},
                  std::function<void()> on_exit = {});
-  /// Moves to `name` after the running handler: current on_exit, then name's on_enter.
+  /// Moves to `name`: current on_exit, then name's on_enter, now; name's behavior from the next message.
   void transition(const std::string& name);
   [[nodiscard]] const std::string& state_name() const noexcept { return state_; }
   [[nodiscard]] phase life() const noexcept { return phase_; }
@@ -204,6 +207,8 @@ struct task_sequence_started {
 };
 
 /// Runs a sequence on node n (through its manager) and waits for it: the refs, or the error.
+/// Blocks the calling thread: not from an actor's handler (send task_sequence_request instead).
+/// The key task_sequence_key is the sequence's: true makes a task wait for its steps.
 [[nodiscard]] expected<std::vector<actor_ref>> start_tasks(node& n, std::vector<task_spec> tasks,
                                                            std::chrono::milliseconds step_timeout = std::chrono::seconds(5));
 

@@ -48,7 +48,10 @@ config_schema& config_schema::required(std::string name, config_kind kind, std::
 }
 
 expected<config> config_schema::apply(const config& cfg) const {
-  config out = cfg;
+  // a copy of its own (a config's copies share one zone, which the defaults would grow)
+  auto copied = config::from_msgpack(cfg.to_msgpack());
+  if (!copied) return copied.error();
+  config out = std::move(*copied);
   for (const auto& k : keys_) {
     const std::string what = std::string(to_string(k.kind)) + (k.about.empty() ? "" : ": " + k.about);
     if (!cfg.contains(k.name)) {
@@ -76,10 +79,13 @@ expected<config> config_schema::apply(const config& cfg) const {
 
 // ---- task ----
 
-task::task(const config& cfg, config_schema schema) : in_sequence_(cfg.contains(task_sequence_key)) {
+task::task(const config& cfg, config_schema schema) {
+  auto in_sequence = cfg.get<bool>(task_sequence_key);
+  in_sequence_ = in_sequence && *in_sequence;
   auto checked = schema.apply(cfg);
   if (!checked) throw std::invalid_argument(checked.error().text);
   settings_ = std::move(*checked);
+  settings_.erase(task_sequence_key);  // the node's, not the task's
 }
 
 void task::add_state(std::string name, std::function<behavior()> make, std::function<void()> on_enter,
@@ -138,8 +144,8 @@ expected<task_started> task::start_step() {
 void task::enter(std::size_t index) {
   const auto& s = states_.at(index);
   state_ = s.name;
-  if (s.on_enter) s.on_enter();
   become(lifecycle(s.make ? s.make() : behavior{}));
+  if (s.on_enter) s.on_enter();  // may transition on: its become() comes later, and wins
 }
 
 void task::transition(const std::string& name) {
@@ -158,26 +164,21 @@ task_state task::report() const {
   return out;
 }
 
-// The task's behavior: its lifecycle messages, then (once it runs) the current state's.
+// The task's behavior: its lifecycle messages, then (once it runs) the current state's; before,
+// other requests are refused and other sends dropped.
 behavior task::lifecycle(behavior state_behavior) {
   behavior life{
       [this](const task_configure&) { return configure_step(); },
       [this](const task_start&) { return start_step(); },
       [this](const task_state_request&) { return report(); },
   };
-  return behavior::raw([this, life = std::move(life), state = std::move(state_behavior)](
-                           detail::envelope& e) -> detail::envelope* {
-    if (const auto* h = life.find(e.type); h != nullptr && h->type != nullptr) return h->fn(e);
-    if (phase_ != phase::running) {
-      if (e.kind != detail::envelope_kind::request) return nullptr;
-      return detail::to_reply(error{errc::bad_message, "task " + std::to_string(self().id()) + " is not running (" +
-                                                           report().phase + "): " + std::string(e.type->name)});
-    }
-    if (const auto* h = state.find(e.type)) return h->fn(e);
-    if (e.kind != detail::envelope_kind::request) return nullptr;
-    return detail::to_reply(error{errc::bad_message, "task " + std::to_string(self().id()) + " has no handler for " +
-                                                         std::string(e.type->name) + " in state '" + state_ + "'"});
-  });
+  if (phase_ == phase::running) return behavior::combine(std::move(life), state_behavior);
+  return behavior::combine(std::move(life), behavior::raw([this](detail::envelope& e) -> detail::envelope* {
+                             if (e.kind != detail::envelope_kind::request) return nullptr;
+                             return detail::to_reply(error{errc::bad_message, "task " + std::to_string(self().id()) +
+                                                                                  " is not running (" + report().phase +
+                                                                                  "): " + std::string(e.type->name)});
+                           }));
 }
 
 }  // namespace actor

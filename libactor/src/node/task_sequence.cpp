@@ -6,26 +6,60 @@
 
 #include "node/task_sequence.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "actor/log.hpp"
+#include "actor/monitor.hpp"
 #include "actor/node.hpp"
 
 namespace actor::detail {
 
+struct stop_wait {
+  std::uint64_t monitor = 0;
+  ACTOR_FIELDS(monitor)
+};
+
+}  // namespace actor::detail
+ACTOR_MESSAGE(actor::detail::stop_wait, "actor.node.internal.task_stop_wait");
+namespace actor::detail {
+
 namespace {
+
+constexpr std::uint64_t max_step_ms = 24ull * 3600 * 1000;  // a day: longer is a mistake
+constexpr auto spawn_backstop = std::chrono::seconds(30);
 
 class task_sequencer final : public actor_base {
  public:
   task_sequencer(actor_ref manager, task_sequence_request r, response_promise answer)
       : manager_(std::move(manager)),
         tasks_(std::move(r.tasks)),
-        step_(std::chrono::milliseconds(r.step_timeout_ms == 0 ? 5000 : r.step_timeout_ms)),
+        step_(std::chrono::milliseconds(std::clamp<std::uint64_t>(r.step_timeout_ms == 0 ? 5000 : r.step_timeout_ms, 1,
+                                                                  max_step_ms))),
         answer_(std::move(answer)) {}
 
  protected:
-  behavior make_behavior() override { return {[](const task_state_request&) {}}; }  // nothing comes: it asks
+  behavior make_behavior() override {
+    return {
+        [this](const down_msg& d) {  // a task it stopped is gone
+          if (d.monitor == stopping_) stop_last();
+        },
+        [this](const stop_wait& w) {  // it did not stop within a step: its stop stays queued for it
+          if (w.monitor == stopping_) {
+            demonitor(stopping_);
+            stop_last();
+          }
+        },
+    };
+  }
   void on_start() override { spawn_next(); }
+  // Stopped before it was done (shutdown, a stop by id): the tasks it spawned go too, and the
+  // requester hears why.
+  void on_stop(const stop_reason&) override {
+    if (!answer_.pending()) return;  // done: answered
+    for (const auto& ref : refs_) send(ref, stop_msg{});
+    answer_.deliver(error{errc::shutting_down, "the task sequence was stopped"});
+  }
 
  private:
   // "task 2 of 3 (pump 'p1')"
@@ -40,7 +74,9 @@ class task_sequencer final : public actor_base {
     if (i == tasks_.size()) return configure(0);
     auto cfg = tasks_[i].config;
     cfg.set(task_sequence_key, true);  // it waits for the steps
-    request(manager_, spawn_request{tasks_[i].type, tasks_[i].name, cfg}, step_)
+    // the manager answers a spawn once its name is claimed and its groups joined (bounded by the
+    // registries' timeout), so this deadline is only a backstop: a spawn it gave up on would run on
+    request(manager_, spawn_request{tasks_[i].type, tasks_[i].name, cfg}, step_ + spawn_backstop)
         .then(
             [this](const spawn_reply& r) {
               refs_.push_back(r.ref);
@@ -73,14 +109,20 @@ class task_sequencer final : public actor_base {
     ACTOR_LOG(warn, "tasks", "sequence_failed", {"error", failure_.describe()}, {"stopping", refs_.size()});
     stop_last();
   }
+  // A stop is a send (a request would be dropped unhandled once its deadline passed, and a task
+  // busy in a hook past it would stay): the next task is stopped when this one is gone, or after a
+  // step, its stop still queued for it.
   void stop_last() {
+    stopping_ = 0;
     if (refs_.empty()) {
       answer_.deliver(failure_);
       return quit();
     }
     auto ref = refs_.back();
     refs_.pop_back();
-    request(ref, stop_msg{}, step_).then([this](const stopped&) { stop_last(); }, [this](const error&) { stop_last(); });
+    stopping_ = monitor(ref);
+    send(ref, stop_msg{});
+    delayed_send(step_, stop_wait{stopping_});
   }
 
   actor_ref manager_;
@@ -89,6 +131,7 @@ class task_sequencer final : public actor_base {
   response_promise answer_;
   std::vector<actor_ref> refs_;  // spawned so far, in order
   error failure_;
+  std::uint64_t stopping_ = 0;  // the monitor of the task being stopped
 };
 
 }  // namespace
