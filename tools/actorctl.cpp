@@ -85,6 +85,15 @@ actor::expected<std::string> body_from(const std::string& json) {
   return bytes;
 }
 
+// A call's outcome: its reply's body as one JSON line (exit 0), or the error.
+int print_reply(const actor::expected<actor::raw_message>& reply) {
+  if (!reply) return fail(reply.error());
+  auto json = msgpack_to_json(reply->body);
+  if (!json) return fail(json.error());
+  print_line(*json);
+  return exit_ok;
+}
+
 struct context {
   const options& opts;
   actor::bridge& bridge;
@@ -135,11 +144,7 @@ int cmd_call(const context& c) {
   auto to = c.target(c.args[0]);
   if (!to) return usage(to.error().text);
   auto reply = c.bridge.call(*to, actor::raw_message{c.args[1], *body}, c.timeout);
-  if (!reply) return fail(reply.error());
-  auto json = msgpack_to_json(reply->body);
-  if (!json) return fail(json.error());
-  print_line(*json);
-  return exit_ok;
+  return print_reply(reply);
 }
 
 int cmd_send(const context& c) {
@@ -222,11 +227,7 @@ int ask_manager(const context& c, const char* type) {
   const auto address = c.node_address(0);
   if (address.empty()) return usage(std::string(type) + " needs an ADDRESS or --node");
   auto reply = c.bridge.call(actor::target::manager_at(address), actor::raw_message{type, "\x80"}, c.timeout);
-  if (!reply) return fail(reply.error());
-  auto json = msgpack_to_json(reply->body);
-  if (!json) return fail(json.error());
-  print_line(*json);
-  return exit_ok;
+  return print_reply(reply);
 }
 
 // members GROUP: the registries' list (or, without --registry, --node's view), one ref a line.
@@ -264,11 +265,7 @@ int cmd_state(const context& c) {
   auto to = c.target(c.args[0]);
   if (!to) return usage(to.error().text);
   auto reply = c.bridge.call(*to, actor::raw_message{"actor.task.state", "\x80"}, c.timeout);
-  if (!reply) return fail(reply.error());
-  auto json = msgpack_to_json(reply->body);
-  if (!json) return fail(json.error());
-  print_line(*json);
-  return exit_ok;
+  return print_reply(reply);
 }
 
 // start-tasks SPEC...: one sequence on --node (configure all, then start all; --timeout per step);
